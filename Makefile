@@ -1,0 +1,62 @@
+# agentrig: every set-up step lives here, so a fresh machine with Python 3.11+ needs nothing else.
+#   make run    -- create .venv if needed, then run the main job (`agentrig compare`)
+#   make test   -- create .venv if needed, then run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.agentrig-installed
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-fast lint format typecheck bench record lock clean
+
+install: $(STAMP)
+
+# Re-install whenever the pins or the project's metadata change.
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "agentrig needs Python 3.11 or newer; set PYTHON=python3.11 (or newer)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[all]' --group dev
+	touch $(STAMP)
+
+run: install
+	$(BIN)/agentrig compare
+
+# The whole suite, slow tests included: this is what CI runs.
+test: install
+	$(BIN)/python -m pytest --run-slow $(PYTEST_ARGS)
+
+# The quick loop while developing: slow tests skipped.
+test-fast: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check agentrig tests benchmarks
+	$(BIN)/ruff format --check agentrig tests benchmarks
+
+format: install
+	$(BIN)/ruff format agentrig tests benchmarks
+	$(BIN)/ruff check --fix agentrig tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy --strict agentrig
+
+bench: install
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+record: install
+	$(BIN)/agentrig record
+
+# Re-resolve every pin from scratch (needs the package index) and rewrite constraints.txt.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[all]' --group dev
+	( echo "# Pins for a reproducible install: make install and CI use this file (-c constraints.txt)."; \
+	  echo "# Regenerate with 'make lock'. Resolved with Python $$(.lock-venv/bin/python -c 'import platform; print(platform.python_version())')."; \
+	  .lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v '^-e ' | grep -v '^agentrig' ) > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Models: endpoints, the reference model server, fault injection and cassettes."""

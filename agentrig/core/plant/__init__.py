@@ -1,0 +1,1 @@
+"""The simulated plant: devices, faults, physics, tools, scenarios and the grader."""

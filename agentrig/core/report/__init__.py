@@ -1,0 +1,1 @@
+"""Reports: comparison tables, the HTML report, trace trees and diffs."""

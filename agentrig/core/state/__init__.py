@@ -1,0 +1,1 @@
+"""The StateStore protocol and its backends: memory, file, sqlite, redis, postgres."""

@@ -1,0 +1,1 @@
+"""Telemetry: structlog logs, Prometheus metrics, OpenTelemetry traces and trace normalising."""

@@ -1,0 +1,224 @@
+"""Every error agentrig raises on purpose, under one base class.
+
+The hierarchy::
+
+    AgentrigError
+    ├── ConfigurationError          a URL, option or file that agentrig cannot use
+    │   └── MissingExtraError       a backend or adapter whose optional dependency is not installed
+    ├── StateError                  the state store
+    │   ├── VersionConflict         compare-and-set lost: the stored version is not the expected one
+    │   ├── CorruptStateError       a stored document is not valid JSON; it is kept, never overwritten
+    │   ├── InvalidKeyError         a key that is empty, too long or would escape its namespace
+    │   └── NotSerializableError    a value that is not JSON, with the path to the offending part
+    ├── BusError                    the message bus
+    │   ├── MessageTooLargeError    a message over the bus's size limit, refused at send
+    │   └── InvalidMessageError     an entry that is not a valid Message (it goes to the dead letters)
+    ├── PlantError                  the simulated plant
+    │   ├── ScenarioError           a scenario or layout file that does not validate
+    │   └── UnknownDeviceError      a device id the plant does not have
+    ├── ModelError                  the model path (endpoints, the reference model)
+    ├── CassetteError               recorded LLM traffic
+    │   └── CassetteMismatchError   a request with no recorded match (cassette drift)
+    └── AdapterError                a framework adapter
+        └── AdapterNotFoundError    no adapter registered under that name
+
+Each subclass carries typed attributes so that callers can react without parsing messages.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AdapterError",
+    "AdapterNotFoundError",
+    "AgentrigError",
+    "BusError",
+    "CassetteError",
+    "CassetteMismatchError",
+    "ConfigurationError",
+    "CorruptStateError",
+    "InvalidKeyError",
+    "InvalidMessageError",
+    "MessageTooLargeError",
+    "MissingExtraError",
+    "ModelError",
+    "NotSerializableError",
+    "PlantError",
+    "ScenarioError",
+    "StateError",
+    "UnknownDeviceError",
+    "VersionConflict",
+]
+
+
+class AgentrigError(Exception):
+    """Base class of every error agentrig raises on purpose."""
+
+
+class ConfigurationError(AgentrigError):
+    """A URL, option or file that agentrig cannot use as given."""
+
+
+class MissingExtraError(ConfigurationError, ImportError):
+    """An optional dependency is missing; the message names the extra that installs it.
+
+    Attributes:
+        extra: the name of the extra, as in ``pip install 'agentrig[extra]'``.
+    """
+
+    def __init__(self, what: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(f"{what} needs the '{extra}' extra: pip install 'agentrig[{extra}]'")
+
+
+class StateError(AgentrigError):
+    """An error of the state store."""
+
+
+class VersionConflict(StateError):
+    """A compare-and-set save lost: the stored version is not the one the caller expected.
+
+    Nothing was written. ``actual`` is 0 when the key does not exist.
+    """
+
+    def __init__(self, key: str, expected: int, actual: int) -> None:
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"version conflict on {key!r}: expected version {expected}, found {actual}; "
+            "load the document again and retry"
+        )
+
+
+class CorruptStateError(StateError):
+    """A stored document is not valid JSON (or not a JSON object).
+
+    The data is left where it was, or moved aside to ``location`` -- never overwritten.
+    """
+
+    def __init__(self, key: str, location: str, reason: str) -> None:
+        self.key = key
+        self.location = location
+        self.reason = reason
+        super().__init__(f"corrupt state for key {key!r} at {location}: {reason}")
+
+
+class InvalidKeyError(StateError, ValueError):
+    """A key that is empty, too long, or would escape its namespace."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"invalid state key {key!r}: {reason}")
+
+
+class NotSerializableError(StateError, TypeError):
+    """A value that cannot be stored as JSON; ``path`` points at the offending part."""
+
+    def __init__(self, key: str, path: str, type_name: str) -> None:
+        self.key = key
+        self.path = path
+        self.type_name = type_name
+        super().__init__(
+            f"cannot store {key!r}: the value at {path} is a {type_name}, which is not JSON; "
+            "convert it to str, number, bool, None, list or dict first"
+        )
+
+
+class BusError(AgentrigError):
+    """An error of the message bus."""
+
+
+class MessageTooLargeError(BusError, ValueError):
+    """A message larger than the bus accepts; refused at send, nothing was sent."""
+
+    def __init__(self, message_id: str, size: int, limit: int) -> None:
+        self.message_id = message_id
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"message {message_id} is {size} bytes, over the bus limit of {limit} bytes; "
+            "store large payloads in the state store and send their key instead"
+        )
+
+
+class InvalidMessageError(BusError, ValueError):
+    """Data on the bus that is not a valid Message. It is dead-lettered, never dropped."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"invalid message from {source}: {reason}")
+
+
+class PlantError(AgentrigError):
+    """An error of the simulated plant."""
+
+
+class ScenarioError(PlantError, ValueError):
+    """A scenario or plant layout file that does not validate.
+
+    Attributes:
+        path: the file.
+        field: the dotted path of the offending field ("" for the whole file).
+        expected: what was expected there.
+    """
+
+    def __init__(self, path: str, field: str, expected: str) -> None:
+        self.path = path
+        self.field = field
+        self.expected = expected
+        where = f"field {field!r}" if field else "the file"
+        super().__init__(f"{path}: {where}: {expected}")
+
+
+class UnknownDeviceError(PlantError, KeyError):
+    """A device id that the plant does not have."""
+
+    def __init__(self, device_id: str) -> None:
+        self.device_id = device_id
+        super().__init__(device_id)
+
+    def __str__(self) -> str:
+        return f"unknown device {self.device_id!r}; list_devices shows the plant's device ids"
+
+
+class ModelError(AgentrigError):
+    """An error on the model path: endpoint configuration or the reference model."""
+
+
+class CassetteError(AgentrigError):
+    """An error with recorded LLM traffic."""
+
+
+class CassetteMismatchError(CassetteError):
+    """A request that no recorded interaction matches: the cassette has drifted.
+
+    Attributes:
+        cassette: the cassette file.
+        position: the 0-based index of the request within the run.
+        diff: a readable diff against the nearest recorded request.
+    """
+
+    def __init__(self, cassette: str, position: int, diff: str) -> None:
+        self.cassette = cassette
+        self.position = position
+        self.diff = diff
+        super().__init__(
+            f"no recorded response in {cassette} matches request #{position}; "
+            f"re-record with `agentrig record` if the change is intended.\n{diff}"
+        )
+
+
+class AdapterError(AgentrigError):
+    """An error raised by or about a framework adapter."""
+
+
+class AdapterNotFoundError(AdapterError, LookupError):
+    """No adapter is registered under ``name``; ``available`` lists those that are."""
+
+    def __init__(self, name: str, available: list[str], hint: str = "") -> None:
+        self.name = name
+        self.available = available
+        message = f"no adapter named {name!r}; installed: {', '.join(available) or 'none'}"
+        super().__init__(f"{message}. {hint}" if hint else message)
