@@ -1,1 +1,73 @@
-"""The Message model, the MessageBus protocol and its backends: memory, redis streams, redis pub/sub."""
+"""The Message model, the MessageBus protocol and its backends, chosen by URL.
+
+==============================  =============================================  =========
+URL                             backend                                        extra
+==============================  =============================================  =========
+``memory://``                   in-process inboxes and topics (the default)    --
+``redis://host:port/db``        Redis Streams + consumer groups: durable,      ``redis``
+                                at-least-once, redelivery, dead letters
+``redis+pubsub://host:port/db`` Redis pub/sub: fire-and-forget; what is sent   ``redis``
+                                while nobody listens is lost
+==============================  =============================================  =========
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from urllib.parse import urlsplit
+
+from agentrig.core.messaging.base import (
+    DEFAULT_MAX_DELIVERIES,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DeadLetter,
+    Delivery,
+    MessageBus,
+    MessageBusBase,
+    Subscription,
+)
+from agentrig.core.messaging.message import SCHEMA_VERSION, Message, new_message_id
+from agentrig.exceptions import ConfigurationError
+
+__all__ = [
+    "DEFAULT_BUS_URL",
+    "DEFAULT_MAX_DELIVERIES",
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "SCHEMA_VERSION",
+    "DeadLetter",
+    "Delivery",
+    "Message",
+    "MessageBus",
+    "MessageBusBase",
+    "Subscription",
+    "new_message_id",
+    "open_message_bus",
+]
+
+DEFAULT_BUS_URL = "memory://"
+
+# scheme -> (module, class); imported on first use so that `import agentrig` needs no extras.
+_BACKENDS: dict[str, tuple[str, str]] = {
+    "memory": ("agentrig.core.messaging.memory", "MemoryMessageBus"),
+    "redis": ("agentrig.core.messaging.redis_streams", "RedisStreamsMessageBus"),
+    "rediss": ("agentrig.core.messaging.redis_streams", "RedisStreamsMessageBus"),
+    "redis+pubsub": ("agentrig.core.messaging.redis_pubsub", "RedisPubSubMessageBus"),
+}
+
+
+def open_message_bus(url: str = DEFAULT_BUS_URL) -> MessageBus:
+    """Open the bus that ``url`` names. Backends connect lazily, on first use.
+
+    Raises:
+        ConfigurationError: the scheme is unknown or the URL is malformed.
+        MissingExtraError: the backend's client library is not installed.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in _BACKENDS:
+        known = ", ".join(f"{name}://" for name in sorted(_BACKENDS))
+        raise ConfigurationError(
+            f"unknown message bus URL {url!r}: the scheme must be one of {known}"
+        )
+    module_name, class_name = _BACKENDS[scheme]
+    backend = getattr(import_module(module_name), class_name)
+    bus: MessageBus = backend.from_url(url)
+    return bus
