@@ -17,6 +17,7 @@ The hierarchy::
     │   ├── ScenarioError           a scenario or layout file that does not validate
     │   └── UnknownDeviceError      a device id the plant does not have
     ├── ModelError                  the model path (endpoints, the reference model)
+    │   └── ModelRequestError       a chat request the reference model rejects (an HTTP error status)
     ├── CassetteError               recorded LLM traffic
     │   └── CassetteMismatchError   a request with no recorded match (cassette drift)
     └── AdapterError                a framework adapter
@@ -41,6 +42,7 @@ __all__ = [
     "MessageTooLargeError",
     "MissingExtraError",
     "ModelError",
+    "ModelRequestError",
     "NotSerializableError",
     "PlantError",
     "ScenarioError",
@@ -185,6 +187,33 @@ class UnknownDeviceError(PlantError, KeyError):
 
 class ModelError(AgentrigError):
     """An error on the model path: endpoint configuration or the reference model."""
+
+
+class ModelRequestError(ModelError, ValueError):
+    """A request the reference model rejects; the server renders it as OpenAI-shaped error JSON.
+
+    Attributes:
+        status: the HTTP status (400 invalid, 401 key, 404 unknown model, 413 too large, 422).
+        error_type: OpenAI's ``error.type`` (``invalid_request_error``, ...).
+        param: the offending request parameter as a dotted path, or None.
+        code: OpenAI's machine-readable ``error.code``, or None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        error_type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.error_type = error_type
+        self.param = param
+        self.code = code
+        super().__init__(message)
 
 
 class CassetteError(AgentrigError):
