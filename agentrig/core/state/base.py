@@ -6,6 +6,10 @@ Versions start at 1 on the first save and grow by one on every save. ``save`` wi
 meaning "the key must not exist yet") and otherwise raises :class:`VersionConflict` without
 changing anything. Deleting a key forgets its version: a later save starts again at 1.
 
+Stored data that is not a JSON object (someone else wrote garbage into the file, row or hash) is
+reported by ``load`` and refused by ``save`` with a :class:`CorruptStateError` naming the key and
+where the bytes lie; it is never overwritten. ``delete`` is the deliberate way to discard it.
+
 Documents are JSON, never pickle: a store is shared infrastructure, and unpickling what someone
 else wrote into Redis is code execution.
 """
@@ -17,11 +21,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, NoReturn, Protocol, Self, runtime_checkable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
-from agentrig.exceptions import InvalidKeyError, NotSerializableError
+from agentrig.exceptions import CorruptStateError, InvalidKeyError, NotSerializableError, StateError
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -30,7 +35,9 @@ __all__ = [
     "StateStoreBase",
     "Versioned",
     "decode_document",
+    "decode_stored_document",
     "encode_document",
+    "pop_url_option",
     "validate_key",
 ]
 
@@ -86,8 +93,8 @@ class StateStore(Protocol):
         """Return the document and its version, or None when the key does not exist.
 
         Raises:
-            CorruptStateError: the stored bytes are not a JSON object; they are left in place
-                (or moved aside to the location the error names), never overwritten.
+            CorruptStateError: the stored bytes are not a JSON object; they are left in place,
+                at the location the error names, never overwritten.
         """
         ...
 
@@ -107,13 +114,15 @@ class StateStore(Protocol):
 
         Raises:
             VersionConflict: ``expected_version`` did not match; nothing was written.
+            CorruptStateError: what is stored under ``key`` is corrupt; nothing was written, so
+                the evidence stays where the error says (``delete`` discards it on purpose).
             NotSerializableError: part of ``state`` is not JSON; its path is named.
             InvalidKeyError: the key breaks the key rules.
         """
         ...
 
     async def delete(self, key: str) -> bool:
-        """Remove the key; return whether it existed."""
+        """Remove the key, whatever it holds (corrupt data too); return whether it existed."""
         ...
 
     async def keys(self, prefix: str = "") -> list[str]:
@@ -126,14 +135,25 @@ class StateStore(Protocol):
 
 
 class StateStoreBase:
-    """Shared behaviour of the built-in backends: ``async with`` support.
+    """Shared behaviour of the built-in backends: ``async with`` and refusing use after close.
 
     Backends implement the :class:`StateStore` methods and call :func:`validate_key` and
-    :func:`encode_document` / :func:`decode_document` so that every backend agrees on the rules.
+    :func:`encode_document` / :func:`decode_stored_document` so that every backend agrees on the
+    rules. Each public method starts with :meth:`_ensure_open`; a backend's ``close`` releases its
+    own resources and then calls ``super().close()``.
     """
 
+    _closed: bool = False
+
     async def close(self) -> None:
-        """Release resources; backends with connections override this."""
+        """Mark the store closed; backends with connections release them first."""
+        self._closed = True
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise StateError(
+                f"this {type(self).__name__} is closed; open a new store to keep using it"
+            )
 
     async def __aenter__(self) -> Self:
         return self
@@ -219,17 +239,92 @@ def encode_document(key: str, state: Mapping[str, Any] | BaseModel) -> str:
     found = _first_non_json(state, "$")
     if found:
         raise NotSerializableError(key, found[0], found[1])
-    return json.dumps(state, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = json.dumps(state, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        # Every backend stores UTF-8; a lone surrogate (from a surrogateescape'd file name, say)
+        # would otherwise fail later, inside a backend, without a path.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        path = _first_lone_surrogate(state, "$") or "$"
+        raise NotSerializableError(
+            key, path, "str with a lone surrogate (not valid unicode)"
+        ) from None
+    return text
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    return not text.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
+def _first_lone_surrogate(value: Any, path: str) -> str | None:
+    """Find the path of the first string (value or dict key) that UTF-8 cannot encode."""
+    if isinstance(value, str):
+        return path if _has_lone_surrogate(value) else None
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            if _has_lone_surrogate(name):
+                return f"{path} (key {name!r})"
+            found = _first_lone_surrogate(item, f"{path}.{name}")
+            if found:
+                return found
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _first_lone_surrogate(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    # Python's json reads NaN and Infinity, but they are not JSON and encode_document never
+    # writes them: finding one means someone else wrote the data.
+    raise ValueError(f"{name} is not JSON")
 
 
 def decode_document(text: str | bytes) -> JsonObject:
     """Decode stored JSON text into a document.
 
     Raises:
-        ValueError: the text is not JSON or not a JSON object; backends turn this into a
-            :class:`CorruptStateError` naming the key and where the data lies.
+        ValueError: the text is not JSON (or not UTF-8, or nested too deeply to read) or not a
+            JSON object; backends turn this into a :class:`CorruptStateError` naming the key and
+            where the data lies (see :func:`decode_stored_document`).
     """
-    document = json.loads(text)
+    try:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError as error:
+        raise ValueError("the JSON is nested too deeply to read") from error
     if not isinstance(document, dict):
         raise ValueError(f"expected a JSON object, found {type(document).__name__}")
     return document
+
+
+def decode_stored_document(key: str, location: str, text: str | bytes) -> JsonObject:
+    """Decode a document a backend has read, or report it as corrupt.
+
+    Args:
+        key: the key the document was read under.
+        location: where the bytes lie, for a person to go and look (a file path, a database
+            table, a Redis key).
+        text: the stored JSON text.
+
+    Raises:
+        CorruptStateError: naming ``key``, ``location`` and what is wrong with the text.
+    """
+    try:
+        return decode_document(text)
+    except ValueError as error:
+        raise CorruptStateError(key, location, str(error)) from error
+
+
+def pop_url_option(url: str, name: str) -> tuple[str, str | None]:
+    """Split an agentrig option (``?prefix=``, ``?schema=``) off a URL meant for a client library.
+
+    Returns:
+        The URL without the option (other query parameters kept in order) and the option's
+        value, or None when absent.
+    """
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    value = next((item for key, item in pairs if key == name), None)
+    rest = urlencode([(key, item) for key, item in pairs if key != name])
+    return urlunsplit(parts._replace(query=rest)), value

@@ -14,13 +14,15 @@ from pydantic import BaseModel
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
-    decode_document,
+    decode_stored_document,
     encode_document,
     validate_key,
 )
-from agentrig.exceptions import CorruptStateError, VersionConflict
+from agentrig.exceptions import VersionConflict
 
 __all__ = ["MemoryStateStore"]
+
+_LOCATION = "memory://"
 
 
 class MemoryStateStore(StateStoreBase):
@@ -32,6 +34,8 @@ class MemoryStateStore(StateStoreBase):
 
     def __init__(self) -> None:
         self._documents: dict[str, tuple[str, int]] = {}
+        # Only put_raw can store text that save did not encode; those keys are checked on save.
+        self._raw_keys: set[str] = set()
 
     @classmethod
     def from_url(cls, url: str = "memory://") -> MemoryStateStore:
@@ -39,15 +43,13 @@ class MemoryStateStore(StateStoreBase):
         return cls()
 
     async def load(self, key: str) -> Versioned | None:
+        self._ensure_open()
         validate_key(key)
         stored = self._documents.get(key)
         if stored is None:
             return None
         text, version = stored
-        try:
-            return Versioned(decode_document(text), version)
-        except ValueError as error:  # only reachable through put_raw
-            raise CorruptStateError(key, "memory://", str(error)) from error
+        return Versioned(decode_stored_document(key, _LOCATION, text), version)
 
     async def save(
         self,
@@ -55,22 +57,30 @@ class MemoryStateStore(StateStoreBase):
         state: Mapping[str, Any] | BaseModel,
         expected_version: int | None = None,
     ) -> int:
+        self._ensure_open()
         validate_key(key)
         text = encode_document(key, state)
-        current = self._documents.get(key, ("", 0))[1]
+        stored_text, current = self._documents.get(key, ("", 0))
+        if key in self._raw_keys:
+            decode_stored_document(key, _LOCATION, stored_text)  # refuses to overwrite garbage
         if expected_version is not None and expected_version != current:
             raise VersionConflict(key, expected_version, current)
         self._documents[key] = (text, current + 1)
+        self._raw_keys.discard(key)
         return current + 1
 
     async def delete(self, key: str) -> bool:
+        self._ensure_open()
         validate_key(key)
+        self._raw_keys.discard(key)
         return self._documents.pop(key, None) is not None
 
     async def keys(self, prefix: str = "") -> list[str]:
+        self._ensure_open()
         return sorted(key for key in self._documents if key.startswith(prefix))
 
     def put_raw(self, key: str, text: str) -> None:
         """Store raw text under ``key``, bypassing validation: for corrupt-data tests only."""
         current = self._documents.get(key, ("", 0))[1]
         self._documents[key] = (text, current + 1)
+        self._raw_keys.add(key)
