@@ -9,6 +9,10 @@ URL                             backend                                        e
 ``redis+pubsub://host:port/db`` Redis pub/sub: fire-and-forget; what is sent   ``redis``
                                 while nobody listens is lost
 ==============================  =============================================  =========
+
+Query parameters (all optional): ``prefix`` (key namespace, default ``agentrig:``), ``group``,
+``consumer``, ``idle_timeout_ms``, ``max_deliveries``, ``max_message_bytes``, ``topic_maxlen``;
+see docs/messaging.md. Consumers continue the sender's trace with :func:`extract_trace_context`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from importlib import import_module
 from urllib.parse import urlsplit
 
 from agentrig.core.messaging.base import (
+    DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_DELIVERIES,
     DEFAULT_MAX_MESSAGE_BYTES,
     DeadLetter,
@@ -24,21 +29,33 @@ from agentrig.core.messaging.base import (
     MessageBus,
     MessageBusBase,
     Subscription,
+    SubscriptionBase,
+    decode_message,
+    encode_message,
 )
+from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.messaging.message import SCHEMA_VERSION, Message, new_message_id
+from agentrig.core.messaging.tracecontext import extract_trace_context, inject_trace_context
 from agentrig.exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_BUS_URL",
+    "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_DELIVERIES",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "SCHEMA_VERSION",
     "DeadLetter",
     "Delivery",
+    "MemoryMessageBus",
     "Message",
     "MessageBus",
     "MessageBusBase",
     "Subscription",
+    "SubscriptionBase",
+    "decode_message",
+    "encode_message",
+    "extract_trace_context",
+    "inject_trace_context",
     "new_message_id",
     "open_message_bus",
 ]

@@ -10,6 +10,10 @@ Broadcast: ``publish(topic, message)`` reaches every current subscriber of ``top
 
 Data that is not a valid :class:`Message` is never dropped and never crashes a consumer: it goes to
 the dead letters with the validation error.
+
+The wire format is the same on every backend: a message is its ``model_dump_json()`` text
+(:func:`encode_message`), checked against the bus's size limit at send, and validated again on
+receive (:func:`decode_message`).
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from pydantic import ValidationError
+
 from agentrig.core.messaging.message import Message
+from agentrig.core.messaging.tracecontext import inject_trace_context
+from agentrig.exceptions import ConfigurationError, InvalidMessageError, MessageTooLargeError
 
 __all__ = [
+    "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_DELIVERIES",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "DeadLetter",
@@ -30,6 +39,10 @@ __all__ = [
     "MessageBus",
     "MessageBusBase",
     "Subscription",
+    "SubscriptionBase",
+    "decode_message",
+    "describe_validation_error",
+    "encode_message",
 ]
 
 DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
@@ -37,6 +50,9 @@ DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
 
 DEFAULT_MAX_DELIVERIES = 5
 """Delivery attempts before a message is dead-lettered."""
+
+DEFAULT_IDLE_TIMEOUT = 30.0
+"""Seconds a delivery may stay unacknowledged before another consumer may take it over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +77,16 @@ class DeadLetter:
     """Something that could not be delivered or processed, kept with the reason.
 
     ``message`` is None when the raw data was not a valid Message; ``raw`` then holds it as text.
+
+    Attributes:
+        inbox: the agent id (or ``topic:<name>``) the data was addressed to.
+        reason: why it was dead-lettered: the validation error, the nack reason, or "not
+            acknowledged after N deliveries".
+        raw: the data as it was on the bus, as text.
+        message: the message, when ``raw`` is a valid one.
+        attempts: how many times it was delivered before it was given up.
+        dead_at: when it was dead-lettered (UTC).
+        delivery_id: the id it had in its inbox (a stream entry id on Redis).
     """
 
     inbox: str
@@ -69,6 +95,7 @@ class DeadLetter:
     message: Message | None
     attempts: int
     dead_at: datetime
+    delivery_id: str = ""
 
 
 @runtime_checkable
@@ -131,8 +158,67 @@ class MessageBus(Protocol):
     async def close(self) -> None: ...
 
 
+class SubscriptionBase:
+    """Shared behaviour of the built-in subscriptions: ``async for`` and ``async with``.
+
+    Iteration ends when the subscription is closed (from another task, or by leaving the
+    ``async with`` block).
+    """
+
+    # How long one wait inside ``async for`` lasts before it checks whether it was closed.
+    _ITERATION_POLL_SECONDS = 1.0
+
+    closed: bool = False
+
+    async def get(self, timeout: float | None = None) -> Message | None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        self.closed = True
+
+    async def __aiter__(self) -> AsyncIterator[Message]:
+        while not self.closed:
+            message = await self.get(timeout=self._ITERATION_POLL_SECONDS)
+            if message is not None:
+                yield message
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
 class MessageBusBase:
-    """Shared behaviour of the built-in buses: ``async with`` support."""
+    """Shared behaviour of the built-in buses: size limit, trace context, ``async with``.
+
+    Args:
+        max_message_bytes: the largest encoded message :meth:`prepare` lets through.
+    """
+
+    def __init__(self, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+        if max_message_bytes < 1:
+            raise ConfigurationError(
+                f"max_message_bytes must be at least 1, not {max_message_bytes}"
+            )
+        self.max_message_bytes = max_message_bytes
+
+    def prepare(self, message: Message) -> tuple[Message, str]:
+        """What every ``send`` and ``publish`` does first: inject trace context, encode, check size.
+
+        Returns:
+            the message as it will be delivered (with trace headers) and its encoded text.
+
+        Raises:
+            MessageTooLargeError: the encoded message is over ``max_message_bytes``.
+        """
+        message = inject_trace_context(message)
+        return message, encode_message(message, self.max_message_bytes)
 
     async def close(self) -> None:
         """Release resources; backends with connections override this."""
@@ -147,3 +233,46 @@ class MessageBusBase:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def encode_message(message: Message, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> str:
+    """The wire form of ``message`` (its JSON text), refused when over ``max_bytes`` UTF-8 bytes.
+
+    Raises:
+        MessageTooLargeError: naming the message, its size and the limit.
+    """
+    text = message.model_dump_json()
+    # len(text) is a cheap lower bound of the UTF-8 size; encode only when it could matter.
+    if len(text) * 4 > max_bytes:
+        size = len(text.encode("utf-8"))
+        if size > max_bytes:
+            raise MessageTooLargeError(message.id, size, max_bytes)
+    return text
+
+
+def decode_message(data: str | bytes | None, source: str) -> Message:
+    """Validate wire data as a :class:`Message`.
+
+    Args:
+        data: the JSON text (None when the entry had no message field at all).
+        source: where it came from, for the error (``redis stream agentrig:inbox:operator``).
+
+    Raises:
+        InvalidMessageError: the data is not JSON or not a valid Message; the reason lists
+            each offending field, so it can be stored with the dead letter.
+    """
+    if data is None:
+        raise InvalidMessageError(source, "the entry has no 'message' field")
+    try:
+        return Message.model_validate_json(data)
+    except ValidationError as error:
+        raise InvalidMessageError(source, describe_validation_error(error)) from error
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """A one-line summary of a pydantic error: ``field: problem; field: problem``."""
+    problems = []
+    for detail in error.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in detail["loc"]) or "(message)"
+        problems.append(f"{location}: {detail['msg']}")
+    return "; ".join(problems)

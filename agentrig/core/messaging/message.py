@@ -3,15 +3,20 @@
 A message is immutable and round-trips through JSON exactly (``Message.model_validate_json(
 m.model_dump_json()) == m``). Its headers carry W3C trace context (``traceparent``,
 ``tracestate``) so a trace continues across the bus.
+
+Two rules keep the round trip exact: timestamps are normalised to UTC (a naive datetime is refused,
+because its zone is a guess), and ``content`` may not hold NaN or infinities, which JSON cannot
+represent (pydantic would quietly write them as ``null``).
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 __all__ = ["SCHEMA_VERSION", "Message", "new_message_id"]
 
@@ -25,6 +30,43 @@ def new_message_id() -> str:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _non_finite_path(value: JsonValue, path: str) -> str | None:
+    """The path of the first NaN or infinity inside ``value``, or None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found = _non_finite_path(item, f"{path}.{name}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _non_finite_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _finite_content(content: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    found = _non_finite_path(content, "content")
+    if found:
+        raise ValueError(
+            f"{found} is NaN or infinite, which JSON cannot carry; send null or a string instead"
+        )
+    return content
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""A timezone-aware datetime, normalised to UTC."""
+
+JsonObjectContent = Annotated[dict[str, JsonValue], AfterValidator(_finite_content)]
+"""A JSON object without NaN or infinities."""
 
 
 class Message(BaseModel):
@@ -49,8 +91,8 @@ class Message(BaseModel):
     type: str = Field(min_length=1, max_length=128)
     sender: str = Field(min_length=1, max_length=256)
     recipient: str = Field(min_length=1, max_length=256)
-    content: dict[str, JsonValue] = Field(default_factory=dict)
-    timestamp: AwareDatetime = Field(default_factory=_utc_now)
+    content: JsonObjectContent = Field(default_factory=dict)
+    timestamp: UtcDatetime = Field(default_factory=_utc_now)
     correlation_id: str = Field(min_length=1, max_length=256)
     causation_id: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,457 @@
+"""The durable message bus: Redis Streams with consumer groups (``redis://`` and ``rediss://``).
+
+Each inbox is a stream, ``{prefix}inbox:{agent_id}``, read by one consumer group (``group``); the
+consumers of an agent share its messages, each message going to one of them. Delivery is
+at-least-once:
+
+- ``send`` is ``XADD``; ``receive`` is ``XREADGROUP ... BLOCK`` (the group is created on first
+  receive from id 0, so messages sent before anyone listened are delivered, not lost);
+- ``ack`` is ``XACK`` + ``XDEL``: the stream only ever holds messages not yet processed;
+- a delivery not acked within ``idle_timeout`` (its consumer died, or is stuck) is taken over by
+  the next consumer that receives, with ``XAUTOCLAIM``; the attempt number is the pending entry's
+  delivery count;
+- ``nack(reason)`` records the reason and makes the entry claimable at once;
+- after ``max_deliveries`` deliveries the entry moves to ``{prefix}dead-letters`` with the reason,
+  and is acked off the inbox, atomically (a Lua script);
+- an entry that is not a valid Message (someone else ``XADD``-ed garbage) is dead-lettered with
+  the validation error and the consumer goes on to the next entry.
+
+Topics are streams too, ``{prefix}topic:{name}``, capped at about ``topic_maxlen`` entries: a
+subscription reads with ``XREAD`` from the last entry that existed when it subscribed, so it sees
+everything published after ``subscribe`` returned, even while it is not waiting in ``get``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from agentrig.exceptions import MissingExtraError
+
+try:
+    import redis.asyncio as redis_asyncio
+    from redis.exceptions import ResponseError
+except ImportError as error:  # the 'redis' extra is optional
+    raise MissingExtraError("the Redis message bus", "redis") from error
+
+from agentrig.core.messaging._redis import (
+    CLIENT_URL_PARAMETERS,
+    RedisKeys,
+    as_text,
+    now_iso,
+    read_dead_letters,
+    render_raw_entry,
+    stream_entries,
+)
+from agentrig.core.messaging._url import (
+    DEFAULT_GROUP,
+    DEFAULT_PREFIX,
+    DEFAULT_TOPIC_MAXLEN,
+    parse_bus_url,
+)
+from agentrig.core.messaging.base import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_DELIVERIES,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DeadLetter,
+    Delivery,
+    MessageBusBase,
+    SubscriptionBase,
+    decode_message,
+)
+from agentrig.core.messaging.message import Message
+from agentrig.exceptions import ConfigurationError, InvalidMessageError
+
+__all__ = ["RedisStreamsMessageBus", "RedisStreamsSubscription"]
+
+logger = structlog.get_logger(__name__)
+
+# Take over the oldest delivery idle for at least ARGV[3] ms, and say how often it was delivered.
+# KEYS: inbox stream, nack-reason hash. ARGV: group, consumer, min idle ms.
+# Returns {entry id, flat fields, delivery count, last nack reason or nil}, or nil.
+# XAUTOCLAIM scans at most 10 pending entries per call, hence the bounded walk along its cursor.
+_CLAIM_SCRIPT = """
+local cursor = '0-0'
+for _ = 1, 20 do
+  local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
+  local entries = claimed[2]
+  if #entries > 0 then
+    local id = entries[1][1]
+    local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+    return {id, entries[1][2], pending[1][4], redis.call('HGET', KEYS[2], id)}
+  end
+  cursor = claimed[1]
+  if cursor == '0-0' then return false end
+end
+return false
+"""
+
+# Move one entry to the dead letters and off the inbox, atomically.
+# KEYS: inbox stream, dead-letter stream, nack-reason hash.
+# ARGV: group, entry id, inbox name, reason, raw data, attempts, dead_at.
+_DEAD_LETTER_SCRIPT = """
+local dead_id = redis.call('XADD', KEYS[2], '*', 'inbox', ARGV[3], 'reason', ARGV[4],
+  'attempts', ARGV[6], 'delivery_id', ARGV[2], 'dead_at', ARGV[7], 'raw', ARGV[5])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[2])
+return dead_id
+"""
+
+# Ack: forget the entry once processed. KEYS: inbox stream, nack-reason hash. ARGV: group, id.
+_ACK_SCRIPT = """
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[2])
+return acked
+"""
+
+# Nack: keep the reason and make the entry claimable now (IDLE far in the past; JUSTID so the
+# delivery count is not bumped by this bookkeeping claim).
+# KEYS: inbox stream, nack-reason hash. ARGV: group, consumer, id, reason, idle ms.
+_NACK_SCRIPT = """
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', ARGV[5], 'JUSTID')
+"""
+
+_LONG_AGO_MS = 10 * 365 * 24 * 3600 * 1000  # an idle time every consumer's timeout has passed
+
+
+def default_consumer_name() -> str:
+    """``host-pid-random``: unique per bus object, readable in ``XINFO CONSUMERS``."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class RedisStreamsSubscription(SubscriptionBase):
+    """What is published on a topic stream after subscribing, read with ``XREAD``."""
+
+    _BATCH = 100
+
+    def __init__(self, bus: RedisStreamsMessageBus, topic: str, last_id: str) -> None:
+        self.topic = topic
+        self._bus = bus
+        self._key = bus.keys.topic(topic)
+        self._last_id = last_id
+        self._buffer: deque[tuple[str, Mapping[Any, Any]]] = deque()
+
+    async def get(self, timeout: float | None = None) -> Message | None:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not self.closed:
+            while self._buffer:
+                entry_id, fields = self._buffer.popleft()
+                message = await self._bus._validate_topic_entry(self.topic, entry_id, fields)
+                if message is not None:
+                    return message
+            remaining = None if deadline is None else deadline - loop.time()
+            # Block in slices so that close() from another task ends a get(None).
+            block = _block_ms(remaining, self._ITERATION_POLL_SECONDS)
+            reply = await self._bus.client.xread(
+                {self._key: self._last_id}, count=self._BATCH, block=block
+            )
+            self._buffer.extend(stream_entries(reply))
+            if self._buffer:
+                self._last_id = self._buffer[-1][0]
+            elif remaining is not None and remaining <= 0:
+                return None
+        return None
+
+    async def close(self) -> None:
+        self._bus._subscriptions.discard(self)
+        await super().close()
+
+
+def _block_ms(remaining: float | None, slice_seconds: float) -> int | None:
+    """The BLOCK argument for one read: None (do not block) once the deadline has passed, else
+    at least 1 ms (``BLOCK 0`` would mean forever) and at most ``slice_seconds``."""
+    if remaining is not None and remaining <= 0:
+        return None
+    seconds = slice_seconds if remaining is None else min(remaining, slice_seconds)
+    return max(1, round(seconds * 1000))
+
+
+class RedisStreamsMessageBus(MessageBusBase):
+    """Durable inboxes on Redis Streams: at-least-once, redelivery, dead letters; stream topics.
+
+    Args:
+        client: a ``redis.asyncio.Redis`` speaking RESP2 (the default protocol).
+        prefix: namespace of every key this bus touches.
+        group: the consumer group that reads each inbox stream.
+        consumer: this bus's consumer name in the group; unique by default.
+        idle_timeout: seconds before an unacknowledged delivery may go to another consumer. Longer
+            than the slowest handler, or messages get processed twice.
+        max_deliveries: deliveries before a message moves to the dead letters.
+        max_message_bytes: largest encoded message ``send`` accepts.
+        topic_maxlen: about how many entries a topic stream keeps (``XADD MAXLEN ~``).
+        close_client: close ``client`` in :meth:`close` (``from_url`` sets it: it made the client).
+    """
+
+    def __init__(
+        self,
+        client: redis_asyncio.Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        group: str = DEFAULT_GROUP,
+        consumer: str | None = None,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        topic_maxlen: int = DEFAULT_TOPIC_MAXLEN,
+        close_client: bool = False,
+    ) -> None:
+        super().__init__(max_message_bytes=max_message_bytes)
+        if idle_timeout <= 0 or max_deliveries < 1:
+            raise ConfigurationError(
+                "idle_timeout must be positive and max_deliveries at least 1, "
+                f"not {idle_timeout} and {max_deliveries}"
+            )
+        self.client = client
+        self.keys = RedisKeys(prefix)
+        self.group = group
+        self.consumer = consumer or default_consumer_name()
+        self.idle_timeout = idle_timeout
+        self.max_deliveries = max_deliveries
+        self.topic_maxlen = topic_maxlen
+        self._close_client = close_client
+        self._idle_ms = max(1, round(idle_timeout * 1000))
+        # How often a receiving consumer looks for deliveries to take over.
+        self._claim_interval = max(idle_timeout / 2, 0.01)
+        self._next_claim_at: dict[str, float] = {}
+        self._groups_ready: set[str] = set()
+        self._subscriptions: set[RedisStreamsSubscription] = set()
+        self._claim = client.register_script(_CLAIM_SCRIPT)
+        self._dead_letter_script = client.register_script(_DEAD_LETTER_SCRIPT)
+        self._ack = client.register_script(_ACK_SCRIPT)
+        self._nack = client.register_script(_NACK_SCRIPT)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStreamsMessageBus:
+        """Build from ``redis://host:port/db?prefix=&group=&consumer=&idle_timeout_ms=&
+        max_deliveries=&max_message_bytes=&topic_maxlen=`` (plus redis-py's own parameters such
+        as ``socket_connect_timeout``). ``rediss://`` uses TLS.
+
+        Raises:
+            ConfigurationError: an unknown parameter or a value that does not parse.
+        """
+        options = parse_bus_url(url, client_parameters=CLIENT_URL_PARAMETERS)
+        return cls(
+            redis_asyncio.Redis.from_url(options.client_url),
+            prefix=options.prefix,
+            group=options.group,
+            consumer=options.consumer,
+            idle_timeout=options.idle_timeout,
+            max_deliveries=options.max_deliveries,
+            max_message_bytes=options.max_message_bytes,
+            topic_maxlen=options.topic_maxlen,
+            close_client=True,
+        )
+
+    # ---------------------------------------------------------------- point to point
+
+    async def send(self, message: Message) -> str:
+        message, data = self.prepare(message)
+        entry_id = await self.client.xadd(self.keys.inbox(message.recipient), {"message": data})
+        return as_text(entry_id)
+
+    async def receive(self, agent_id: str, timeout: float | None = None) -> Delivery | None:
+        stream = self.keys.inbox(agent_id)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        await self._ensure_group(stream)
+        while True:
+            if loop.time() >= self._next_claim_at.get(agent_id, 0.0):
+                delivery = await self._take_over(agent_id, stream)
+                if delivery is not None:
+                    return delivery
+            remaining = None if deadline is None else deadline - loop.time()
+            until_claim = max(self._next_claim_at[agent_id] - loop.time(), 0.001)
+            entry = await self._read_new(stream, _block_ms(remaining, until_claim))
+            if entry is not None:
+                delivery = await self._accept(agent_id, stream, entry[0], entry[1], attempt=1)
+                if delivery is not None:
+                    return delivery
+            elif deadline is not None and loop.time() >= deadline:
+                # Also true after the final non-blocking read (remaining <= 0).
+                return None
+
+    async def _ensure_group(self, stream: str) -> None:
+        if stream in self._groups_ready:
+            return
+        try:
+            # From id 0, not "$": what was sent before the first receive is delivered too.
+            await self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        self._groups_ready.add(stream)
+
+    async def _read_new(
+        self, stream: str, block: int | None
+    ) -> tuple[str, Mapping[Any, Any]] | None:
+        try:
+            reply = await self.client.xreadgroup(
+                self.group, self.consumer, {stream: ">"}, count=1, block=block
+            )
+        except ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            # The stream was deleted under us (DEL, FLUSHDB): recreate the group and read again.
+            self._groups_ready.discard(stream)
+            await self._ensure_group(stream)
+            return None
+        entries = stream_entries(reply)
+        return entries[0] if entries else None
+
+    async def _take_over(self, agent_id: str, stream: str) -> Delivery | None:
+        """Claim a delivery idle past the timeout, dead-lettering those delivered too often."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                result = await self._claim(
+                    keys=[stream, self.keys.nacks(agent_id)],
+                    args=[self.group, self.consumer, self._idle_ms],
+                )
+            except ResponseError as error:
+                if "NOGROUP" not in str(error):
+                    raise
+                self._groups_ready.discard(stream)
+                await self._ensure_group(stream)
+                result = None
+            if not result:
+                self._next_claim_at[agent_id] = loop.time() + self._claim_interval
+                return None
+            # Something was overdue; there may be more, so look again on the next receive.
+            self._next_claim_at[agent_id] = 0.0
+            raw_id, flat_fields, count, last_reason = result
+            entry_id = as_text(raw_id)
+            fields = dict(zip(flat_fields[::2], flat_fields[1::2], strict=True))
+            if count > self.max_deliveries:
+                reason = f"not acknowledged after {count - 1} deliveries"
+                if last_reason:
+                    reason += f"; last nack reason: {as_text(last_reason)}"
+                await self._dead_letter(
+                    agent_id, entry_id, render_raw_entry(fields), count - 1, reason
+                )
+                continue
+            delivery = await self._accept(agent_id, stream, entry_id, fields, attempt=int(count))
+            if delivery is not None:
+                return delivery
+
+    async def _accept(
+        self, agent_id: str, stream: str, entry_id: str, fields: Mapping[Any, Any], attempt: int
+    ) -> Delivery | None:
+        """The delivery of a valid entry; an invalid one is dead-lettered (None)."""
+        data = fields.get(b"message", fields.get("message"))
+        try:
+            message = decode_message(data, f"redis stream {stream} entry {entry_id}")
+        except InvalidMessageError as error:
+            await self._dead_letter(
+                agent_id, entry_id, render_raw_entry(fields), attempt, str(error)
+            )
+            return None
+        return Delivery(message=message, inbox=agent_id, delivery_id=entry_id, attempt=attempt)
+
+    async def _dead_letter(
+        self, agent_id: str, entry_id: str, raw: str, attempts: int, reason: str
+    ) -> None:
+        logger.warning(
+            "message dead-lettered",
+            inbox=agent_id,
+            delivery_id=entry_id,
+            attempts=attempts,
+            reason=reason,
+        )
+        await self._dead_letter_script(
+            keys=[self.keys.inbox(agent_id), self.keys.dead_letters, self.keys.nacks(agent_id)],
+            args=[self.group, entry_id, agent_id, reason, raw, attempts, now_iso()],
+        )
+
+    async def ack(self, delivery: Delivery) -> None:
+        acked = await self._ack(
+            keys=[self.keys.inbox(delivery.inbox), self.keys.nacks(delivery.inbox)],
+            args=[self.group, delivery.delivery_id],
+        )
+        if not acked:
+            logger.warning(
+                "ack of a delivery that is not pending (already acked or dead-lettered)",
+                inbox=delivery.inbox,
+                delivery_id=delivery.delivery_id,
+            )
+
+    async def nack(self, delivery: Delivery, reason: str) -> None:
+        if delivery.attempt >= self.max_deliveries:
+            await self._dead_letter(
+                delivery.inbox,
+                delivery.delivery_id,
+                delivery.message.model_dump_json(),
+                delivery.attempt,
+                f"nacked on delivery {delivery.attempt}: {reason}",
+            )
+            return
+        claimed = await self._nack(
+            keys=[self.keys.inbox(delivery.inbox), self.keys.nacks(delivery.inbox)],
+            args=[self.group, self.consumer, delivery.delivery_id, reason, _LONG_AGO_MS],
+        )
+        if not claimed:
+            logger.warning(
+                "nack of a delivery that is not pending (already acked or dead-lettered)",
+                inbox=delivery.inbox,
+                delivery_id=delivery.delivery_id,
+            )
+        self._next_claim_at[delivery.inbox] = 0.0
+
+    # ---------------------------------------------------------------- topics
+
+    async def publish(self, topic: str, message: Message) -> None:
+        _, data = self.prepare(message)
+        await self.client.xadd(
+            self.keys.topic(topic), {"message": data}, maxlen=self.topic_maxlen, approximate=True
+        )
+
+    async def subscribe(self, topic: str) -> RedisStreamsSubscription:
+        latest = stream_entries(await self.client.xrevrange(self.keys.topic(topic), count=1))
+        subscription = RedisStreamsSubscription(self, topic, latest[0][0] if latest else "0-0")
+        self._subscriptions.add(subscription)
+        return subscription
+
+    async def _validate_topic_entry(
+        self, topic: str, entry_id: str, fields: Mapping[Any, Any]
+    ) -> Message | None:
+        data = fields.get(b"message", fields.get("message"))
+        try:
+            return decode_message(data, f"redis stream {self.keys.topic(topic)} entry {entry_id}")
+        except InvalidMessageError as error:
+            # Topic entries are not acked or deleted: every subscriber sees the entry, and each
+            # records it, so the dead letter names the subscriber's consumer too.
+            logger.warning("invalid topic entry dead-lettered", topic=topic, reason=str(error))
+            await self.client.xadd(
+                self.keys.dead_letters,
+                {
+                    "inbox": f"topic:{topic}",
+                    "reason": f"{error} (seen by {self.consumer})",
+                    "attempts": 1,
+                    "delivery_id": entry_id,
+                    "dead_at": now_iso(),
+                    "raw": render_raw_entry(fields),
+                },
+            )
+            return None
+
+    # ---------------------------------------------------------------- dead letters, lifecycle
+
+    async def dead_letters(self, inbox: str | None = None, limit: int = 100) -> list[DeadLetter]:
+        return await read_dead_letters(self.client, self.keys, inbox, limit)
+
+    async def close(self) -> None:
+        for subscription in list(self._subscriptions):
+            await subscription.close()
+        self._subscriptions.clear()
+        if self._close_client:
+            await self.client.aclose()
