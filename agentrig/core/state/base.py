@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn, Protocol, Self, runtime_checkable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import BaseModel
 
@@ -87,6 +87,14 @@ class StateStore(Protocol):
 
             async def close(self) -> None:
                 pass
+
+            async def __aenter__(self) -> Self:
+                return self
+
+            async def __aexit__(self, *exc_info: object) -> None:
+                await self.close()
+
+    (Subclassing :class:`StateStoreBase` provides ``close`` and ``async with``.)
     """
 
     async def load(self, key: str) -> Versioned | None:
@@ -132,6 +140,17 @@ class StateStore(Protocol):
     async def close(self) -> None:
         """Release connections and files. The store is unusable afterwards."""
         ...
+
+    async def __aenter__(self) -> Self:
+        """``async with open_state_store(url) as store:`` closes the store on the way out."""
+        ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
 
 
 class StateStoreBase:
@@ -323,8 +342,10 @@ def pop_url_option(url: str, name: str) -> tuple[str, str | None]:
         The URL without the option (other query parameters kept in order) and the option's
         value, or None when absent.
     """
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    # Cut the text rather than urlunsplit: it would turn sqlite:////abs into sqlite://abs.
+    before_fragment, hash_mark, fragment = url.partition("#")
+    base, _, query = before_fragment.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
     value = next((item for key, item in pairs if key == name), None)
     rest = urlencode([(key, item) for key, item in pairs if key != name])
-    return urlunsplit(parts._replace(query=rest)), value
+    return base + (f"?{rest}" if rest else "") + hash_mark + fragment, value

@@ -84,3 +84,8 @@ class MemoryStateStore(StateStoreBase):
         current = self._documents.get(key, ("", 0))[1]
         self._documents[key] = (text, current + 1)
         self._raw_keys.add(key)
+
+    def get_raw(self, key: str) -> str | None:
+        """The stored text under ``key`` as it is, or None: for corrupt-data tests only."""
+        stored = self._documents.get(key)
+        return None if stored is None else stored[0]

@@ -1,13 +1,18 @@
 """The Redis state store: ``redis://host:port/db?prefix=agentrig:`` (or ``rediss://``).
 
-Each key is one hash, ``<prefix>state:<key>``, with two fields: ``v`` (the version) and ``d``
-(the JSON document). ``prefix`` is the agentrig namespace in the Redis database, which the
-message bus shares under its own sub-namespace.
+Each key is one hash, ``<prefix>state:<key>``, with three fields: ``v`` (the version), ``d`` (the
+JSON document) and ``h`` (the SHA-1 of ``d`` as this store wrote it). ``prefix`` is the agentrig
+namespace in the Redis database, which the message bus shares under its own sub-namespace.
 
 A save runs a Lua script, so the version check and the write are one atomic step on the server
-whatever the number of clients. The script also checks that what it would replace is a valid
-document (``cjson``): a hash someone filled with garbage is reported as :class:`CorruptStateError`
-and left as it is. A load is one ``HMGET``; ``keys()`` walks ``SCAN`` under the namespace.
+whatever the number of clients. Before replacing a document the script checks that ``d`` still
+hashes to ``h``. If it does not -- someone else wrote that hash -- the script writes nothing and
+the client validates the stored document with exactly the rules ``load`` applies: garbage is
+reported as :class:`CorruptStateError` and left as it is; a valid document (repaired by hand, say)
+is replaced by running the script again with the digest of what was checked. Redis's own ``cjson``
+is not the judge because it accepts what Python's JSON reader refuses (``NaN``, ``0x10``, raw
+control characters, invalid UTF-8). A load is one ``HMGET``; ``keys()`` walks ``SCAN`` under the
+namespace.
 
 ``from_url`` builds a client on a blocking connection pool of 32 connections (``max_connections``
 in the URL changes it): tasks beyond it wait for a free connection instead of failing.
@@ -15,6 +20,7 @@ in the URL changes it): tasks beyond it wait for a free connection instead of fa
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +35,7 @@ from agentrig.core.state.base import (
     pop_url_option,
     validate_key,
 )
-from agentrig.exceptions import CorruptStateError, MissingExtraError, VersionConflict
+from agentrig.exceptions import CorruptStateError, MissingExtraError, StateError, VersionConflict
 
 try:
     import redis.asyncio as aioredis
@@ -45,34 +51,37 @@ _GLOB_SPECIALS = frozenset("*?[]\\")
 
 log = structlog.get_logger(__name__)
 
-# KEYS[1]: the hash. ARGV[1]: the new document; ARGV[2]: the expected version, "" for none.
-# Returns {"ok", new_version} | {"conflict", current_version} | {"corrupt", reason}.
+# KEYS[1]: the hash. ARGV[1]: the new document; ARGV[2]: the expected version, "" for none;
+# ARGV[3]: the SHA-1 of a stored document the client has validated, "" for none.
+# Returns {"ok", new_version} | {"conflict", current_version} | {"corrupt", reason}
+#       | {"unverified", ""} (the stored document is not one this store wrote: validate it first).
 _SAVE_SCRIPT = """
 local kind = redis.call('TYPE', KEYS[1]).ok
 local current = 0
 if kind == 'hash' then
-    local fields = redis.call('HMGET', KEYS[1], 'v', 'd')
-    local version = tonumber(fields[1])
-    if not version or version < 1 or version ~= math.floor(version) then
+    local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'h')
+    if not fields[1] or not string.find(fields[1], '^[1-9]%d*$') then
         return {'corrupt', 'field v is ' .. tostring(fields[1]) .. ', not an int >= 1'}
     end
     if not fields[2] then
         return {'corrupt', 'field d (the document) is missing'}
     end
-    local parsed, decoded = pcall(cjson.decode, fields[2])
-    if not parsed or type(decoded) ~= 'table' or not string.find(fields[2], '^%s*{') then
-        return {'corrupt', 'field d is not a JSON object'}
+    local digest = redis.sha1hex(fields[2])
+    if digest ~= fields[3] and digest ~= ARGV[3] then
+        return {'unverified', ''}
     end
-    current = version
+    current = tonumber(fields[1])
 elseif kind ~= 'none' then
     return {'corrupt', 'the key holds a ' .. kind .. ', not a hash'}
 end
 if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= current then
     return {'conflict', current}
 end
-redis.call('HSET', KEYS[1], 'v', string.format('%d', current + 1), 'd', ARGV[1])
+redis.call('HSET', KEYS[1], 'v', string.format('%d', current + 1), 'd', ARGV[1],
+           'h', redis.sha1hex(ARGV[1]))
 return {'ok', current + 1}
 """
+_MAX_VERIFY_ROUNDS = 5  # each round means a foreign writer changed the hash meanwhile
 
 
 def _text(value: bytes | str) -> str:
@@ -130,19 +139,29 @@ class RedisStateStore(StateStoreBase):
                 raise
             kind = await self.client.type(self.redis_key(key))
             raise CorruptStateError(
-                key, self._location(key), f"the key holds a {kind!r}, not a hash"
+                key, self._location(key), f"the key holds a {_text(kind)}, not a hash"
             ) from error
         if version is None and document is None:
             return None
-        try:
-            number = 0 if version is None else int(version)
-        except ValueError:
-            number = 0
-        if number < 1:
-            raise CorruptStateError(key, self._location(key), f"field v is {version!r}")
+        return self._check(key, version, document)
+
+    def _check(
+        self, key: str, version: bytes | str | None, document: bytes | str | None
+    ) -> Versioned:
+        """Validate a hash's fields by the same rules as the save script (and then some)."""
+        if isinstance(version, bytes):
+            version_text = version.decode("ascii", "replace")
+        else:
+            version_text = version or ""
+        # The script's pattern ^[1-9]%d*$, so that load and save agree on what is corrupt.
+        if not (version_text.isascii() and version_text.isdigit() and version_text[0] != "0"):
+            raise CorruptStateError(
+                key, self._location(key), f"field v is {version!r}, not an int >= 1"
+            )
         if document is None:
             raise CorruptStateError(key, self._location(key), "field d (the document) is missing")
-        return Versioned(decode_stored_document(key, self._location(key), document), number)
+        state = decode_stored_document(key, self._location(key), document)
+        return Versioned(state, int(version_text))
 
     async def save(
         self,
@@ -154,13 +173,32 @@ class RedisStateStore(StateStoreBase):
         validate_key(key)
         text = encode_document(key, state)
         expected = "" if expected_version is None else str(expected_version)
-        outcome, detail = await self._save_script(keys=[self.redis_key(key)], args=[text, expected])
-        outcome = _text(outcome)
-        if outcome == "ok":
-            return int(detail)
-        if outcome == "conflict":
-            raise VersionConflict(key, int(expected), int(detail))
-        raise CorruptStateError(key, self._location(key), _text(detail))
+        checked = ""
+        for _ in range(_MAX_VERIFY_ROUNDS):
+            outcome, detail = await self._save_script(
+                keys=[self.redis_key(key)], args=[text, expected, checked]
+            )
+            outcome = _text(outcome)
+            if outcome == "ok":
+                return int(detail)
+            if outcome == "conflict":
+                raise VersionConflict(key, int(expected), int(detail))
+            if outcome == "corrupt":
+                raise CorruptStateError(key, self._location(key), _text(detail))
+            checked = await self._validate_foreign_document(key)
+        raise StateError(
+            f"could not save {key!r}: its Redis hash {self.redis_key(key)!r} kept being changed "
+            "by something other than this store"
+        )
+
+    async def _validate_foreign_document(self, key: str) -> str:
+        """Check a document this store did not write; return its SHA-1, or raise if corrupt."""
+        version, document = await self.client.hmget(self.redis_key(key), ["v", "d"])
+        if version is None and document is None:
+            return ""  # deleted meanwhile: the script will find no hash
+        self._check(key, version, document)  # raises CorruptStateError on garbage
+        raw = document.encode("utf-8") if isinstance(document, str) else document or b""
+        return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
 
     async def delete(self, key: str) -> bool:
         self._ensure_open()
