@@ -42,9 +42,12 @@ __all__ = [
     "stream_entries",
 ]
 
-# Query parameters that go through to redis-py (timeouts, pool size, ...). "protocol" is left out
-# on purpose: the buses parse RESP2 replies.
-CLIENT_URL_PARAMETERS = frozenset(URL_QUERY_ARGUMENT_PARSERS) - {"protocol", "db"}
+# Query parameters that go through to redis-py (timeouts, pool size, client_name, ...).
+# "protocol" is left out on purpose: the buses parse RESP2 replies.
+CLIENT_URL_PARAMETERS = (frozenset(URL_QUERY_ARGUMENT_PARSERS) | {"client_name"}) - {
+    "protocol",
+    "db",
+}
 
 
 @dataclass(frozen=True, slots=True)

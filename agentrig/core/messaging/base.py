@@ -155,7 +155,18 @@ class MessageBus(Protocol):
         """The dead letters, oldest first, optionally of one inbox."""
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release connections; the bus is unusable afterwards."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
 
 
 class SubscriptionBase:

@@ -1,0 +1,261 @@
+"""What only the Redis Streams bus does: crash recovery across processes, garbage in the stream,
+the key namespace, the group and connections. The shared behaviour is in test_conformance.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as redis_asyncio
+
+from agentrig.core.messaging import Message, open_message_bus
+from agentrig.core.messaging.redis_streams import RedisStreamsMessageBus
+from agentrig.exceptions import ConfigurationError
+from tests.core.messaging.support import BUS_OPTIONS, IDLE_TIMEOUT, make_message
+
+CRASH_CONSUMER = Path(__file__).with_name("crash_consumer.py")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def streams_url(redis_url: str) -> str:
+    return f"{redis_url}&{BUS_OPTIONS}"
+
+
+@pytest.fixture
+async def bus(streams_url: str) -> AsyncIterator[RedisStreamsMessageBus]:
+    bus = RedisStreamsMessageBus.from_url(streams_url)
+    yield bus
+    await bus.close()
+
+
+@pytest.fixture
+async def raw_redis(redis_server_url: str) -> AsyncIterator[redis_asyncio.Redis]:
+    client = redis_asyncio.Redis.from_url(redis_server_url)
+    yield client
+    await client.aclose()
+
+
+async def test_a_consumer_killed_before_ack_loses_nothing(
+    streams_url: str, bus: RedisStreamsMessageBus, raw_redis: redis_asyncio.Redis
+) -> None:
+    """THE crash test: a consumer process receives, is SIGKILLed before acking; another consumer
+    gets that message after the idle timeout; every message is processed; after ack, none again."""
+    inbox = bus.keys.inbox("operator")
+    sent = [make_message(content={"n": n}) for n in range(5)]
+    for message in sent:
+        await bus.send(message)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(CRASH_CONSUMER),
+        streams_url,
+        "operator",
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        held_id, held_delivery_id, held_attempt, dead_consumer = line.split()
+        # It really holds the delivery: Redis lists it as pending on the doomed consumer.
+        [pending] = await raw_redis.xpending_range(inbox, bus.group, "-", "+", 10)
+        assert pending["consumer"] == dead_consumer.encode()
+        assert pending["message_id"] == held_delivery_id.encode()
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert (held_id, held_attempt) == (sent[0].id, "1")
+
+    processed: dict[str, int] = {}
+    while (delivery := await bus.receive("operator", timeout=IDLE_TIMEOUT * 4)) is not None:
+        assert delivery.message.id not in processed, "a message was processed twice"
+        processed[delivery.message.id] = delivery.attempt
+        await bus.ack(delivery)
+
+    assert processed == {message.id: (2 if message.id == held_id else 1) for message in sent}
+    assert (await raw_redis.xpending(inbox, bus.group))["pending"] == 0
+    assert await raw_redis.xlen(inbox) == 0
+    async with open_message_bus(streams_url) as latecomer:  # a fresh consumer, after the timeout
+        assert await latecomer.receive("operator", timeout=IDLE_TIMEOUT * 3) is None
+    assert await bus.dead_letters() == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason_part"),
+    [
+        ({"payload": "hello"}, "no 'message' field"),
+        ({"message": "{not json"}, "Invalid JSON"),
+        ({"message": json.dumps({"type": "alarm", "sender": "x"})}, "recipient: Field required"),
+        ({"message": b"\xff\xfe binary"}, "Invalid JSON"),
+        ({"message": json.dumps({"hello": "world"})}, "hello: Extra inputs are not permitted"),
+    ],
+    ids=["no-message-field", "bad-json", "missing-fields", "binary", "wrong-schema"],
+)
+async def test_garbage_in_the_inbox_is_dead_lettered_and_the_consumer_goes_on(
+    bus: RedisStreamsMessageBus,
+    raw_redis: redis_asyncio.Redis,
+    fields: dict[str, str | bytes],
+    reason_part: str,
+) -> None:
+    inbox = bus.keys.inbox("operator")
+    garbage_id = (await raw_redis.xadd(inbox, fields)).decode()  # someone else wrote this
+    valid = make_message()
+    await bus.send(valid)
+
+    delivery = await bus.receive("operator", timeout=2.0)
+
+    assert delivery is not None
+    assert delivery.message == valid
+    await bus.ack(delivery)
+    [letter] = await bus.dead_letters("operator")
+    assert letter.message is None
+    assert reason_part in letter.reason
+    assert inbox in letter.reason  # it says where the garbage was found
+    assert letter.delivery_id == garbage_id
+    assert letter.attempts == 1
+    stored = dict(fields)
+    if list(stored) == ["message"]:
+        value = stored["message"]
+        assert letter.raw == (
+            value.decode(errors="backslashreplace") if isinstance(value, bytes) else value
+        )
+    else:
+        assert json.loads(letter.raw) == stored
+    assert (await raw_redis.xpending(inbox, bus.group))["pending"] == 0
+    assert await raw_redis.xlen(inbox) == 0
+
+
+async def test_garbage_on_a_topic_is_dead_lettered_and_the_subscriber_goes_on(
+    bus: RedisStreamsMessageBus, raw_redis: redis_asyncio.Redis
+) -> None:
+    subscription = await bus.subscribe("alarms")
+    await raw_redis.xadd(bus.keys.topic("alarms"), {"message": "[]"})
+    valid = make_message(recipient="alarms")
+    await bus.publish("alarms", valid)
+
+    assert await subscription.get(timeout=2.0) == valid
+    [letter] = await bus.dead_letters("topic:alarms")
+    assert letter.raw == "[]"
+    assert "Input should be an object" in letter.reason
+    await subscription.close()
+
+
+async def test_every_key_lives_under_the_prefix(
+    bus: RedisStreamsMessageBus, raw_redis: redis_asyncio.Redis, redis_prefix: str
+) -> None:
+    agent = f"agent-{uuid.uuid4().hex[:8]}"
+    topic = f"topic-{uuid.uuid4().hex[:8]}"
+
+    async def keys_named_after(name: str) -> list[str]:
+        return sorted([key.decode() async for key in raw_redis.scan_iter(match=f"*{name}*")])
+
+    await bus.send(make_message(recipient=agent))
+    delivery = await bus.receive(agent, timeout=2.0)
+    assert delivery is not None
+    await bus.nack(delivery, "first try failed")
+    assert await keys_named_after(agent) == [
+        f"{redis_prefix}inbox:{agent}",
+        f"{redis_prefix}nacks:{agent}",
+    ]
+    await bus.publish(topic, make_message(recipient=topic))
+    assert await keys_named_after(topic) == [f"{redis_prefix}topic:{topic}"]
+    await raw_redis.xadd(bus.keys.inbox(agent), {"junk": "1"})
+    again = await bus.receive(agent, timeout=2.0)
+    assert again is not None
+    await bus.ack(again)
+    assert await bus.receive(agent, timeout=0.1) is None  # the junk went to the dead letters
+    assert await raw_redis.exists(f"{redis_prefix}dead-letters") == 1
+    assert await keys_named_after(agent) == [f"{redis_prefix}inbox:{agent}"]  # nack reason gone
+
+
+async def test_url_options_reach_the_bus(redis_url: str, raw_redis: redis_asyncio.Redis) -> None:
+    url = f"{redis_url}&group=plant-7&consumer=worker-a&idle_timeout_ms=1500&max_deliveries=9&topic_maxlen=50"
+    async with RedisStreamsMessageBus.from_url(url) as bus:
+        await bus.send(make_message())
+        assert await bus.receive("operator", timeout=2.0) is not None
+        [group] = await raw_redis.xinfo_groups(bus.keys.inbox("operator"))
+        [consumer] = await raw_redis.xinfo_consumers(bus.keys.inbox("operator"), "plant-7")
+
+    assert group["name"].decode() == "plant-7"
+    assert consumer["name"].decode() == "worker-a"
+    assert (bus.idle_timeout, bus.max_deliveries, bus.topic_maxlen) == (1.5, 9, 50)
+
+
+@pytest.mark.parametrize(
+    ("query", "complaint"),
+    [
+        ("idle_timeout=500", "unknown bus URL parameter 'idle_timeout'"),
+        ("max_deliveries=0", "max_deliveries='0' is invalid: must be at least 1"),
+        ("idle_timeout_ms=soon", "idle_timeout_ms='soon' is invalid"),
+        ("prefix=", "prefix='' is invalid: must not be empty"),
+    ],
+)
+def test_a_bad_url_is_refused_with_what_to_fix(query: str, complaint: str) -> None:
+    with pytest.raises(ConfigurationError, match=complaint):
+        open_message_bus(f"redis://127.0.0.1:6379/15?{query}")
+
+
+async def test_receive_survives_the_inbox_being_deleted(
+    bus: RedisStreamsMessageBus, raw_redis: redis_asyncio.Redis
+) -> None:
+    await bus.send(make_message())
+    first = await bus.receive("operator", timeout=2.0)
+    assert first is not None
+    await bus.ack(first)
+    await raw_redis.delete(bus.keys.inbox("operator"))  # an operator cleaned up, group and all
+
+    later = make_message()
+    await bus.send(later)
+    delivery = await bus.receive("operator", timeout=2.0)
+
+    assert delivery is not None
+    assert delivery.message == later
+
+
+async def test_close_releases_every_connection(
+    redis_url: str, raw_redis: redis_asyncio.Redis
+) -> None:
+    name = f"agentrig-test-{uuid.uuid4().hex[:8]}"
+
+    async def connections() -> int:
+        clients = await raw_redis.client_list()
+        return sum(1 for client in clients if client["name"] == name)
+
+    bus = open_message_bus(f"{redis_url}&client_name={name}")
+    subscription = await bus.subscribe("alarms")
+    waiting = asyncio.create_task(subscription.get(timeout=0.5))
+    await bus.send(make_message())
+    assert await bus.receive("operator", timeout=1.0) is not None
+    assert await connections() >= 2
+    await waiting
+    await bus.close()
+
+    assert await connections() == 0
+
+
+async def test_a_message_in_the_dead_letters_can_be_read_back_whole(
+    bus: RedisStreamsMessageBus, raw_redis: redis_asyncio.Redis
+) -> None:
+    """Dead letters are plain stream entries: readable with XRANGE, without agentrig."""
+    sent = make_message(content={"note": "ünïcödé"})
+    await bus.send(sent)
+    for attempt in (1, 2, 3):
+        delivery = await bus.receive("operator", timeout=2.0)
+        assert delivery is not None
+        assert delivery.attempt == attempt
+        await bus.nack(delivery, "cannot parse valve id")
+
+    [(_, fields)] = await raw_redis.xrange(bus.keys.dead_letters)
+    stored = {k.decode(): v.decode() for k, v in fields.items()}
+    assert stored["inbox"] == "operator"
+    assert stored["reason"] == "nacked on delivery 3: cannot parse valve id"
+    assert stored["attempts"] == "3"
+    assert Message.model_validate_json(stored["raw"]) == sent
