@@ -42,6 +42,47 @@ def _root(
     disable_phone_home()
 
 
+trace_app = typer.Typer(
+    help="Inspect a run's trace: its steps as a tree (show); more commands build on the same steps.",
+    no_args_is_help=True,
+)
+app.add_typer(trace_app, name="trace")
+
+
+@trace_app.command("show")
+def _trace_show(
+    run: Annotated[
+        str,
+        typer.Argument(help="A run id (looked up under --out), a run directory or a trace.jsonl."),
+    ],
+    out: Annotated[
+        str, typer.Option("--out", help="The runs directory: <out>/<run_id>/trace.jsonl.")
+    ] = "runs",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the normalised steps as JSON instead.")
+    ] = False,
+) -> None:
+    """Print a run's normalised steps (run -> role -> LLM and tool calls) from its trace file."""
+    from rich.console import Console
+
+    from agentrig.core.telemetry.jsonl import read_trace_file, resolve_trace_file
+    from agentrig.core.telemetry.normalise import normalise
+    from agentrig.core.telemetry.tree import render_run_tree
+    from agentrig.exceptions import TraceFileError
+
+    try:
+        path = resolve_trace_file(run, out)
+        records = read_trace_file(path)
+        steps = normalise(records)
+    except (TraceFileError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    if as_json:
+        typer.echo(steps.model_dump_json(indent=2))
+        return
+    Console().print(render_run_tree(steps))
+
+
 def main() -> None:
     """Entry point of the console script."""
     disable_phone_home()

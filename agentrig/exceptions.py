@@ -18,6 +18,8 @@ The hierarchy::
     │   └── UnknownDeviceError      a device id the plant does not have
     ├── ModelError                  the model path (endpoints, the reference model)
     │   └── ModelRequestError       a chat request the reference model rejects (an HTTP error status)
+    ├── TelemetryError              logs, traces and metrics
+    │   └── TraceFileError          a trace file that is missing or not OTLP-JSON lines
     ├── CassetteError               recorded LLM traffic
     │   └── CassetteMismatchError   a request with no recorded match (cassette drift)
     └── AdapterError                a framework adapter
@@ -47,6 +49,8 @@ __all__ = [
     "PlantError",
     "ScenarioError",
     "StateError",
+    "TelemetryError",
+    "TraceFileError",
     "UnknownDeviceError",
     "VersionConflict",
 ]
@@ -214,6 +218,27 @@ class ModelRequestError(ModelError, ValueError):
         self.param = param
         self.code = code
         super().__init__(message)
+
+
+class TelemetryError(AgentrigError):
+    """An error of the telemetry layer (logs, traces, metrics)."""
+
+
+class TraceFileError(TelemetryError, ValueError):
+    """A run's trace file that is missing or is not OTLP-JSON lines.
+
+    Attributes:
+        path: the file.
+        line: the 1-based line number of the offending line (0 for the whole file).
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {reason}")
 
 
 class CassetteError(AgentrigError):
