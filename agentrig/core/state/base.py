@@ -309,6 +309,9 @@ def decode_document(text: str | bytes) -> JsonObject:
             where the data lies (see :func:`decode_stored_document`).
     """
     try:
+        # Stored text is UTF-8; json.loads would otherwise guess UTF-16/32 from the bytes.
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
         document = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError as error:
         raise ValueError("the JSON is nested too deeply to read") from error

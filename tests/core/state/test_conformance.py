@@ -235,15 +235,16 @@ INVALID_KEYS = ["", "../x", "a/../../x", "a//b", "/abs", "a/", ".", "a\\b", "a\x
 
 @pytest.mark.parametrize("key", [*INVALID_KEYS, "x" * (MAX_KEY_BYTES + 1), "é" * 257])
 async def test_invalid_keys_are_refused_everywhere(store: StateStore, key: str) -> None:
-    for attempt in (
-        store.load(key),
-        store.save(key, {"n": 1}),
-        store.save(key, {"n": 1}, expected_version=0),
-        store.delete(key),
-    ):
+    attempts = {
+        "load": lambda: store.load(key),
+        "save": lambda: store.save(key, {"n": 1}),
+        "cas-save": lambda: store.save(key, {"n": 1}, expected_version=0),
+        "delete": lambda: store.delete(key),
+    }
+    for name, attempt in attempts.items():
         with pytest.raises(InvalidKeyError) as caught:
-            await attempt
-        assert caught.value.reason
+            await attempt()
+        assert caught.value.reason, name
     assert await store.keys() == []
 
 
