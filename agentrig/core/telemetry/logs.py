@@ -110,6 +110,7 @@ class _Configured:
     signature: tuple[object, ...] | None = None
     repeated_warnings: RepeatedWarningFilter | None = None
     quieted: set[str] = set()  # process-wide by design
+    processors: list[Processor] | None = None
 
 
 _lock = threading.Lock()
@@ -144,7 +145,11 @@ def configure_logging(
         raise ValueError(f"unknown log level {level!r}: use DEBUG, INFO, WARNING or ERROR")
     signature = (numeric_level, json, id(stream))
     with _lock:
-        if _Configured.signature == signature and _Configured.repeated_warnings is not None:
+        if (
+            _Configured.signature == signature
+            and _Configured.repeated_warnings is not None
+            and structlog.get_config()["processors"] is _Configured.processors
+        ):
             return _Configured.repeated_warnings
         shared = _shared_processors()
         renderer: Processor
@@ -177,14 +182,19 @@ def configure_logging(
             if noisy.level == logging.NOTSET or name in _Configured.quieted:
                 noisy.setLevel(max(noisy_level, numeric_level))
                 _Configured.quieted.add(name)
+        processors: list[Processor] = [
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ]
         structlog.configure(
-            processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+            processors=processors,
             logger_factory=structlog.stdlib.LoggerFactory(),
             wrapper_class=structlog.stdlib.BoundLogger,
             # Not cached: structlog.testing.capture_logs (and ours) must see every logger.
             cache_logger_on_first_use=False,
         )
         _Configured.handler = handler
+        _Configured.processors = structlog.get_config()["processors"]
         _Configured.signature = signature
         _Configured.repeated_warnings = repeated
         return repeated

@@ -1,0 +1,24 @@
+"""Test doubles shared by the telemetry tests."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ToolRecord:
+    """Shaped like the plant executor's per-call record (``ToolCallRecordLike``)."""
+
+    tool: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    role: str = ""
+    result: Any = None
+    error: str | None = None
+    refused_reason: str | None = None
+    safety_violation: bool = False
+    started_at: int = field(default_factory=time.time_ns)
+    duration_s: float = 0.002
+    idempotency_key: str | None = None
+    replayed: bool = False
