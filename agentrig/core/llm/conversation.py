@@ -1,0 +1,220 @@
+"""From a Chat Completions request to what the policy decides on.
+
+One request says, in its own framework's way, who the agent is, what it was told and what its
+tools returned so far. :func:`understand` reads the shapes that LangChain ``create_agent``,
+AutoGen AgentChat (AssistantAgent, RoundRobinGroupChat, SelectorGroupChat, reflection calls),
+CrewAI (native tools, and its ReAct text format) and a plain ``openai`` loop send, and returns a
+:class:`Conversation`:
+
+- ``role``: the first workflow role word of the system/developer prompt (role prompts name their
+  role in their first sentence; CrewAI's say "You are monitor."), else a "You are ... <role>"
+  opening of the first user message, else None;
+- ``task``: every user message in order -- the alarm, and in group chats the other agents'
+  messages, which AutoGen sends as user messages with a ``name`` -- without framework boilerplate;
+- ``exchanges``: this assistant's own tool calls paired with the results answering them;
+- ``tools``: the tools offered (``tools``, or those listed in a ReAct prompt).
+
+Failed calls that were malformed against the offered tools -- an unknown tool, arguments that are
+not a JSON object, a missing required argument, an id found nowhere earlier in the conversation --
+are *slips*. The policy does not see them (they changed nothing in the plant); like a real model
+that reads the error, it simply makes the call again, properly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from agentrig.core.llm.brain import Observation, Role
+from agentrig.core.llm.protocol import ChatCompletionRequest, ChatMessage, message_text
+from agentrig.core.llm.react import (
+    clean_task_text,
+    is_crewai_meta_prompt,
+    is_force_final_answer,
+    is_react_prompt,
+    react_steps,
+    react_tool_schemas,
+)
+from agentrig.core.llm.results import is_error_result, parse_arguments, parse_tool_result
+from agentrig.core.llm.selector import SelectorPrompt, parse_selector_prompt
+
+__all__ = ["Conversation", "ConversationMode", "Exchange", "ToolSpec", "detect_role", "understand"]
+
+ConversationMode = Literal["tools", "react", "selector"]
+
+_ROLE_WORDS: dict[str, Role] = {
+    "monitor": "monitor",
+    "diagnostician": "diagnostician",
+    "operator": "operator",
+}
+_FIRST_ROLE_WORD = re.compile(r"\b(monitor|diagnostician|operator)\b", re.IGNORECASE)
+_YOU_ARE_ROLE = re.compile(
+    r"^\s*You are\b[^.\n]{0,60}?\b(monitor|diagnostician|operator)\b", re.IGNORECASE
+)
+# Values that look like equipment ids (pump-07, PT_101, hx-01): the kind a sloppy model mistypes.
+_ID_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*[-_]\d+[A-Za-z]?$")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool offered to the model: its name and JSON-schema parameters."""
+
+    name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def required(self) -> list[str]:
+        required = self.parameters.get("required", [])
+        return [str(name) for name in required] if isinstance(required, list) else []
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One tool call this assistant made and the result it got (``result_text`` None: no answer)."""
+
+    call_id: str | None
+    tool: str
+    raw_arguments: str
+    arguments: dict[str, Any] | None  # None when the arguments were not a JSON object
+    result_text: str | None
+    result: Any
+    slip: bool = False
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What one request says, read into the policy's terms (see the module docstring)."""
+
+    mode: ConversationMode
+    role: Role | None
+    task: str
+    exchanges: list[Exchange]
+    tools: list[ToolSpec]
+    first_user_text: str
+    must_answer: bool = False  # the framework demands a final answer now (CrewAI force-final)
+    selector: SelectorPrompt | None = None
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [tool.name for tool in self.tools]
+
+    def tool(self, name: str) -> ToolSpec | None:
+        return next((tool for tool in self.tools if tool.name == name), None)
+
+    def observations(self) -> list[Observation]:
+        """The answered, non-slip exchanges, as the policy sees them."""
+        return [
+            Observation(tool=ex.tool, arguments=ex.arguments or {}, result=ex.result)
+            for ex in self.exchanges
+            if ex.result_text is not None and not ex.slip
+        ]
+
+    @property
+    def slip_count(self) -> int:
+        return sum(1 for ex in self.exchanges if ex.slip)
+
+    @property
+    def last_was_slip(self) -> bool:
+        return bool(self.exchanges) and self.exchanges[-1].slip
+
+
+def detect_role(system_text: str, first_user_text: str = "") -> Role | None:
+    """The agent's role: the first role word of its system prompt, else a "You are ..." opening."""
+    match = _FIRST_ROLE_WORD.search(system_text)
+    if match is None:
+        match = _YOU_ARE_ROLE.search(first_user_text)
+    return _ROLE_WORDS[match.group(1).lower()] if match else None
+
+
+def understand(request: ChatCompletionRequest) -> Conversation:
+    """Read a request into a :class:`Conversation` (see the module docstring)."""
+    messages = request.messages
+    texts = [message_text(m.content) for m in messages]
+    user_texts = [t for m, t in zip(messages, texts, strict=True) if m.role == "user"]
+    first_user = user_texts[0] if user_texts else ""
+
+    selector = parse_selector_prompt(user_texts)
+    if selector is not None:
+        return Conversation("selector", None, first_user, [], [], first_user, selector=selector)
+
+    system_text = "\n".join(
+        t for m, t in zip(messages, texts, strict=True) if m.role in ("system", "developer")
+    )
+    role = detect_role(system_text, first_user)
+    task_parts = [clean_task_text(t) for t in user_texts if not is_crewai_meta_prompt(t)]
+    task = "\n\n".join(part for part in task_parts if part)
+    must_answer = any(is_force_final_answer(t) for t in user_texts)
+
+    if not request.tools and is_react_prompt(system_text + "\n" + first_user):
+        schemas = react_tool_schemas(system_text + "\n" + first_user)
+        tools = [ToolSpec(name, schema) for name, schema in schemas.items()]
+        turns = [(m.role, t) for m, t in zip(messages, texts, strict=True)]
+        exchanges = [
+            _exchange(None, step.tool, step.raw_input, step.observation)
+            for step in react_steps(turns)
+        ]
+        mode: ConversationMode = "react"
+    else:
+        tools = [
+            ToolSpec(t.function.name, t.function.parameters or {}) for t in request.tools or []
+        ]
+        exchanges = _native_exchanges(messages, texts)
+        mode = "tools"
+    exchanges = _mark_slips(exchanges, tools, system_text + "\n" + task)
+    return Conversation(mode, role, task, exchanges, tools, first_user, must_answer)
+
+
+def _exchange(call_id: str | None, tool: str, raw: str, result_text: str | None) -> Exchange:
+    result = parse_tool_result(result_text) if result_text is not None else None
+    return Exchange(call_id, tool, raw, parse_arguments(raw), result_text, result)
+
+
+def _native_exchanges(messages: list[ChatMessage], texts: list[str]) -> list[Exchange]:
+    """Assistant tool calls paired with the tool messages answering them, in call order."""
+    calls: list[tuple[str | None, str, str]] = []
+    answers: dict[int, str] = {}
+    pending: dict[str, list[int]] = {}  # call id -> unanswered call positions (ids may repeat)
+    last_function_call: int | None = None
+    for message, text in zip(messages, texts, strict=True):
+        if message.role == "assistant":
+            for call in message.tool_calls or []:
+                pending.setdefault(call.id, []).append(len(calls))
+                calls.append((call.id, call.function.name, call.function.arguments))
+            if message.function_call is not None:
+                last_function_call = len(calls)
+                calls.append((None, message.function_call.name, message.function_call.arguments))
+        elif message.role == "tool" and message.tool_call_id is not None:
+            positions = pending.get(message.tool_call_id)
+            if positions:
+                answers[positions.pop(0)] = text
+        elif message.role == "function" and last_function_call is not None:
+            answers[last_function_call] = text
+            last_function_call = None
+    return [
+        _exchange(call_id, name, raw, answers.get(position))
+        for position, (call_id, name, raw) in enumerate(calls)
+    ]
+
+
+def _mark_slips(exchanges: list[Exchange], tools: list[ToolSpec], context: str) -> list[Exchange]:
+    """Flag the calls that failed because they were malformed (see the module docstring)."""
+    offered = {tool.name: tool for tool in tools}
+    known = context
+    marked: list[Exchange] = []
+    for ex in exchanges:
+        slip = False
+        if (offered and ex.tool not in offered) or ex.arguments is None:
+            slip = True
+        elif ex.result_text is not None and is_error_result(ex.result):
+            spec = offered.get(ex.tool)
+            missing = spec is not None and any(name not in ex.arguments for name in spec.required)
+            made_up = any(
+                isinstance(value, str) and _ID_LIKE.match(value) and value not in known
+                for value in ex.arguments.values()
+            )
+            slip = missing or made_up
+        marked.append(replace(ex, slip=slip))
+        if ex.result_text is not None:
+            known += "\n" + ex.result_text
+    return marked
