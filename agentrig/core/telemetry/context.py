@@ -56,8 +56,13 @@ def current_labels() -> RunLabels | None:
 
 @contextmanager
 def bind_run(run_id: str, framework: str, scenario: str = "") -> Iterator[RunLabels]:
-    """Bind a run's labels for the duration of the block (and everything it starts)."""
-    token = _labels.set(RunLabels(run_id=run_id, framework=framework, scenario=scenario))
+    """Bind a run's labels for the duration of the block (and everything it starts).
+
+    Re-binding the run that is already bound keeps the role bound inside it.
+    """
+    current = _labels.get()
+    role = current.role if current is not None and current.run_id == run_id else ""
+    token = _labels.set(RunLabels(run_id=run_id, framework=framework, scenario=scenario, role=role))
     try:
         yield _labels.get()  # type: ignore[misc]  # just set, never None here
     finally:

@@ -38,6 +38,7 @@ from agentrig.core.telemetry.records import SpanRecord
 __all__ = ["Evaluation", "RoleSegment", "RunTrace", "Step", "canonical_arguments", "normalise"]
 
 MAX_RESULT_CHARS = 500
+REDACTED = "__REDACTED__"  # what OpenInference writes for hidden inputs and outputs
 
 StepKind = Literal["llm", "tool"]
 StepSource = Literal["openai-v2", "openinference", "agentrig"]
@@ -166,14 +167,6 @@ def _agent_role(span: SpanRecord) -> str | None:
     return None
 
 
-def _contains(outer: SpanRecord, inner: SpanRecord) -> bool:
-    return (
-        outer.trace_id == inner.trace_id
-        and outer.start_unix_nano <= inner.start_unix_nano
-        and inner.end_unix_nano <= outer.end_unix_nano
-    )
-
-
 class _Tree:
     def __init__(self, spans: Sequence[SpanRecord]) -> None:
         self.by_id = {span.span_id: span for span in spans}
@@ -198,11 +191,33 @@ class _Tree:
         return None
 
 
-def _duplicates(secondary: SpanRecord, primaries: Sequence[SpanRecord], tree: _Tree) -> bool:
+def _overlap(a: SpanRecord, b: SpanRecord) -> bool:
+    return (
+        a.trace_id == b.trace_id
+        and a.start_unix_nano < b.end_unix_nano
+        and b.start_unix_nano < a.end_unix_nano
+    )
+
+
+def _duplicates(
+    secondary: SpanRecord, primaries: Sequence[SpanRecord], tree: _Tree, tool: str | None = None
+) -> bool:
+    # OpenInference's LangChain spans are not made current while the call runs, so the openai-v2
+    # or execute_tool span is a sibling, not a child: overlap in time (same tool) decides.
     return any(
-        tree.is_ancestor(secondary, primary) or _contains(secondary, primary)
+        (tool is None or _tool_name(primary) == tool)
+        and (tree.is_ancestor(secondary, primary) or _overlap(secondary, primary))
         for primary in primaries
     )
+
+
+def _tool_name(span: SpanRecord) -> str:
+    if _oi_kind(span) is None:
+        return str(
+            span.attributes.get(semconv.GEN_AI_TOOL_NAME)
+            or span.name.removeprefix(f"{semconv.OP_EXECUTE_TOOL} ")
+        )
+    return str(span.attributes.get(semconv.OI_TOOL_NAME) or span.name.split(".")[-1])
 
 
 # ---------------------------------------------------------------- steps
@@ -226,6 +241,8 @@ def _str(value: Any) -> str | None:
 
 
 def _parse_json(value: Any) -> Any:
+    if value == REDACTED:
+        return None
     if isinstance(value, str):
         try:
             return json.loads(value)
@@ -235,7 +252,7 @@ def _parse_json(value: Any) -> Any:
 
 
 def _short(value: Any) -> str | None:
-    if value is None:
+    if value is None or value == REDACTED:
         return None
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= MAX_RESULT_CHARS else f"{text[:MAX_RESULT_CHARS]}..."
@@ -284,14 +301,13 @@ def _llm_step(span: SpanRecord, role: str, run_start: int) -> Step:
 
 def _tool_step(span: SpanRecord, role: str, run_start: int) -> Step:
     a = span.attributes
+    tool = _tool_name(span)
     if _oi_kind(span) is None:
-        tool = a.get(semconv.GEN_AI_TOOL_NAME) or span.name.removeprefix("execute_tool ")
         arguments = _parse_json(a.get(semconv.GEN_AI_TOOL_CALL_ARGUMENTS))
         result = a.get(semconv.GEN_AI_TOOL_CALL_RESULT)
         status = _str(a.get(semconv.AGENTRIG_TOOL_STATUS))
         source: StepSource = "agentrig"
     else:
-        tool = a.get(semconv.OI_TOOL_NAME) or span.name.split(".")[-1]
         arguments = _parse_json(a.get(semconv.OI_INPUT_VALUE))
         result = a.get(semconv.OI_OUTPUT_VALUE)
         status = "error" if span.status_code == "ERROR" else "ok"
@@ -367,7 +383,9 @@ def normalise(spans: Iterable[SpanRecord], run_id: str | None = None) -> RunTrac
     for span in records:
         if _oi_kind(span) == "LLM" and not _duplicates(span, primary_llms, tree):
             chosen.append((span, "llm"))
-        elif _oi_kind(span) == "TOOL" and not _duplicates(span, primary_tools, tree):
+        elif _oi_kind(span) == "TOOL" and not _duplicates(
+            span, primary_tools, tree, tool=_tool_name(span)
+        ):
             chosen.append((span, "tool"))
     chosen.sort(key=lambda item: item[0].start_unix_nano)
 
