@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.agentrig-installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint format typecheck bench record lock clean
+.PHONY: install run test test-fast lint format typecheck bench record lock clean promtool
 
 install: $(STAMP)
 
@@ -22,8 +22,20 @@ $(STAMP): pyproject.toml constraints.txt
 run: install
 	$(BIN)/agentrig compare
 
+# promtool (Debian package `prometheus`) checks the metrics exposition in the telemetry tests.
+# Installed with apt-get when missing and possible (root, Debian); otherwise the test skips, or
+# fails under AGENTRIG_REQUIRE_SERVICES=1.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing promtool (Debian package prometheus)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else \
+	    echo "promtool not found and cannot be installed here: apt-get install prometheus (as root)"; \
+	  fi; }
+
 # The whole suite, slow tests included: this is what CI runs.
-test: install
+test: install promtool
 	$(BIN)/python -m pytest --run-slow $(PYTEST_ARGS)
 
 # The quick loop while developing: slow tests skipped.
