@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -201,46 +202,69 @@ def validate_key(key: str) -> str:
         raise InvalidKeyError(repr(key), f"a key must be a str, not {type(key).__name__}")
     if not key:
         raise InvalidKeyError(key, "a key must not be empty")
-    size = len(key.encode("utf-8", errors="surrogatepass"))
-    if size > MAX_KEY_BYTES:
-        raise InvalidKeyError(
-            key[:40] + "...", f"a key is at most {MAX_KEY_BYTES} UTF-8 bytes; this one is {size}"
-        )
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
-        raise InvalidKeyError(key, "control characters are not allowed in keys")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in key):
-        raise InvalidKeyError(key, "lone surrogates are not valid unicode")
-    if "\\" in key:
-        raise InvalidKeyError(key, "backslashes are not allowed in keys; use '/' to nest")
-    for segment in key.split("/"):
-        if segment in ("", ".", ".."):
+    # Every check runs on every call of every backend: cheap tests first, details on failure.
+    if len(key) > MAX_KEY_BYTES // 4:  # shorter keys cannot exceed the limit
+        size = len(key.encode("utf-8", errors="surrogatepass"))
+        if size > MAX_KEY_BYTES:
             raise InvalidKeyError(
-                key, "a key is '/'-separated segments, none empty, '.' or '..' (no escaping)"
+                key[:40] + "...",
+                f"a key is at most {MAX_KEY_BYTES} UTF-8 bytes; this one is {size}",
             )
+    forbidden = _FORBIDDEN_IN_KEYS.search(key)
+    if forbidden:
+        char = forbidden.group()
+        if char == "\\":
+            raise InvalidKeyError(key, "backslashes are not allowed in keys; use '/' to nest")
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise InvalidKeyError(key, "lone surrogates are not valid unicode")
+        raise InvalidKeyError(key, "control characters are not allowed in keys")
+    if "." in key or "//" in key or key[0] == "/" or key[-1] == "/":
+        for segment in key.split("/"):
+            if segment in ("", ".", ".."):
+                raise InvalidKeyError(
+                    key, "a key is '/'-separated segments, none empty, '.' or '..' (no escaping)"
+                )
     return key
 
 
-def _first_non_json(value: Any, path: str) -> tuple[str, str] | None:
-    """Find the first part of ``value`` that JSON cannot hold: (path, type name)."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return None
+# Control characters, DEL, backslash and lone surrogates.
+_FORBIDDEN_IN_KEYS = re.compile(r"[\x00-\x1f\x7f\\\ud800-\udfff]")
+_SCALARS = (str, int, bool, type(None))  # bool is an int, listed for the reader
+
+
+def _first_non_json(value: Any) -> tuple[list[str], str] | None:
+    """Find the first part of ``value`` that JSON cannot hold.
+
+    Returns:
+        None, or the path to it as reversed parts (``["[1]", ".b", ".a"]`` for ``$.a.b[1]``;
+        built only on the way back, so a valid document costs no string formatting) and the
+        name of its type.
+    """
     if isinstance(value, float):
-        return None if math.isfinite(value) else (path, f"non-finite float ({value})")
+        return None if math.isfinite(value) else ([], f"non-finite float ({value})")
     if isinstance(value, Mapping):
         for name, item in value.items():
             if not isinstance(name, str):
-                return (f"{path} (key {name!r})", f"{type(name).__name__} dict key")
-            found = _first_non_json(item, f"{path}.{name}")
+                return ([f" (key {name!r})"], f"{type(name).__name__} dict key")
+            if isinstance(item, _SCALARS):
+                continue
+            found = _first_non_json(item)
             if found:
+                found[0].append(f".{name}")
                 return found
         return None
     if isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            found = _first_non_json(item, f"{path}[{index}]")
+            if isinstance(item, _SCALARS):
+                continue
+            found = _first_non_json(item)
             if found:
+                found[0].append(f"[{index}]")
                 return found
         return None
-    return (path, type(value).__name__)
+    if isinstance(value, _SCALARS):
+        return None
+    return ([], type(value).__name__)
 
 
 def encode_document(key: str, state: Mapping[str, Any] | BaseModel) -> str:
@@ -255,10 +279,11 @@ def encode_document(key: str, state: Mapping[str, Any] | BaseModel) -> str:
         raise NotSerializableError(
             key, "$", f"{type(state).__name__} (a document is a JSON object)"
         )
-    found = _first_non_json(state, "$")
+    found = _first_non_json(state)
     if found:
-        raise NotSerializableError(key, found[0], found[1])
-    text = json.dumps(state, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        reversed_path, type_name = found
+        raise NotSerializableError(key, "$" + "".join(reversed(reversed_path)), type_name)
+    text = _ENCODER.encode(state)
     try:
         # Every backend stores UTF-8; a lone surrogate (from a surrogateescape'd file name, say)
         # would otherwise fail later, inside a backend, without a path.
@@ -300,6 +325,11 @@ def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
+# Built once: json.dumps/json.loads with options build a new encoder/decoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def decode_document(text: str | bytes) -> JsonObject:
     """Decode stored JSON text into a document.
 
@@ -312,7 +342,7 @@ def decode_document(text: str | bytes) -> JsonObject:
         # Stored text is UTF-8; json.loads would otherwise guess UTF-16/32 from the bytes.
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        document = json.loads(text, parse_constant=_refuse_constant)
+        document = _DECODER.decode(text)
     except RecursionError as error:
         raise ValueError("the JSON is nested too deeply to read") from error
     if not isinstance(document, dict):

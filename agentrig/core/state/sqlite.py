@@ -7,7 +7,10 @@ stored version, compare, write -- which makes compare-and-set atomic across proc
 
 The stdlib ``sqlite3`` module blocks, so every store owns one worker thread holding its one
 connection; coroutines hand their statements to it and never block the event loop. Tasks of one
-store are thereby serialised, which SQLite's single writer would impose anyway.
+store are thereby serialised, which SQLite's single writer would impose anyway. The worker takes
+every request waiting in its queue at once and hands the results back in one event-loop callback:
+with 32 concurrent tasks that is several times faster than a ThreadPoolExecutor round trip per
+call, which pays a thread wake-up and a GIL hand-over for each.
 
 ``synchronous=NORMAL`` (the WAL default) survives a killed process; a power cut can lose the last
 commits but never corrupts the file. ``?synchronous=full`` trades speed for power-cut durability.
@@ -18,13 +21,16 @@ key and the database file, and stays as it is: ``save`` refuses to replace it.
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args
 from urllib.parse import unquote, urlsplit
 
+import structlog
 from pydantic import BaseModel
 
 from agentrig.core.state.base import (
@@ -42,6 +48,8 @@ __all__ = ["SqliteStateStore", "Synchronous"]
 Synchronous = Literal["normal", "full"]
 _Result = TypeVar("_Result")
 
+log = structlog.get_logger(__name__)
+
 TABLE = "agentrig_state"
 # The table name is spelled out in each statement: SQL built from strings invites injection.
 _CREATE_TABLE = """
@@ -58,6 +66,76 @@ _UPSERT = """
 INSERT INTO agentrig_state (key, version, document) VALUES (?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET version = excluded.version, document = excluded.document
 """
+
+
+_Request = tuple[
+    asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]
+]
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+_STOP = None  # queued by stop(): the thread exits after the requests before it
+
+
+def _deliver(outcomes: list[_Outcome]) -> None:
+    for future, result, error in outcomes:
+        if future.cancelled():  # the caller gave up; the statement ran regardless
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+class _Worker:
+    """One thread running submitted calls in order, in batches (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, function: Callable[..., _Result], *args: Any) -> asyncio.Future[_Result]:
+        if self._thread is None:
+            # A daemon: a store nobody closed must not keep the interpreter alive; SQLite's
+            # transactions make an interrupted write harmless.
+            self._thread = threading.Thread(target=self._serve, name="agentrig-sqlite", daemon=True)
+            self._thread.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_Result] = loop.create_future()
+        self._requests.put((loop, future, function, args))
+        return future
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._requests.put(_STOP)
+
+    def _serve(self) -> None:
+        while True:
+            batch = [self._requests.get()]
+            while True:
+                try:
+                    batch.append(self._requests.get_nowait())
+                except queue.Empty:
+                    break
+            per_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+            for request in batch:
+                if request is None:
+                    self._hand_back(per_loop)
+                    return
+                loop, future, function, args = request
+                try:
+                    outcome: _Outcome = (future, function(*args), None)
+                except Exception as error:  # noqa: BLE001 -- handed to the awaiting caller
+                    outcome = (future, None, error)
+                per_loop.setdefault(loop, []).append(outcome)
+            self._hand_back(per_loop)
+
+    @staticmethod
+    def _hand_back(per_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]]) -> None:
+        for loop, outcomes in per_loop.items():
+            try:
+                loop.call_soon_threadsafe(_deliver, outcomes)
+            except RuntimeError:
+                # The loop is closed: nobody is left to await these results.
+                log.debug("sqlite results dropped: their event loop is closed", count=len(outcomes))
 
 
 class SqliteStateStore(StateStoreBase):
@@ -82,7 +160,7 @@ class SqliteStateStore(StateStoreBase):
         self.synchronous = synchronous
         self._connection: sqlite3.Connection | None = None
         # One thread per store: sqlite3 connections belong to the thread that opened them.
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentrig-sqlite")
+        self._worker = _Worker()
 
     @classmethod
     def from_url(cls, url: str) -> SqliteStateStore:
@@ -143,11 +221,11 @@ class SqliteStateStore(StateStoreBase):
     async def close(self) -> None:
         if not self._closed:
             await self._run(self._close_sync)
-            self._worker.shutdown(wait=False)
+            self._worker.stop()
         await super().close()
 
     async def _run(self, function: Callable[..., _Result], *args: Any) -> _Result:
-        return await asyncio.get_running_loop().run_in_executor(self._worker, function, *args)
+        return await self._worker.submit(function, *args)
 
     # ------------------------------------------------------------ blocking parts (worker thread)
 
@@ -159,7 +237,7 @@ class SqliteStateStore(StateStoreBase):
         connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
             connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            connection.execute("PRAGMA journal_mode = WAL")
+            self._enable_wal(connection)
             connection.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
             connection.execute(_CREATE_TABLE)
         except BaseException:
@@ -167,6 +245,25 @@ class SqliteStateStore(StateStoreBase):
             raise
         self._connection = connection
         return connection
+
+    def _enable_wal(self, connection: sqlite3.Connection) -> None:
+        # Switching a new database to WAL needs an exclusive lock and, unlike ordinary
+        # statements, reports "database is locked" at once instead of using the busy handler:
+        # processes opening the same new file together must take turns by hand.
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+                continue
+            if mode != "wal":
+                log.warning(
+                    "SQLite refused WAL mode; using its own", path=str(self.path), mode=mode
+                )
+            return
 
     def _check_row(self, key: str, version: Any, document: Any) -> Versioned:
         if type(version) is not int or version < 1:

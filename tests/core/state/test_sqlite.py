@@ -86,4 +86,7 @@ async def test_close_releases_the_database(store: SqliteStateStore) -> None:
     await store.save("k", {"n": 1})
     await store.close()
     assert store._connection is None
-    assert store._worker._shutdown  # the worker thread is released too
+    thread = store._worker._thread
+    assert thread is not None
+    thread.join(timeout=5)
+    assert not thread.is_alive()  # the worker thread ends too
