@@ -228,6 +228,8 @@ class PostgresStateStore(StateStoreBase):
             return [key for (key,) in await cursor.fetchall()]
 
     async def close(self) -> None:
-        if not self._closed and self._owns_pool and self._pool is not None:
+        if self._closed:
+            return
+        await super().close()  # refuse new calls before the pool goes
+        if self._owns_pool and self._pool is not None:
             await self._pool.close()
-        await super().close()

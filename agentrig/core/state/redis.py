@@ -219,6 +219,8 @@ class RedisStateStore(StateStoreBase):
         return sorted(found)
 
     async def close(self) -> None:
-        if not self._closed and self._owns_client:
+        if self._closed:
+            return
+        await super().close()  # refuse new calls before the client goes
+        if self._owns_client:
             await self.client.aclose()
-        await super().close()

@@ -103,6 +103,10 @@ class _Worker:
         self._requests.put((loop, future, function, args))
         return future
 
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
     def stop(self) -> None:
         if self._thread is not None:
             self._requests.put(_STOP)
@@ -117,7 +121,7 @@ class _Worker:
                     break
             per_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
             for request in batch:
-                if request is None:
+                if request is _STOP:
                     self._hand_back(per_loop)
                     return
                 loop, future, function, args = request
@@ -181,6 +185,11 @@ class SqliteStateStore(StateStoreBase):
             raise ConfigurationError(
                 f"SQLite URL {url!r}: unknown option(s) {parts.query!r}; only synchronous="
             )
+        if parts.path[1:] == ":memory:":
+            raise ConfigurationError(
+                f"SQLite URL {url!r}: an in-memory database would be private to one connection; "
+                "use memory:// for an in-process store"
+            )
         mode = (synchronous or "normal").lower()
         if mode not in get_args(Synchronous):
             raise ConfigurationError(
@@ -219,10 +228,12 @@ class SqliteStateStore(StateStoreBase):
         return await self._run(self._keys_sync, prefix)
 
     async def close(self) -> None:
-        if not self._closed:
+        if self._closed:
+            return
+        await super().close()  # refuse new calls; those already queued run first
+        if self._worker.started:
             await self._run(self._close_sync)
             self._worker.stop()
-        await super().close()
 
     async def _run(self, function: Callable[..., _Result], *args: Any) -> _Result:
         return await self._worker.submit(function, *args)

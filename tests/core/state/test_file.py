@@ -116,3 +116,14 @@ async def test_a_file_where_the_folder_should_be_is_a_clear_error(tmp_path: Path
     store = FileStateStore(tmp_path / "not-a-folder")
     with pytest.raises(ConfigurationError, match="not a folder"):
         await store.save("k", {})
+
+
+async def test_keys_prunes_folders_without_losing_long_or_nested_keys(
+    store: FileStateStore,
+) -> None:
+    long = "é" * 250  # split across three folders
+    names = [long, long[:-1] + "x", f"a/{long}/b", f"a/{long[:100]}", "ab", "a/b/c"]
+    for name in names:
+        await store.save(name, {})
+    for prefix in ["", "é" * 150, long, "a/", "a/" + "é" * 120, f"a/{long}/", "a/b", "ab", "b"]:
+        assert await store.keys(prefix) == sorted(n for n in names if n.startswith(prefix))

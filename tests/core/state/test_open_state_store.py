@@ -72,6 +72,7 @@ async def test_the_default_url_is_sqlite_and_connects_lazily(
         ("sqlite:///", "sqlite:///relative/path"),
         ("sqlite:///x.db?synchronous=sometimes", "synchronous must be"),
         ("sqlite:///x.db?journal=off", "unknown option"),
+        ("sqlite:///:memory:", "memory://"),
     ],
 )
 def test_bad_sqlite_urls_are_refused(url: str, message: str) -> None:
