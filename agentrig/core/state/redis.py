@@ -61,7 +61,7 @@ local current = 0
 if kind == 'hash' then
     local fields = redis.call('HMGET', KEYS[1], 'v', 'd', 'h')
     if not fields[1] or not string.find(fields[1], '^[1-9]%d*$') then
-        return {'corrupt', 'field v is ' .. tostring(fields[1]) .. ', not an int >= 1'}
+        return {'corrupt', 'field v is ' .. (fields[1] or 'missing') .. ', not an int >= 1'}
     end
     if not fields[2] then
         return {'corrupt', 'field d (the document) is missing'}

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
@@ -118,7 +118,7 @@ class RedisRaw:
         assert prefix
         self.hash_key = f"{prefix}state:"
 
-    async def _call(self, *command: str) -> object:
+    async def _call(self, *command: str) -> Any:
         import redis.asyncio
 
         client = redis.asyncio.Redis.from_url(self.server_url)
@@ -129,7 +129,7 @@ class RedisRaw:
 
     async def read(self, key: str) -> str | None:
         value = await self._call("HGET", self.hash_key + key, "d")
-        return None if value is None else bytes(value).decode()  # type: ignore[arg-type]
+        return None if value is None else value.decode()
 
     async def overwrite(self, key: str, garbage: str) -> None:
         assert await self._call("EXISTS", self.hash_key + key) == 1
