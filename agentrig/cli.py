@@ -149,6 +149,9 @@ def _model_serve(
     except ModelError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
+    except KeyboardInterrupt:
+        # uvicorn shut down gracefully on Ctrl-C, then re-raised it: that is a normal stop.
+        return
 
 
 def main() -> None:

@@ -54,6 +54,7 @@ _YOU_ARE_ROLE = re.compile(
 )
 # Values that look like equipment ids (pump-07, PT_101, hx-01): the kind a sloppy model mistypes.
 _ID_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*[-_]\d+[A-Za-z]?$")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def _native_exchanges(messages: list[ChatMessage], texts: list[str]) -> list[Exc
 def _mark_slips(exchanges: list[Exchange], tools: list[ToolSpec], context: str) -> list[Exchange]:
     """Flag the calls that failed because they were malformed (see the module docstring)."""
     offered = {tool.name: tool for tool in tools}
-    known = context
+    known = set(_TOKEN.findall(context))
     marked: list[Exchange] = []
     for ex in exchanges:
         slip = False
@@ -216,5 +217,5 @@ def _mark_slips(exchanges: list[Exchange], tools: list[ToolSpec], context: str) 
             slip = missing or made_up
         marked.append(replace(ex, slip=slip))
         if ex.result_text is not None:
-            known += "\n" + ex.result_text
+            known.update(_TOKEN.findall(ex.result_text))
     return marked

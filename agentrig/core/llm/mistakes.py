@@ -58,13 +58,19 @@ def _dumps(arguments: dict[str, Any]) -> str:
 
 
 def mistype_device(tool: str, arguments: dict[str, Any]) -> SlippedCall | None:
-    """``pump-07`` -> ``pump_07``: the id a model half-remembers. None without a device id."""
+    """``pump-07`` -> ``pump-7`` (``pump-11`` -> ``pump-011``): an id half-remembered.
+
+    Not ``pump_07``: the plant reads that as ``pump-07``. None when no argument is an id.
+    """
     for key, value in arguments.items():
         if isinstance(value, str):
             match = _DEVICE_ID.match(value)
             if match:
-                wrong = f"{match.group(1)}_{match.group(2)}"
-                return SlippedCall(tool, _dumps({**arguments, key: wrong}))
+                prefix, number = match.groups()
+                wrong_number = (
+                    number[1:] if number.startswith("0") and len(number) > 1 else f"0{number}"
+                )
+                return SlippedCall(tool, _dumps({**arguments, key: f"{prefix}-{wrong_number}"}))
     return None
 
 

@@ -39,7 +39,7 @@ PersonaName = Literal["full", "hasty", "sloppy"]
 
 REFERENCE_MODEL_ID = "agentrig-operator"
 HASTY_SKIPS_INVESTIGATION = 0.5  # share of conversations in which the hasty persona skips it
-SLOPPY_SLIP_RATE = 0.35  # share of tool-calling turns with a slip
+SLOPPY_SLIP_RATE = 0.5  # share of tool-calling turns with a slip (never two in a row)
 SLOPPY_MAX_SLIPS = 3  # per conversation, so a sloppy run still ends within its step budget
 _MISTAKE_ORDER = tuple(MistakeKind)
 

@@ -54,6 +54,7 @@ _META_PROMPTS = (
     "I tried reusing the same input",
     _FORCE_FINAL_ANSWER,
 )
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _TASK_BOILERPLATE = (
     re.compile(
         r"\n*Begin! This is VERY important to you, use the tools available and give your best Final Answer, your job depends on it!\s*(?:\n\s*Thought:\s*)?\Z"
@@ -148,5 +149,5 @@ def clean_task_text(text: str) -> str:
     (``ROOT_CAUSE: <label>``), which would read as an earlier role's answer.
     """
     for pattern in _TASK_BOILERPLATE:
-        text = pattern.sub("", text)
-    return text.strip()
+        text = pattern.sub("\n\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()

@@ -40,7 +40,10 @@ _ROLES_BLOCK = re.compile(
 )
 _HISTORY = re.compile(r"Only return the role\.\s*\n(.*)\n\s*Read the above conversation", re.DOTALL)
 _ROLE_BY_WORD: dict[str, Role] = {"monitor": "monitor", "operator": "operator"}
-_ROLE_WORD = re.compile(r"\b(monitor|diagnostician|diagnos\w*|operator)\b", re.IGNORECASE)
+# Letters only around the word: "plant_monitor" and "Monitor2" name the monitor too.
+_ROLE_WORD = re.compile(
+    r"(?<![a-z])(monitor|diagnostician|diagnos[a-z]*|operator)(?![a-z])", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
