@@ -1,0 +1,115 @@
+"""A run's plant in a StateStore: create it from a scenario, resume it, hand out executors, grade it.
+
+::
+
+    store = open_state_store("sqlite:///agentrig-state.db")
+    plant = await Plant.create(store, run_id, "closed-discharge-valve")
+    executor = plant.executor()
+    result = await executor.call("check_device_status", {"device_id": "pump-07"}, role="monitor")
+    ...
+    grade = await plant.grade(final_answer_text)
+
+Creating a plant for a run id that already has one resumes it, provided the scenario and seed
+match; the document is written with ``expected_version=0`` so two creators cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agentrig.core.plant.executor import ToolCallHook, ToolExecutor
+from agentrig.core.plant.grader import Grade, grade_run
+from agentrig.core.plant.scenarios import Scenario, load_scenario
+from agentrig.core.plant.simulator import PlantSimulator
+from agentrig.core.plant.state import PlantState, plant_key
+from agentrig.core.state.base import StateStore, validate_key
+from agentrig.exceptions import PlantError, VersionConflict
+
+__all__ = ["Plant"]
+
+
+class Plant:
+    """Handle on one run's plant document."""
+
+    def __init__(self, store: StateStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.key = validate_key(plant_key(run_id))
+
+    @classmethod
+    async def create(
+        cls,
+        store: StateStore,
+        run_id: str,
+        scenario: Scenario | str,
+        *,
+        seed: int | None = None,
+    ) -> Plant:
+        """Create the run's plant from ``scenario`` (an id, a path or a Scenario), or resume it.
+
+        Raises:
+            PlantError: the run id already holds a plant of another scenario or seed.
+            ScenarioError: the scenario does not load.
+        """
+        if isinstance(scenario, str):
+            scenario = load_scenario(scenario)
+        plant = cls(store, run_id)
+        chosen_seed = scenario.seed if seed is None else seed
+        if await plant._resumable(scenario, chosen_seed):
+            return plant
+        simulator = PlantSimulator.create(
+            run_id=run_id,
+            scenario_id=scenario.id,
+            layout=scenario.load_layout(),
+            seed=chosen_seed,
+            faults=scenario.faults,
+            overrides={device: o.changes() for device, o in scenario.overrides.items()},
+            alarm_device=scenario.alarm.device,
+            alarm_message=scenario.alarm.message,
+            warmup_ticks=scenario.warmup_ticks,
+            maintenance_log=scenario.maintenance_log,
+        )
+        try:
+            await store.save(plant.key, simulator.state.model_dump(mode="json"), expected_version=0)
+        except VersionConflict:
+            # Another process created it between our load and save: resume theirs.
+            if not await plant._resumable(scenario, chosen_seed):
+                raise
+        return plant
+
+    async def _resumable(self, scenario: Scenario, seed: int) -> bool:
+        loaded = await self.store.load(self.key)
+        if loaded is None:
+            return False
+        existing = loaded.state
+        if existing.get("scenario_id") != scenario.id or existing.get("seed") != seed:
+            raise PlantError(
+                f"run {self.run_id!r} already has a plant for scenario "
+                f"{existing.get('scenario_id')!r} with seed {existing.get('seed')}; "
+                f"use a new run id for {scenario.id!r} with seed {seed}"
+            )
+        return True
+
+    async def state(self) -> PlantState:
+        """The current plant document.
+
+        Raises:
+            PlantError: the run has no plant.
+        """
+        loaded = await self.store.load(self.key)
+        if loaded is None:
+            raise PlantError(f"run {self.run_id!r} has no plant; create it with Plant.create")
+        return PlantState.model_validate(loaded.state)
+
+    async def alarm_text(self) -> str:
+        """The alarm message the run starts from, with the readings filled in."""
+        return (await self.state()).alarm.message
+
+    def executor(self, *, hooks: Sequence[ToolCallHook] = ()) -> ToolExecutor:
+        """A tool executor for this run (several may share one plant; CAS keeps them honest)."""
+        return ToolExecutor(self.store, self.run_id, hooks=hooks)
+
+    async def grade(self, final_answer: str, scenario: Scenario | None = None) -> Grade:
+        """Grade the run's current state and the operator's final answer."""
+        state = await self.state()
+        return grade_run(scenario or load_scenario(state.scenario_id), state, final_answer)
