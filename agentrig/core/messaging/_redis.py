@@ -39,6 +39,7 @@ __all__ = [
     "read_dead_letters",
     "redis_asyncio",
     "render_raw_entry",
+    "stream_batches",
     "stream_entries",
 ]
 
@@ -94,6 +95,14 @@ def stream_entries(reply: Any) -> list[tuple[str, Mapping[Any, Any]]]:
     return [
         (as_text(entry_id), fields or {}) for entries in batches for entry_id, fields in entries
     ]
+
+
+def stream_batches(reply: Any) -> dict[str, list[tuple[str, Mapping[Any, Any]]]]:
+    """The entries of an XREAD / XREADGROUP reply over several streams, by stream name."""
+    if not reply:
+        return {}
+    pairs = reply.items() if isinstance(reply, dict) else reply
+    return {as_text(stream): stream_entries(entries) for stream, entries in pairs}
 
 
 def render_raw_entry(fields: Mapping[Any, Any]) -> str:

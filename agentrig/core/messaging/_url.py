@@ -47,6 +47,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_deliveries": _positive_int,
     "max_message_bytes": _positive_int,
     "topic_maxlen": _positive_int,
+    "prefetch": _positive_int,
 }
 
 
@@ -62,6 +63,7 @@ class BusUrl:
     max_deliveries: int = DEFAULT_MAX_DELIVERIES
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     topic_maxlen: int = DEFAULT_TOPIC_MAXLEN
+    prefetch: int = 1
 
 
 def parse_bus_url(

@@ -31,6 +31,7 @@ try:
 except ImportError as error:  # the 'redis' extra is optional
     raise MissingExtraError("the Redis message bus", "redis") from error
 
+from agentrig.core.messaging._batching import CommandBatcher
 from agentrig.core.messaging._redis import (
     CLIENT_URL_PARAMETERS,
     RedisKeys,
@@ -149,6 +150,7 @@ class RedisPubSubMessageBus(MessageBusBase):
         self.client = client
         self.keys = RedisKeys(prefix)
         self._close_client = close_client
+        self._batcher = CommandBatcher(client)  # concurrent PUBLISHes share a round trip
         self._inboxes: dict[str, _Channel] = {}
         self._inbox_locks: dict[str, asyncio.Lock] = {}
         self._subscriptions: set[RedisPubSubSubscription] = set()
@@ -171,7 +173,7 @@ class RedisPubSubMessageBus(MessageBusBase):
     async def send(self, message: Message) -> str:
         message, data = self.prepare(message)
         channel = self.keys.inbox(message.recipient)
-        receivers = await self.client.publish(channel, data)
+        receivers = await self._batcher.call("PUBLISH", channel, data)
         if not receivers:
             logger.warning(
                 "message lost: nobody is subscribed to the inbox (redis+pubsub keeps nothing)",
@@ -236,7 +238,7 @@ class RedisPubSubMessageBus(MessageBusBase):
 
     async def publish(self, topic: str, message: Message) -> None:
         _, data = self.prepare(message)
-        await self.client.publish(self.keys.topic(topic), data)
+        await self._batcher.call("PUBLISH", self.keys.topic(topic), data)
 
     async def subscribe(self, topic: str) -> RedisPubSubSubscription:
         channel = await _Channel.open(self.client, self.keys.topic(topic))
@@ -253,5 +255,6 @@ class RedisPubSubMessageBus(MessageBusBase):
         for channel in self._inboxes.values():
             await channel.close()
         self._inboxes.clear()
+        await self._batcher.drain()
         if self._close_client:
             await self.client.aclose()

@@ -5,7 +5,9 @@ consumers of an agent share its messages, each message going to one of them. Del
 at-least-once:
 
 - ``send`` is ``XADD``; ``receive`` is ``XREADGROUP ... BLOCK`` (the group is created on first
-  receive from id 0, so messages sent before anyone listened are delivered, not lost);
+  receive from id 0, so messages sent before anyone listened are delivered, not lost); with
+  ``prefetch`` > 1 one read takes up to that many entries and later receives hand them out,
+  except those held longer than half the idle timeout, which are given back unharmed;
 - ``ack`` is ``XACK`` + ``XDEL``: the stream only ever holds messages not yet processed;
 - a delivery not acked within ``idle_timeout`` (its consumer died, or is stuck) is taken over by
   the next consumer that receives, with ``XAUTOCLAIM``; the attempt number is the pending entry's
@@ -15,6 +17,9 @@ at-least-once:
   and is acked off the inbox, atomically (a Lua script);
 - an entry that is not a valid Message (someone else ``XADD``-ed garbage) is dead-lettered with
   the validation error and the consumer goes on to the next entry.
+
+Commands that many tasks issue at once (sends, acks) travel together in one pipeline
+(:class:`CommandBatcher`): the bus costs one round trip per batch, not per message.
 
 Topics are streams too, ``{prefix}topic:{name}``, capped at about ``topic_maxlen`` entries: a
 subscription reads with ``XREAD`` from the last entry that existed when it subscribed, so it sees
@@ -41,6 +46,8 @@ try:
 except ImportError as error:  # the 'redis' extra is optional
     raise MissingExtraError("the Redis message bus", "redis") from error
 
+from agentrig.core.messaging import _streams_lua as lua
+from agentrig.core.messaging._batching import CommandBatcher, GroupReadBatcher, ScriptBatcher
 from agentrig.core.messaging._redis import (
     CLIENT_URL_PARAMETERS,
     RedisKeys,
@@ -72,56 +79,6 @@ from agentrig.exceptions import ConfigurationError, InvalidMessageError
 __all__ = ["RedisStreamsMessageBus", "RedisStreamsSubscription"]
 
 logger = structlog.get_logger(__name__)
-
-# Take over the oldest delivery idle for at least ARGV[3] ms, and say how often it was delivered.
-# KEYS: inbox stream, nack-reason hash. ARGV: group, consumer, min idle ms.
-# Returns {entry id, flat fields, delivery count, last nack reason or nil}, or nil.
-# XAUTOCLAIM scans at most 10 pending entries per call, hence the bounded walk along its cursor.
-_CLAIM_SCRIPT = """
-local cursor = '0-0'
-for _ = 1, 20 do
-  local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
-  local entries = claimed[2]
-  if #entries > 0 then
-    local id = entries[1][1]
-    local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
-    return {id, entries[1][2], pending[1][4], redis.call('HGET', KEYS[2], id)}
-  end
-  cursor = claimed[1]
-  if cursor == '0-0' then return false end
-end
-return false
-"""
-
-# Move one entry to the dead letters and off the inbox, atomically.
-# KEYS: inbox stream, dead-letter stream, nack-reason hash.
-# ARGV: group, entry id, inbox name, reason, raw data, attempts, dead_at.
-_DEAD_LETTER_SCRIPT = """
-local dead_id = redis.call('XADD', KEYS[2], '*', 'inbox', ARGV[3], 'reason', ARGV[4],
-  'attempts', ARGV[6], 'delivery_id', ARGV[2], 'dead_at', ARGV[7], 'raw', ARGV[5])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('HDEL', KEYS[3], ARGV[2])
-return dead_id
-"""
-
-# Ack: forget the entry once processed. KEYS: inbox stream, nack-reason hash. ARGV: group, id.
-_ACK_SCRIPT = """
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('HDEL', KEYS[2], ARGV[2])
-return acked
-"""
-
-# Nack: keep the reason and make the entry claimable now (IDLE far in the past; JUSTID so the
-# delivery count is not bumped by this bookkeeping claim).
-# KEYS: inbox stream, nack-reason hash. ARGV: group, consumer, id, reason, idle ms.
-_NACK_SCRIPT = """
-redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', ARGV[5], 'JUSTID')
-"""
-
-_LONG_AGO_MS = 10 * 365 * 24 * 3600 * 1000  # an idle time every consumer's timeout has passed
 
 
 def default_consumer_name() -> str:
@@ -190,6 +147,8 @@ class RedisStreamsMessageBus(MessageBusBase):
         max_deliveries: deliveries before a message moves to the dead letters.
         max_message_bytes: largest encoded message ``send`` accepts.
         topic_maxlen: about how many entries a topic stream keeps (``XADD MAXLEN ~``).
+        prefetch: entries one read may take for later receives. 1 (the default) shares an inbox
+            fairly among its consumers; more saves round trips when one consumer drains a backlog.
         close_client: close ``client`` in :meth:`close` (``from_url`` sets it: it made the client).
     """
 
@@ -204,13 +163,14 @@ class RedisStreamsMessageBus(MessageBusBase):
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         topic_maxlen: int = DEFAULT_TOPIC_MAXLEN,
+        prefetch: int = 1,
         close_client: bool = False,
     ) -> None:
         super().__init__(max_message_bytes=max_message_bytes)
-        if idle_timeout <= 0 or max_deliveries < 1:
+        if idle_timeout <= 0 or max_deliveries < 1 or prefetch < 1:
             raise ConfigurationError(
-                "idle_timeout must be positive and max_deliveries at least 1, "
-                f"not {idle_timeout} and {max_deliveries}"
+                "idle_timeout must be positive, max_deliveries and prefetch at least 1, "
+                f"not {idle_timeout}, {max_deliveries} and {prefetch}"
             )
         self.client = client
         self.keys = RedisKeys(prefix)
@@ -219,17 +179,38 @@ class RedisStreamsMessageBus(MessageBusBase):
         self.idle_timeout = idle_timeout
         self.max_deliveries = max_deliveries
         self.topic_maxlen = topic_maxlen
+        self.prefetch = prefetch
         self._close_client = close_client
+        self._batcher = CommandBatcher(client)
+        self._reads = GroupReadBatcher(
+            self._batcher,
+            group=group,
+            consumer=self.consumer,
+            count=prefetch,
+            deposit=self._deposit,
+        )
+        # Entries read but not handed out yet, per inbox stream: (entry id, fields, loop time read).
+        self._read: dict[str, deque[tuple[str, Mapping[Any, Any], float]]] = {}
         self._idle_ms = max(1, round(idle_timeout * 1000))
         # How often a receiving consumer looks for deliveries to take over.
         self._claim_interval = max(idle_timeout / 2, 0.01)
         self._next_claim_at: dict[str, float] = {}
         self._groups_ready: set[str] = set()
         self._subscriptions: set[RedisStreamsSubscription] = set()
-        self._claim = client.register_script(_CLAIM_SCRIPT)
-        self._dead_letter_script = client.register_script(_DEAD_LETTER_SCRIPT)
-        self._ack = client.register_script(_ACK_SCRIPT)
-        self._nack = client.register_script(_NACK_SCRIPT)
+        self._claim = client.register_script(lua.CLAIM)
+        self._dead_letter_script = client.register_script(lua.DEAD_LETTER)
+        self._nack = client.register_script(lua.NACK)
+        self._release = client.register_script(lua.RELEASE)
+        self._sends = ScriptBatcher(
+            self._batcher, client.register_script(lua.SEND_MANY), keys_per_item=1, args_per_item=1
+        )
+        self._acks = ScriptBatcher(
+            self._batcher,
+            client.register_script(lua.ACK_MANY),
+            keys_per_item=2,
+            args_per_item=1,
+            shared_args=[group],
+        )
 
     @classmethod
     def from_url(cls, url: str) -> RedisStreamsMessageBus:
@@ -250,6 +231,7 @@ class RedisStreamsMessageBus(MessageBusBase):
             max_deliveries=options.max_deliveries,
             max_message_bytes=options.max_message_bytes,
             topic_maxlen=options.topic_maxlen,
+            prefetch=options.prefetch,
             close_client=True,
         )
 
@@ -257,7 +239,7 @@ class RedisStreamsMessageBus(MessageBusBase):
 
     async def send(self, message: Message) -> str:
         message, data = self.prepare(message)
-        entry_id = await self.client.xadd(self.keys.inbox(message.recipient), {"message": data})
+        entry_id = await self._sends.run([self.keys.inbox(message.recipient)], [data])
         return as_text(entry_id)
 
     async def receive(self, agent_id: str, timeout: float | None = None) -> Delivery | None:
@@ -265,21 +247,47 @@ class RedisStreamsMessageBus(MessageBusBase):
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         await self._ensure_group(stream)
+        read = self._read.setdefault(stream, deque())
         while True:
             if loop.time() >= self._next_claim_at.get(agent_id, 0.0):
                 delivery = await self._take_over(agent_id, stream)
                 if delivery is not None:
                     return delivery
+            delivery = await self._hand_out(agent_id, stream, read)
+            if delivery is not None:
+                return delivery
             remaining = None if deadline is None else deadline - loop.time()
             until_claim = max(self._next_claim_at[agent_id] - loop.time(), 0.001)
-            entry = await self._read_new(stream, _block_ms(remaining, until_claim))
-            if entry is not None:
-                delivery = await self._accept(agent_id, stream, entry[0], entry[1], attempt=1)
-                if delivery is not None:
-                    return delivery
-            elif deadline is not None and loop.time() >= deadline:
+            await self._read_new(stream, _block_ms(remaining, until_claim))
+            if not read and deadline is not None and loop.time() >= deadline:
                 # Also true after the final non-blocking read (remaining <= 0).
                 return None
+
+    async def _hand_out(
+        self,
+        agent_id: str,
+        stream: str,
+        read: deque[tuple[str, Mapping[Any, Any], float]],
+    ) -> Delivery | None:
+        """The next valid read-ahead entry. Entries held for over half the idle timeout are
+        given back instead: their handler would have too little time before a takeover."""
+        too_old = asyncio.get_running_loop().time() - self.idle_timeout / 2
+        stale: list[str] = []
+        delivery = None
+        while read and delivery is None:
+            entry_id, fields, read_at = read.popleft()
+            if read_at < too_old:
+                stale.append(entry_id)
+            else:
+                delivery = await self._accept(agent_id, stream, entry_id, fields, attempt=1)
+        if stale:
+            await self._give_back(stream, stale)
+        return delivery
+
+    async def _give_back(self, stream: str, entry_ids: list[str]) -> None:
+        await self._release(
+            keys=[stream], args=[self.group, self.consumer, lua.LONG_AGO_MS, *entry_ids]
+        )
 
     async def _ensure_group(self, stream: str) -> None:
         if stream in self._groups_ready:
@@ -292,22 +300,30 @@ class RedisStreamsMessageBus(MessageBusBase):
                 raise
         self._groups_ready.add(stream)
 
-    async def _read_new(
-        self, stream: str, block: int | None
-    ) -> tuple[str, Mapping[Any, Any]] | None:
+    def _deposit(self, stream: str, entries: list[tuple[str, Mapping[Any, Any]]]) -> None:
+        now = asyncio.get_running_loop().time()
+        read = self._read.setdefault(stream, deque())
+        read.extend((entry_id, fields, now) for entry_id, fields in entries)
+
+    async def _read_new(self, stream: str, block: int | None) -> None:
+        """Read new entries into ``self._read[stream]``, blocking up to ``block`` ms if none."""
         try:
-            reply = await self.client.xreadgroup(
-                self.group, self.consumer, {stream: ">"}, count=1, block=block
-            )
+            # First a read that does not block, merged with the other receivers' (one command
+            # for every inbox) and sent with the sends and acks: under load there is something
+            # to read. Only an empty inbox costs a blocking read of its own.
+            await self._reads.read(stream)
+            if not self._read[stream] and block is not None:
+                reply = await self.client.xreadgroup(
+                    self.group, self.consumer, {stream: ">"}, count=self.prefetch, block=block
+                )
+                self._deposit(stream, stream_entries(reply))
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
             # The stream was deleted under us (DEL, FLUSHDB): recreate the group and read again.
+            # (A merged read fails for every inbox in it; each receiver repairs its own.)
             self._groups_ready.discard(stream)
             await self._ensure_group(stream)
-            return None
-        entries = stream_entries(reply)
-        return entries[0] if entries else None
 
     async def _take_over(self, agent_id: str, stream: str) -> Delivery | None:
         """Claim a delivery idle past the timeout, dead-lettering those delivered too often."""
@@ -374,9 +390,9 @@ class RedisStreamsMessageBus(MessageBusBase):
         )
 
     async def ack(self, delivery: Delivery) -> None:
-        acked = await self._ack(
-            keys=[self.keys.inbox(delivery.inbox), self.keys.nacks(delivery.inbox)],
-            args=[self.group, delivery.delivery_id],
+        acked = await self._acks.run(
+            [self.keys.inbox(delivery.inbox), self.keys.nacks(delivery.inbox)],
+            [delivery.delivery_id],
         )
         if not acked:
             logger.warning(
@@ -397,7 +413,7 @@ class RedisStreamsMessageBus(MessageBusBase):
             return
         claimed = await self._nack(
             keys=[self.keys.inbox(delivery.inbox), self.keys.nacks(delivery.inbox)],
-            args=[self.group, self.consumer, delivery.delivery_id, reason, _LONG_AGO_MS],
+            args=[self.group, self.consumer, delivery.delivery_id, reason, lua.LONG_AGO_MS],
         )
         if not claimed:
             logger.warning(
@@ -453,5 +469,12 @@ class RedisStreamsMessageBus(MessageBusBase):
         for subscription in list(self._subscriptions):
             await subscription.close()
         self._subscriptions.clear()
+        for stream, read in self._read.items():
+            if read:  # read ahead but never handed out: others may take them at once
+                await self._give_back(stream, [entry[0] for entry in read])
+        self._read.clear()
+        await self._sends.drain()
+        await self._acks.drain()
+        await self._batcher.drain()
         if self._close_client:
             await self.client.aclose()
