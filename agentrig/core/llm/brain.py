@@ -7,10 +7,10 @@ The server understands the conversation (``conversation.py``), hands the policy 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+
+from agentrig.core.plant.policy import FinalAnswer, Observation, PolicyInput, Skill, ToolRequest
+from agentrig.core.roles import Role
 
 __all__ = [
     "Decide",
@@ -24,48 +24,12 @@ __all__ = [
     "default_decide",
 ]
 
-# Interim twins of agentrig.core.plant.policy's types (same fields), until that module lands.
-Role = Literal["monitor", "diagnostician", "operator"]
-
-
-@dataclass(frozen=True)
-class Observation:
-    tool: str
-    arguments: dict[str, Any]
-    result: Any
-
-
-@dataclass(frozen=True)
-class PolicyInput:
-    role: Role | None
-    task: str
-    observations: list[Observation]
-    tools: list[str]
-
-
-@dataclass(frozen=True)
-class ToolRequest:
-    tool: str
-    arguments: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class FinalAnswer:
-    text: str
-
-
-@dataclass(frozen=True)
-class Skill:
-    investigate: bool = True
-    verify: bool = True
-
-
 Decision = list[ToolRequest] | FinalAnswer
 Decide = Callable[[PolicyInput, Skill], Decision]
 
 
 def default_decide() -> Decide:
-    """The plant's expert policy, imported on first use (the server module must not need it)."""
-    module = importlib.import_module("agentrig.core.plant.policy")
-    decide: Decide = module.decide
+    """The plant's expert policy."""
+    from agentrig.core.plant.policy import decide
+
     return decide

@@ -37,7 +37,8 @@ from agentrig.core.llm.react import (
     react_tool_schemas,
 )
 from agentrig.core.llm.results import is_error_result, parse_arguments, parse_tool_result
-from agentrig.core.llm.selector import SelectorPrompt, parse_selector_prompt
+from agentrig.core.llm.selector import SelectorPrompt, parse_selector_prompt, role_of
+from agentrig.core.roles import HANDOFF_MARKER, handoff_header
 
 __all__ = ["Conversation", "ConversationMode", "Exchange", "ToolSpec", "detect_role", "understand"]
 
@@ -68,6 +69,25 @@ class ToolSpec:
     def required(self) -> list[str]:
         required = self.parameters.get("required", [])
         return [str(name) for name in required] if isinstance(required, list) else []
+
+    @property
+    def truly_required(self) -> list[str]:
+        """Required arguments that may not be null (strict schemas list optional ones as required)."""
+        properties = self.parameters.get("properties", {})
+        return [
+            name
+            for name in self.required
+            if not (isinstance(properties, dict) and _allows_null(properties.get(name, {})))
+        ]
+
+
+def _allows_null(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(_allows_null(branch) for branch in schema.get("anyOf", []) or [])
 
 
 @dataclass(frozen=True)
@@ -143,8 +163,7 @@ def understand(request: ChatCompletionRequest) -> Conversation:
         t for m, t in zip(messages, texts, strict=True) if m.role in ("system", "developer")
     )
     role = detect_role(system_text, first_user)
-    task_parts = [clean_task_text(t) for t in user_texts if not is_crewai_meta_prompt(t)]
-    task = "\n\n".join(part for part in task_parts if part)
+    task = _task(messages, texts)
     must_answer = any(is_force_final_answer(t) for t in user_texts)
 
     if not request.tools and is_react_prompt(system_text + "\n" + first_user):
@@ -164,6 +183,24 @@ def understand(request: ChatCompletionRequest) -> Conversation:
         mode = "tools"
     exchanges = _mark_slips(exchanges, tools, system_text + "\n" + task)
     return Conversation(mode, role, task, exchanges, tools, first_user, must_answer)
+
+
+def _task(messages: list[ChatMessage], texts: list[str]) -> str:
+    """The user messages in order, other agents' under a handoff header like build_task's."""
+    parts: list[str] = []
+    for message, text in zip(messages, texts, strict=True):
+        if message.role != "user" or is_crewai_meta_prompt(text):
+            continue
+        cleaned = clean_task_text(text)
+        if not cleaned:
+            continue
+        if message.name and message.name != "user":
+            # AutoGen group chats: another agent's message, sent as a user message named after it.
+            role = role_of(message.name)
+            header = handoff_header(role) if role else f"{HANDOFF_MARKER} {message.name} ---"
+            cleaned = f"{header}\n{cleaned}"
+        parts.append(cleaned)
+    return "\n\n".join(parts)
 
 
 def _exchange(call_id: str | None, tool: str, raw: str, result_text: str | None) -> Exchange:
@@ -216,6 +253,7 @@ def _mark_slips(exchanges: list[Exchange], tools: list[ToolSpec], context: str) 
             )
             slip = missing or made_up
         marked.append(replace(ex, slip=slip))
-        if ex.result_text is not None:
+        if ex.result_text is not None and not is_error_result(ex.result):
+            # Error texts echo the bad id back ("unknown device 'pump-7'"): they do not count.
             known.update(_TOKEN.findall(ex.result_text))
     return marked

@@ -239,7 +239,7 @@ def _arguments_json(arguments: dict[str, Any]) -> str:
 
 
 def _required(spec: ToolSpec | None) -> list[str]:
-    return spec.required if spec is not None else []
+    return spec.truly_required if spec is not None else []
 
 
 def _apply_named_choice(

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agentrig.core.roles import HANDOFF_MARKER
+
 __all__ = [
     "ReactStep",
     "clean_task_text",
@@ -55,17 +57,26 @@ _META_PROMPTS = (
     _FORCE_FINAL_ANSWER,
 )
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
-_TASK_BOILERPLATE = (
-    re.compile(
-        r"\n*Begin! This is VERY important to you, use the tools available and give your best Final Answer, your job depends on it!\s*(?:\n\s*Thought:\s*)?\Z"
+# CrewAI's context block holds the earlier tasks' outputs: mark it as a handoff (like
+# agentrig.core.roles.build_task does), so the alarm is what comes before it.
+_CONTEXT_HEADER = f"{HANDOFF_MARKER} earlier tasks ---"
+_TASK_BOILERPLATE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"\n*Begin! This is VERY important to you, use the tools available and give your best Final Answer, your job depends on it!\s*(?:\n\s*Thought:\s*)?\Z"
+        ),
+        "",
     ),
-    re.compile(r"\n*Provide your complete response:\s*\Z"),
-    re.compile(
-        r"\n*This is the expected criteria for your final answer:.*?you MUST return the actual complete content as the final answer, not a summary\.",
-        re.DOTALL,
+    (re.compile(r"\n*Provide your complete response:\s*\Z"), ""),
+    (
+        re.compile(
+            r"\n*This is the expected criteria for your final answer:.*?you MUST return the actual complete content as the final answer, not a summary\.",
+            re.DOTALL,
+        ),
+        "\n\n",
     ),
-    re.compile(r"\n*This is the context you're working with:\n"),
-    re.compile(r"^\s*Current Task:\s*"),
+    (re.compile(r"\n*This is the context you're working with:\n"), f"\n\n{_CONTEXT_HEADER}\n"),
+    (re.compile(r"^\s*Current Task:\s*"), ""),
 )
 
 
@@ -146,8 +157,9 @@ def clean_task_text(text: str) -> str:
     """A task message without CrewAI's instructions to the model (kept: the task and its context).
 
     The expected-output criteria go too: they often quote the answer's format
-    (``ROOT_CAUSE: <label>``), which would read as an earlier role's answer.
+    (``ROOT_CAUSE: <label>``), which would read as an earlier role's answer. The context block
+    (earlier tasks' outputs) gets a handoff header, as in :func:`agentrig.core.roles.build_task`.
     """
-    for pattern in _TASK_BOILERPLATE:
-        text = pattern.sub("\n\n", text)
+    for pattern, replacement in _TASK_BOILERPLATE:
+        text = pattern.sub(replacement, text)
     return _BLANK_LINES.sub("\n\n", text).strip()

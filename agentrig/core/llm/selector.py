@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from agentrig.core.llm.brain import Role
 
-__all__ = ["SelectorPrompt", "next_speaker", "parse_selector_prompt"]
+__all__ = ["SelectorPrompt", "next_speaker", "parse_selector_prompt", "role_of"]
 
 WORKFLOW_ORDER: tuple[Role, ...] = ("monitor", "diagnostician", "operator")
 
@@ -95,7 +95,8 @@ def parse_selector_prompt(texts: Sequence[str]) -> SelectorPrompt | None:
     return SelectorPrompt(participants, candidates, speakers)
 
 
-def _role_of(name: str, description: str) -> Role | None:
+def role_of(name: str, description: str = "") -> Role | None:
+    """The workflow role an agent's name (or else its description) names, if any."""
     for text in (name, description):
         match = _ROLE_WORD.search(text)
         if match:
@@ -108,9 +109,7 @@ def next_speaker(prompt: SelectorPrompt) -> str:
     """The participant to speak next, following the workflow order, among the candidates."""
     if not prompt.candidates:
         return next(iter(prompt.participants), "")
-    roles = {
-        name: _role_of(name, prompt.participants.get(name, "")) for name in prompt.participants
-    }
+    roles = {name: role_of(name, prompt.participants.get(name, "")) for name in prompt.participants}
     spoken_roles = {roles[name] for name in prompt.speakers}
     by_role = {role: name for name, role in roles.items() if role and name in prompt.candidates}
     for role in WORKFLOW_ORDER:

@@ -65,7 +65,11 @@ def test_autogen_round_robin_request() -> None:
     )
     assert conversation.mode == "tools"
     assert conversation.role == "operator"
-    assert conversation.task == f"{ALARM}\n\nConfirmed.\nCONFIRMED: yes\n\nROOT_CAUSE: bearing_wear"
+    # other agents' messages come under handoff headers, as agentrig.core.roles.build_task writes
+    assert conversation.task == (
+        f"{ALARM}\n\n--- Handoff from the monitor ---\nConfirmed.\nCONFIRMED: yes\n\n"
+        "--- Handoff from the diagnostician ---\nROOT_CAUSE: bearing_wear"
+    )
     [observation] = conversation.observations()
     assert observation.tool == "check_device_status"
     assert observation.arguments == {"device_id": "pump-07"}
@@ -260,7 +264,7 @@ def test_crewai_react_transcript() -> None:
     assert conversation.role == "monitor"
     assert conversation.tool_names == ["check_device_status", "read_telemetry"]
     assert conversation.tool("check_device_status").required == ["device_id"]  # type: ignore[union-attr]
-    assert conversation.task == f"{ALARM}\n\nCONFIRMED: yes"
+    assert conversation.task == f"{ALARM}\n\n--- Handoff from the earlier tasks ---\nCONFIRMED: yes"
     [observation] = conversation.observations()
     assert observation.result == {"ok": True, "status": "running"}
 
@@ -295,10 +299,12 @@ def test_crewai_force_final_answer_means_answer_now() -> None:
         }
     )
     assert conversation.must_answer
-    assert conversation.task == f"{ALARM}\n\nCONFIRMED: yes"
+    assert conversation.task == f"{ALARM}\n\n--- Handoff from the earlier tasks ---\nCONFIRMED: yes"
 
 
 def test_crewai_native_task_is_cleaned() -> None:
     native = "\nCurrent Task: Diagnose.\n\nThis is the expected criteria for your final answer: ROOT_CAUSE line\nyou MUST return the actual complete content as the final answer, not a summary.\n\nThis is the context you're working with:\nCONFIRMED: yes"
-    assert clean_task_text(native) == "Diagnose.\n\nCONFIRMED: yes"
+    assert clean_task_text(native) == (
+        "Diagnose.\n\n--- Handoff from the earlier tasks ---\nCONFIRMED: yes"
+    )
     assert clean_task_text(f"{ALARM}\n\nProvide your complete response:") == ALARM
