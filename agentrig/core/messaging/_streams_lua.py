@@ -70,10 +70,15 @@ return dead_id
 
 # Give back deliveries this consumer took but never handed out (prefetched): claimable at once,
 # with the delivery count restored so that the next delivery is attempt 1 again.
-# KEYS: inbox stream. ARGV: group, consumer, idle ms, id...
+# KEYS: inbox stream. ARGV: group, consumer, idle ms, id... (unpack() only expands last, hence
+# the table).
 RELEASE = """
-return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ARGV, 4), 'IDLE', ARGV[3],
-  'RETRYCOUNT', 0, 'JUSTID')
+local command = {'XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0}
+for i = 4, #ARGV do command[#command + 1] = ARGV[i] end
+for _, word in ipairs({'IDLE', ARGV[3], 'RETRYCOUNT', 0, 'JUSTID'}) do
+  command[#command + 1] = word
+end
+return redis.call(unpack(command))
 """
 
 # Nack: keep the reason and make the entry claimable now (IDLE far in the past; JUSTID so the

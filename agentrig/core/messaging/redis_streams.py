@@ -194,7 +194,7 @@ class RedisStreamsMessageBus(MessageBusBase):
         self._idle_ms = max(1, round(idle_timeout * 1000))
         # How often a receiving consumer looks for deliveries to take over.
         self._claim_interval = max(idle_timeout / 2, 0.01)
-        self._next_claim_at: dict[str, float] = {}
+        self._next_claim_at: dict[str, float] = {}  # per inbox stream, in loop time
         self._groups_ready: set[str] = set()
         self._subscriptions: set[RedisStreamsSubscription] = set()
         self._claim = client.register_script(lua.CLAIM)
@@ -249,7 +249,7 @@ class RedisStreamsMessageBus(MessageBusBase):
         await self._ensure_group(stream)
         read = self._read.setdefault(stream, deque())
         while True:
-            if loop.time() >= self._next_claim_at.get(agent_id, 0.0):
+            if loop.time() >= self._next_claim_at.get(stream, 0.0):
                 delivery = await self._take_over(agent_id, stream)
                 if delivery is not None:
                     return delivery
@@ -257,7 +257,7 @@ class RedisStreamsMessageBus(MessageBusBase):
             if delivery is not None:
                 return delivery
             remaining = None if deadline is None else deadline - loop.time()
-            until_claim = max(self._next_claim_at[agent_id] - loop.time(), 0.001)
+            until_claim = max(self._next_claim_at[stream] - loop.time(), 0.001)
             await self._read_new(stream, _block_ms(remaining, until_claim))
             if not read and deadline is not None and loop.time() >= deadline:
                 # Also true after the final non-blocking read (remaining <= 0).
@@ -288,6 +288,7 @@ class RedisStreamsMessageBus(MessageBusBase):
         await self._release(
             keys=[stream], args=[self.group, self.consumer, lua.LONG_AGO_MS, *entry_ids]
         )
+        self._next_claim_at[stream] = 0.0  # claimable now: the next receive takes them
 
     async def _ensure_group(self, stream: str) -> None:
         if stream in self._groups_ready:
@@ -341,10 +342,10 @@ class RedisStreamsMessageBus(MessageBusBase):
                 await self._ensure_group(stream)
                 result = None
             if not result:
-                self._next_claim_at[agent_id] = loop.time() + self._claim_interval
+                self._next_claim_at[stream] = loop.time() + self._claim_interval
                 return None
             # Something was overdue; there may be more, so look again on the next receive.
-            self._next_claim_at[agent_id] = 0.0
+            self._next_claim_at[stream] = 0.0
             raw_id, flat_fields, count, last_reason = result
             entry_id = as_text(raw_id)
             fields = dict(zip(flat_fields[::2], flat_fields[1::2], strict=True))
@@ -421,7 +422,7 @@ class RedisStreamsMessageBus(MessageBusBase):
                 inbox=delivery.inbox,
                 delivery_id=delivery.delivery_id,
             )
-        self._next_claim_at[delivery.inbox] = 0.0
+        self._next_claim_at[self.keys.inbox(delivery.inbox)] = 0.0
 
     # ---------------------------------------------------------------- topics
 

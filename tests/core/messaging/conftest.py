@@ -33,7 +33,8 @@ def bus_url(backend: str, request: pytest.FixtureRequest) -> str:
     # Only the Redis backends need the server: memory tests run without it.
     redis_url: str = request.getfixturevalue("redis_url")
     scheme = "redis+pubsub" if backend == "redis-pubsub" else "redis"
-    return f"{scheme}{redis_url.removeprefix('redis')}&{BUS_OPTIONS}"
+    extra = "&prefetch=8" if backend == "redis-streams-prefetch" else ""
+    return f"{scheme}{redis_url.removeprefix('redis')}&{BUS_OPTIONS}{extra}"
 
 
 OpenBus = Callable[[], Awaitable[MessageBus]]

@@ -28,6 +28,8 @@ class Semantics:
 SEMANTICS = {
     "memory": Semantics(durable=True, redelivers=True),
     "redis-streams": Semantics(durable=True, redelivers=True),
+    # The same bus reading ahead: every promise must survive prefetching.
+    "redis-streams-prefetch": Semantics(durable=True, redelivers=True),
     "redis-pubsub": Semantics(durable=False, redelivers=False),
 }
 

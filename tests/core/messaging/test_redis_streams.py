@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as redis_asyncio
+from redis.exceptions import ResponseError
 
 from agentrig.core.messaging import Message, open_message_bus
 from agentrig.core.messaging.redis_streams import RedisStreamsMessageBus
@@ -259,3 +260,76 @@ async def test_a_message_in_the_dead_letters_can_be_read_back_whole(
     assert stored["reason"] == "nacked on delivery 3: cannot parse valve id"
     assert stored["attempts"] == "3"
     assert Message.model_validate_json(stored["raw"]) == sent
+
+
+async def test_concurrent_sends_share_a_call_but_keep_their_own_errors(
+    bus: RedisStreamsMessageBus, raw_redis: redis_asyncio.Redis
+) -> None:
+    """Sends issued together go out as one Lua call; one bad inbox fails only its own send."""
+    await raw_redis.set(bus.keys.inbox("broken"), "not a stream")  # XADD here: WRONGTYPE
+    good = [make_message(recipient=f"agent-{n}") for n in range(20)]
+
+    results = await asyncio.gather(
+        *(bus.send(message) for message in good),
+        bus.send(make_message(recipient="broken")),
+        return_exceptions=True,
+    )
+
+    *sent_ids, failure = results
+    assert isinstance(failure, ResponseError)
+    assert "WRONGTYPE" in str(failure)
+    assert all(isinstance(entry_id, str) for entry_id in sent_ids)
+    for message, entry_id in zip(good, sent_ids, strict=True):
+        delivery = await bus.receive(message.recipient, timeout=1.0)
+        assert delivery is not None
+        assert (delivery.message, delivery.delivery_id) == (message, entry_id)
+
+
+async def test_prefetched_entries_are_given_back_on_close(
+    streams_url: str, raw_redis: redis_asyncio.Redis
+) -> None:
+    """A consumer that read ahead and closes leaves nothing stranded until the idle timeout."""
+    url = f"{streams_url}&prefetch=10&idle_timeout_ms=30000"  # a takeover would take 30 s
+    sent = [make_message(content={"n": n}) for n in range(5)]
+    async with open_message_bus(url) as reader:
+        for message in sent:
+            await reader.send(message)
+        first = await reader.receive("operator", timeout=1.0)
+        assert first is not None
+        await reader.ack(first)
+        assert isinstance(reader, RedisStreamsMessageBus)
+        summary = await raw_redis.xpending(reader.keys.inbox("operator"), reader.group)
+        assert summary["pending"] == 4  # read ahead, held by this consumer
+
+    async with open_message_bus(url) as successor:
+        received = []
+        while (delivery := await successor.receive("operator", timeout=0.5)) is not None:
+            received.append((delivery.message, delivery.attempt))
+            await successor.ack(delivery)
+
+    assert received == [(message, 1) for message in sent[1:]]
+
+
+async def test_entries_held_too_long_are_given_back_not_handed_out(
+    streams_url: str, raw_redis: redis_asyncio.Redis
+) -> None:
+    """A read-ahead entry older than half the idle timeout would leave its handler too little
+    time: it is given back, then delivered again at attempt 1, with its order kept."""
+    async with RedisStreamsMessageBus.from_url(f"{streams_url}&prefetch=10") as bus:
+        sent = [make_message(content={"n": n}) for n in range(3)]
+        for message in sent:
+            await bus.send(message)
+        first = await bus.receive("operator", timeout=1.0)
+        assert first is not None
+        await bus.ack(first)
+        await asyncio.sleep(IDLE_TIMEOUT / 2 + 0.05)
+
+        rest = [await bus.receive("operator", timeout=1.0) for _ in sent[1:]]
+
+        assert [(d.message, d.attempt) for d in rest if d is not None] == [
+            (message, 1) for message in sent[1:]
+        ]
+        for delivery in rest:
+            assert delivery is not None
+            await bus.ack(delivery)
+        assert (await raw_redis.xpending(bus.keys.inbox("operator"), bus.group))["pending"] == 0
