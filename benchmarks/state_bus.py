@@ -15,6 +15,14 @@ state
     and pragmas and one transaction per write. Goal: the Redis store at concurrency 32 reaches
     >= 50% of its ceiling.
 
+bus
+    messages/s of send + receive + ack with p50/p99 latency (send start to ack end) for the memory,
+    Redis Streams and Redis pub/sub buses: 1 producer/consumer pair, 16 pairs, and 2 processes of
+    16 pairs; each pair has its own inbox and one message in flight. Ceiling (Streams): raw
+    ``redis.asyncio`` XADD / XREADGROUP / XACK on the same JSON text, pipelined across the pairs
+    -- the most redis-py moves with this shape; the same commands one call at a time ("raw per
+    call") are shown beside it. Goal: Streams >= 10,000 msg/s with p99 < 5 ms.
+
 A result and its ceiling are measured in alternating slices (A B B A A B ...), so that load from
 other processes on the machine falls on both alike and the ratio stays honest.
 
@@ -27,7 +35,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import multiprocessing
 import os
 import sqlite3
 import sys
@@ -35,12 +45,15 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from agentrig.core.messaging import MemoryMessageBus, Message, MessageBus, open_message_bus
 from agentrig.core.state import StateStore, open_state_store
 
 REDIS_URL = os.environ.get("AGENTRIG_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -434,11 +447,280 @@ async def state_section(config: Config) -> SectionResult:
     return result
 
 
+# ---------------------------------------------------------------- message bus
+# Owned by the message bus; see the "bus" paragraph of the module docstring.
+
+BUS_GOAL_RATE = 10_000.0  # Redis Streams: messages per second ...
+BUS_GOAL_P99_MS = 5.0  # ... with a p99 send+receive+ack latency under this
+
+
+@dataclass(frozen=True)
+class BusShape:
+    """``pairs`` producer/consumer pairs in each of ``processes`` processes, one inbox per pair;
+    each pair sends, receives and acks one message at a time (closed loop, window 1)."""
+
+    pairs: int
+    processes: int = 1
+
+    @property
+    def label(self) -> str:
+        if self.processes == 1:
+            return f"{self.pairs} pair{'s' if self.pairs > 1 else ''}"
+        return f"{self.processes} processes x {self.pairs} pairs"
+
+
+BUS_SHAPES = (BusShape(1), BusShape(16), BusShape(16, processes=2))
+BUS_CONTENDERS = ("memory", "redis streams", "redis pub/sub", "raw per call", "raw pipelined")
+BUS_CEILING = "raw pipelined"
+
+
+@dataclass
+class BusSample:
+    """What one contender did in one process: messages, seconds spent, each message's latency."""
+
+    messages: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+
+BusLoop = Callable[[float, BusSample], Awaitable[None]]  # run about this long, record into sample
+
+
+def bus_message(pair: int) -> Message:
+    """A handoff-like message of about 500 bytes once encoded."""
+    return Message(
+        type="handoff",
+        sender="diagnostician",
+        recipient=f"bench-{pair}",
+        correlation_id="bench-run",
+        content={"device": "pump-7", "pressure_bar": 4.21, "finding": "x" * 256},
+    )
+
+
+def bus_pair_loops(sender: MessageBus, receiver: MessageBus, pairs: int) -> BusLoop:
+    """Each pair: send, receive, ack; the latency is from the send to the end of the ack."""
+
+    async def run_for(seconds: float, sample: BusSample) -> None:
+        until = time.perf_counter() + seconds
+
+        async def pair_loop(pair: int) -> None:
+            message, inbox = bus_message(pair), f"bench-{pair}"
+            while time.perf_counter() < until:
+                started = time.perf_counter()
+                await sender.send(message)
+                delivery = await receiver.receive(inbox, timeout=5.0)
+                assert delivery is not None, f"{inbox}: a sent message did not arrive"
+                await receiver.ack(delivery)
+                sample.latencies.append(time.perf_counter() - started)
+                sample.messages += 1
+
+        await asyncio.gather(*(pair_loop(pair) for pair in range(pairs)))
+
+    return run_for
+
+
+def raw_streams_loop(client: Any, prefix: str, pairs: int, pipelined: bool) -> BusLoop:
+    """The ceiling: XADD, XREADGROUP, XACK with redis.asyncio on the same message text.
+
+    Per call: each pair issues its own three commands, as the bus's API does.
+    Pipelined: one task moves a message through every pair's stream with three round trips in
+    all (a pipeline of XADDs, one XREADGROUP over every stream, a pipeline of XACKs) -- the most
+    redis-py can do with this shape, and what the bus's batching tries to approach.
+    """
+    payload = bus_message(0).model_dump_json()
+    streams = [f"{prefix}raw-{pair}" for pair in range(pairs)]
+
+    async def read(names: list[str]) -> dict[str, bytes]:
+        ids: dict[str, bytes] = {}
+        while len(ids) < len(names):
+            missing = {name: ">" for name in names if name not in ids}
+            reply = await client.xreadgroup("bench", "raw", missing, count=1, block=5000)
+            for stream, entries in reply:
+                ids[stream.decode()] = entries[0][0]
+        return ids
+
+    async def run_for(seconds: float, sample: BusSample) -> None:
+        for stream in streams:
+            with contextlib.suppress(Exception):  # BUSYGROUP after the warm-up
+                await client.xgroup_create(stream, "bench", id="0", mkstream=True)
+        until = time.perf_counter() + seconds
+
+        async def per_call(stream: str) -> None:
+            while time.perf_counter() < until:
+                started = time.perf_counter()
+                await client.xadd(stream, {"message": payload})
+                entry_id = (await read([stream]))[stream]
+                await client.xack(stream, "bench", entry_id)
+                sample.latencies.append(time.perf_counter() - started)
+                sample.messages += 1
+
+        async def all_at_once() -> None:
+            while time.perf_counter() < until:
+                started = time.perf_counter()
+                pipe = client.pipeline(transaction=False)
+                for stream in streams:
+                    pipe.xadd(stream, {"message": payload})
+                await pipe.execute()
+                ids = await read(streams)
+                pipe = client.pipeline(transaction=False)
+                for stream, entry_id in ids.items():
+                    pipe.xack(stream, "bench", entry_id)
+                await pipe.execute()
+                elapsed = time.perf_counter() - started
+                sample.latencies.extend([elapsed] * pairs)
+                sample.messages += pairs
+
+        if pipelined:
+            await all_at_once()
+        else:
+            await asyncio.gather(*(per_call(stream) for stream in streams))
+
+    return run_for
+
+
+async def bus_measure(
+    pairs: int, prefix: str, config: Config, start_at: float
+) -> dict[str, BusSample]:
+    """Every contender in this process, in alternating slices after a warm-up.
+
+    ``start_at`` (wall clock) lines up the processes of a multi-process shape, so that they
+    measure the same contender at the same time.
+    """
+    import redis.asyncio as aioredis
+
+    def url(scheme: str) -> str:
+        return f"{scheme}{REDIS_URL.removeprefix('redis')}?prefix={prefix}"
+
+    memory = MemoryMessageBus()
+    streams = [open_message_bus(url("redis")) for _ in range(2)]  # sender's, receiver's
+    pubsub = [open_message_bus(url("redis+pubsub")) for _ in range(2)]
+    raw = aioredis.Redis.from_url(REDIS_URL)
+    for pair in range(pairs):  # pub/sub receivers must be subscribed before anything is sent
+        await pubsub[1].receive(f"bench-{pair}", timeout=0)
+    loops: dict[str, BusLoop] = {
+        "memory": bus_pair_loops(memory, memory, pairs),
+        "redis streams": bus_pair_loops(streams[0], streams[1], pairs),
+        "redis pub/sub": bus_pair_loops(pubsub[0], pubsub[1], pairs),
+        "raw per call": raw_streams_loop(raw, prefix, pairs, pipelined=False),
+        "raw pipelined": raw_streams_loop(raw, prefix, pairs, pipelined=True),
+    }
+    samples = {name: BusSample() for name in loops}
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        for loop in loops.values():
+            await loop(config.warmup, BusSample())
+        for round_number in range(config.rounds):
+            names = list(loops) if round_number % 2 == 0 else list(reversed(loops))
+            for name in names:
+                started = time.perf_counter()
+                await loops[name](config.seconds / config.rounds, samples[name])
+                samples[name].seconds += time.perf_counter() - started
+    finally:
+        for bus in (memory, *streams, *pubsub):
+            await bus.close()
+        await raw.aclose()
+    return samples
+
+
+def bus_measure_in_process(
+    pairs: int, prefix: str, config: Config, start_at: float
+) -> dict[str, BusSample]:
+    """Entry point of a worker process (spawned: a fresh interpreter, a fresh event loop)."""
+    return asyncio.run(bus_measure(pairs, prefix, config, start_at))
+
+
+async def bus_shape_samples(
+    shape: BusShape, prefix: str, config: Config
+) -> list[dict[str, BusSample]]:
+    if shape.processes == 1:
+        return [await bus_measure(shape.pairs, prefix, config, time.time())]
+    # Each worker process gets its own prefix (its own inboxes); they start together.
+    start_at = time.time() + 3.0  # time for the workers to import agentrig and connect
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(shape.processes, mp_context=context) as pool:
+        futures = [
+            asyncio.wrap_future(
+                pool.submit(bus_measure_in_process, shape.pairs, f"{prefix}p{n}:", config, start_at)
+            )
+            for n in range(shape.processes)
+        ]
+        return list(await asyncio.gather(*futures))
+
+
+def percentile_ms(latencies: list[float], fraction: float) -> float:
+    ordered = sorted(latencies)
+    return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def bus_section(config: Config) -> SectionResult:
+    problem = await service_problem("redis")
+    if problem:
+        return SectionResult([], notes=[f"message bus section skipped: {problem}"])
+    prefix = f"agentrig-bench:{uuid.uuid4().hex[:10]}:"
+    table = Table(title="MessageBus: send + receive + ack, one message at a time per pair")
+    for column in ("shape", "contender", "msg/s", "p50 ms", "p99 ms", "vs ceiling"):
+        table.add_column(column, justify="left" if column in ("shape", "contender") else "right")
+    result = SectionResult(
+        [table],
+        notes=[
+            "latency: from the start of send to the end of ack; each pair has its own inbox",
+            "ceiling: raw redis.asyncio XADD / XREADGROUP / XACK on the same JSON, pipelined "
+            "across the pairs (3 round trips per message per pair-set); 'raw per call' is the "
+            "same commands one call at a time, as a naive client would issue them",
+            "processes: separate worker processes, each with its own inboxes, measured together",
+        ],
+    )
+    best: tuple[float, float, str] | None = None  # Redis Streams: (msg/s, p99 ms, shape)
+    try:
+        for shape in BUS_SHAPES:
+            per_process = await bus_shape_samples(shape, prefix, config)
+            stats: dict[str, tuple[float, float, float]] = {}  # msg/s, p50 ms, p99 ms
+            for name in BUS_CONTENDERS:
+                if name == "memory" and shape.processes > 1:
+                    continue  # an in-process bus does not span processes
+                samples = [process_samples[name] for process_samples in per_process]
+                latencies = [value for sample in samples for value in sample.latencies]
+                stats[name] = (
+                    sum(sample.messages / sample.seconds for sample in samples),
+                    percentile_ms(latencies, 0.50),
+                    percentile_ms(latencies, 0.99),
+                )
+            ceiling = stats[BUS_CEILING][0]
+            for name, (rate, p50, p99) in stats.items():
+                judged = name == "redis streams"  # the ceiling is a Streams one
+                table.add_row(
+                    shape.label,
+                    name,
+                    fmt_rate(rate),
+                    f"{p50:.2f}",
+                    f"{p99:.2f}",
+                    fmt_ratio(rate, ceiling) if judged else "",
+                )
+            table.add_section()
+            rate, _, p99 = stats["redis streams"]
+            if best is None or rate > best[0]:
+                best = (rate, p99, shape.label)
+    finally:
+        await clean_up_redis(prefix)
+    if best:
+        rate, p99, label = best
+        result.goals.append(
+            Goal(f"Redis Streams msg/s ({label}) / {BUS_GOAL_RATE:,.0f}", rate / BUS_GOAL_RATE, 1.0)
+        )
+        result.goals.append(
+            Goal(
+                f"Redis Streams {BUS_GOAL_P99_MS:g} ms / p99 ({label})", BUS_GOAL_P99_MS / p99, 1.0
+            )
+        )
+    return result
+
+
 # ---------------------------------------------------------------- sections
 
 Section = Callable[[Config], Awaitable[SectionResult]]
 SECTIONS: dict[str, Section] = {
     "state": state_section,
+    "bus": bus_section,
 }
 
 
