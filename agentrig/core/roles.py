@@ -249,7 +249,7 @@ def parse_final_answer(text: str) -> ParsedAnswer:
     escalated: bool | None = None
     for match in _LINE.finditer(text):
         name = re.sub(r"[ _-]+", "_", match.group(1).upper())
-        value = match.group(2).strip().strip("*_` ")
+        value = match.group(2).strip().strip("*_`| ").strip()
         if not value or "<" in value:
             continue
         fields[name] = value

@@ -57,7 +57,8 @@ class ToolCallRecord:
     Attributes:
         run_id: the run.
         tool: the tool name as called.
-        arguments: the arguments, parsed (a JSON string becomes an object) with sorted keys.
+        arguments: the arguments, parsed (a JSON string becomes an object) with sorted keys;
+            arguments that are not a JSON object arrive as ``{"_raw": "<their text>"}``.
         role: the calling role.
         result: what the model sees.
         error: the result's error text (or the infrastructure error), None on success.
@@ -91,6 +92,11 @@ class ToolCallRecord:
 
 ToolCallHook = Callable[[ToolCallRecord], "Awaitable[None] | None"]
 """Called after every call (sync or async); an exception in a hook is logged, not propagated."""
+
+
+def _record_arguments(arguments: Any) -> dict[str, Any]:
+    canonical = canonical_arguments(arguments)
+    return canonical if isinstance(canonical, dict) else {"_raw": str(canonical)}
 
 
 def derive_idempotency_key(
@@ -162,7 +168,7 @@ class ToolExecutor:
             record = ToolCallRecord(
                 run_id=self.run_id,
                 tool=tool,
-                arguments=canonical_arguments(arguments),
+                arguments=_record_arguments(arguments),
                 role=role,
                 result=ToolResult.failure(f"the plant is unavailable: {error}"),
                 error=f"{type(error).__name__}: {error}",
@@ -192,7 +198,7 @@ class ToolExecutor:
         record = ToolCallRecord(
             run_id=self.run_id,
             tool=tool,
-            arguments=canonical_arguments(arguments),
+            arguments=_record_arguments(arguments),
             role=role,
             result=result,
             error=None if result.ok else result.error,

@@ -318,12 +318,9 @@ def _operator(
             return requests
         steps = plan_remedy(findings, inv, alarm_devices, assume=True)
     if not findings:
-        steps = plan_remedy(
-            [Finding("undetermined", alarm_devices[0] if alarm_devices else "", "no cause found")],
-            inv,
-            alarm_devices,
-            assume=True,
-        )
+        known = [device for device in alarm_devices if k.known_device(device)]
+        unknown = Finding("undetermined", known[0] if known else "", "no cause found")
+        steps = plan_remedy([unknown], inv, alarm_devices, assume=True)
 
     done, blocked = _progress(steps, k)
     if blocked is not None:
@@ -384,10 +381,13 @@ def _progress(steps: Sequence[Step], k: Knowledge) -> tuple[int, Call | None]:
 def _give_up(
     k: Knowledge, findings: Sequence[Finding], blocked: Call
 ) -> list[ToolRequest] | FinalAnswer:
-    """A plan step was refused: never repeat it; hand the situation to a human."""
-    if "escalate_to_human" in k.tools and not k.escalated():
+    """A plan step was refused: never repeat it; hand the situation to a human (once)."""
+    tried = any(call.tool == "escalate_to_human" for call in k.calls)
+    if "escalate_to_human" in k.tools and not tried:
         reason = (blocked.result or {}).get("reason") or (blocked.result or {}).get("error")
         target = blocked.arguments.get("device_id") or blocked.arguments.get("sensor_id")
+        if not (isinstance(target, str) and k.known_device(target.lower())):
+            target = None  # name no device the plant did not confirm
         return [
             _request(
                 "escalate_to_human",

@@ -165,7 +165,7 @@ def load_scenario(id_or_path: str | Path) -> Scenario:
         path = scenarios_dir() / f"{id_or_path}.yaml"
         if not path.is_file():
             known = ", ".join(s.stem for s in sorted(scenarios_dir().glob("*.yaml")))
-            raise ScenarioError(str(id_or_path), "", f"a scenario id of the catalogue: {known}")
+            raise ScenarioError(str(id_or_path), "id", f"one of the catalogue's ids: {known}")
     return _load_file(path)
 
 
