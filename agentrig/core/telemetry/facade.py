@@ -32,7 +32,7 @@ from opentelemetry.trace import Span
 from agentrig.core.messaging.message import Message
 from agentrig.core.optouts import disable_phone_home
 from agentrig.core.telemetry import semconv
-from agentrig.core.telemetry.context import bind_run
+from agentrig.core.telemetry.context import bind_run, current_labels
 from agentrig.core.telemetry.instrumentation import instrument_framework, instrument_openai
 from agentrig.core.telemetry.jsonl import JsonlSpanWriter, trace_file_path
 from agentrig.core.telemetry.logs import configure_logging
@@ -175,8 +175,12 @@ class Telemetry:
         Must run in the caller's context (the executor calls hooks inline), so the span is
         parented on the role's span.
         """
-        with self.bind():
+        labels = current_labels()
+        if labels is not None and labels.run_id == self.run_id:
             record_tool_call(self.tracer, record)
+        else:  # called from outside the run's context (a hook run on another thread)
+            with self.bind():
+                record_tool_call(self.tracer, record)
         self.metrics.record_tool_call(
             self.framework,
             record.tool,

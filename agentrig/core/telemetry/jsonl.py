@@ -14,11 +14,16 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from agentrig.core.telemetry.records import SpanRecord, records_from_otlp_json, to_otlp_json
+from agentrig.core.telemetry.records import (
+    SpanRecord,
+    key_values,
+    readable_span_json,
+    records_from_otlp_json,
+)
 from agentrig.exceptions import TraceFileError
 
 __all__ = [
@@ -44,24 +49,41 @@ class JsonlSpanWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
+        # Unbuffered: each line is one write(2), in the file as soon as its span has ended.
+        self._file: BinaryIO | None = self.path.open("ab", buffering=0)
+        # The resource and scope parts repeat on every line; encode each once.
+        self._prefixes: dict[tuple[int, str, str], bytes] = {}
         self.spans_written = 0
 
+    def _prefix(self, span: ReadableSpan) -> bytes:
+        scope = span.instrumentation_scope
+        name, version = (scope.name, scope.version or "") if scope else ("", "")
+        key = (id(span.resource), name, version)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            resource = json.dumps(key_values(span.resource.attributes), separators=(",", ":"))
+            scope_json = json.dumps({"name": name, "version": version}, separators=(",", ":"))
+            prefix = (
+                f'{{"resourceSpans":[{{"resource":{{"attributes":{resource}}},'
+                f'"scopeSpans":[{{"scope":{scope_json},"spans":['
+            ).encode()
+            self._prefixes[key] = prefix
+        return prefix
+
     def export_span(self, span: ReadableSpan) -> None:
-        line = json.dumps(to_otlp_json([SpanRecord.from_readable(span)]), separators=(",", ":"))
+        body = json.dumps(readable_span_json(span), separators=(",", ":")).encode()
+        line = self._prefix(span) + body + b"]}]}]}\n"
         with self._lock:
             if self._file is None:
                 return  # a span that ends after the run closed its file: not part of the run
-            self._file.write(line + "\n")
-            self._file.flush()
+            self._file.write(line)
             self.spans_written += 1
 
     def close(self) -> None:
-        """Flush to disk and close; later spans are ignored. Idempotent."""
+        """Sync to disk and close; later spans are ignored. Idempotent."""
         with self._lock:
             if self._file is None:
                 return
-            self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
             self._file = None

@@ -21,6 +21,8 @@ __all__ = [
     "SpanRecord",
     "any_value",
     "from_any_value",
+    "key_values",
+    "readable_span_json",
     "records_from_otlp_json",
     "to_otlp_json",
 ]
@@ -93,6 +95,11 @@ class SpanRecord:
 
 def any_value(value: Any) -> dict[str, Any]:
     """The OTLP/JSON ``AnyValue`` of a Python value (bool before int: bool is an int)."""
+    value_type = type(value)  # the common exact types first: this runs for every attribute
+    if value_type is str:
+        return {"stringValue": value}
+    if value_type is int:
+        return {"intValue": str(value)}
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, int):
@@ -104,13 +111,14 @@ def any_value(value: Any) -> dict[str, Any]:
     if isinstance(value, bytes):
         return {"bytesValue": value.hex()}
     if isinstance(value, Mapping):
-        return {"kvlistValue": {"values": _key_values(value)}}
+        return {"kvlistValue": {"values": key_values(value)}}
     if isinstance(value, Iterable):
         return {"arrayValue": {"values": [any_value(item) for item in value]}}
     return {"stringValue": str(value)}
 
 
-def _key_values(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
+def key_values(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """OTLP/JSON ``KeyValue`` list of an attribute mapping."""
     return [{"key": key, "value": any_value(value)} for key, value in attributes.items()]
 
 
@@ -131,7 +139,7 @@ def _span_json(record: SpanRecord) -> dict[str, Any]:
         "kind": _SDK_KIND_NAMES.index(record.kind) + 1,
         "startTimeUnixNano": str(record.start_unix_nano),
         "endTimeUnixNano": str(record.end_unix_nano),
-        "attributes": _key_values(record.attributes),
+        "attributes": key_values(record.attributes),
         "status": _status_json(record),
     }
     if record.events:
@@ -139,11 +147,41 @@ def _span_json(record: SpanRecord) -> dict[str, Any]:
             {
                 "timeUnixNano": str(event.time_unix_nano),
                 "name": event.name,
-                "attributes": _key_values(event.attributes),
+                "attributes": key_values(event.attributes),
             }
             for event in record.events
         ]
     return span
+
+
+def readable_span_json(span: ReadableSpan) -> dict[str, Any]:
+    """The OTLP/JSON ``Span`` of an SDK span, without building a :class:`SpanRecord` first."""
+    context = span.get_span_context()
+    parent = span.parent
+    status = span.status
+    encoded: dict[str, Any] = {
+        "traceId": f"{context.trace_id:032x}" if context else "",
+        "spanId": f"{context.span_id:016x}" if context else "",
+        "parentSpanId": f"{parent.span_id:016x}" if parent else "",
+        "name": span.name,
+        "kind": span.kind.value + 1,
+        "startTimeUnixNano": str(span.start_time or 0),
+        "endTimeUnixNano": str(span.end_time or span.start_time or 0),
+        "attributes": key_values(span.attributes or {}),
+        "status": {"code": status.status_code.value, "message": status.description}
+        if status.description
+        else {"code": status.status_code.value},
+    }
+    if span.events:
+        encoded["events"] = [
+            {
+                "timeUnixNano": str(event.timestamp),
+                "name": event.name,
+                "attributes": key_values(event.attributes or {}),
+            }
+            for event in span.events
+        ]
+    return encoded
 
 
 def to_otlp_json(records: Sequence[SpanRecord]) -> dict[str, Any]:
@@ -158,7 +196,7 @@ def to_otlp_json(records: Sequence[SpanRecord]) -> dict[str, Any]:
     return {
         "resourceSpans": [
             {
-                "resource": {"attributes": _key_values(resources[resource_key])},
+                "resource": {"attributes": key_values(resources[resource_key])},
                 "scopeSpans": [
                     {
                         "scope": {"name": name, "version": version},

@@ -56,6 +56,9 @@ def truncate(text: str, limit: int = MAX_RECORDED_CHARS) -> str:
 def _to_json(value: Any) -> str:
     if isinstance(value, str):
         return value
+    to_text = getattr(value, "to_text", None)  # the plant's ToolResult: what the model saw
+    if callable(to_text):
+        return str(to_text())
     return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
 
 
@@ -135,7 +138,7 @@ def add_evaluation(
 
 
 class ToolCallRecordLike(Protocol):
-    """What the plant's ToolExecutor reports per call (its record type satisfies this)."""
+    """What the plant's ToolExecutor reports per call (``agentrig.core.plant.ToolCallRecord``)."""
 
     @property
     def tool(self) -> str: ...
@@ -152,7 +155,7 @@ class ToolCallRecordLike(Protocol):
     @property
     def safety_violation(self) -> bool: ...
     @property
-    def started_at(self) -> int: ...
+    def started_at_ns(self) -> int: ...
     @property
     def duration_s(self) -> float: ...
     @property
@@ -203,11 +206,11 @@ def record_tool_call(tracer: trace.Tracer, record: ToolCallRecordLike) -> Span:
         semconv.tool_span_name(record.tool),
         kind=SpanKind.INTERNAL,
         attributes=attributes,
-        start_time=record.started_at,
+        start_time=record.started_at_ns,
     )
     if record.refused_reason or record.error:
         span.set_status(Status(StatusCode.ERROR, record.refused_reason or record.error or ""))
-    span.end(end_time=record.started_at + round(record.duration_s * 1e9))
+    span.end(end_time=record.started_at_ns + round(record.duration_s * 1e9))
     return span
 
 

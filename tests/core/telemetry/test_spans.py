@@ -87,7 +87,7 @@ def test_tool_span_keeps_the_executors_times_and_marks_refusals(
         "operator",
         refused_reason="discharge valve V-3 is closed",
         safety_violation=True,
-        started_at=started,
+        started_at_ns=started,
         duration_s=0.0042,
         idempotency_key="run:7",
     )
