@@ -19,7 +19,8 @@ Concurrency and resume:
 
 Threads: :meth:`ToolExecutor.call_sync` serves frameworks that call tools from worker threads
 (CrewAI). It runs the call on the event loop that owns the executor's store connections -- the
-loop of the last ``await call()`` when it is still running, else a private loop thread.
+loop the executor was built in or last awaited on, while it runs -- else on a private loop thread.
+Use one event loop per executor (and per store).
 """
 
 from __future__ import annotations
@@ -94,6 +95,13 @@ ToolCallHook = Callable[[ToolCallRecord], "Awaitable[None] | None"]
 """Called after every call (sync or async); an exception in a hook is logged, not propagated."""
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _record_arguments(arguments: Any) -> dict[str, Any]:
     canonical = canonical_arguments(arguments)
     return canonical if isinstance(canonical, dict) else {"_raw": str(canonical)}
@@ -126,7 +134,9 @@ class ToolExecutor:
         """Compare-and-set races lost (and retried) so far: a contention measure."""
         self._occurrences: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # Built inside async code (the usual case), the executor belongs to that loop: the store's
+        # connections live there, so call_sync from worker threads must run calls on it.
+        self._loop: asyncio.AbstractEventLoop | None = _running_loop()
         self._private_loop: asyncio.AbstractEventLoop | None = None
         self._private_thread: threading.Thread | None = None
 

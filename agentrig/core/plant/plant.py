@@ -68,6 +68,7 @@ class Plant:
             alarm_message=scenario.alarm.message,
             warmup_ticks=scenario.warmup_ticks,
             maintenance_log=scenario.maintenance_log,
+            scenario_json=scenario.model_dump_json(),
         )
         try:
             await store.save(plant.key, simulator.state.model_dump(mode="json"), expected_version=0)
@@ -110,6 +111,15 @@ class Plant:
         return ToolExecutor(self.store, self.run_id, hooks=hooks)
 
     async def grade(self, final_answer: str, scenario: Scenario | None = None) -> Grade:
-        """Grade the run's current state and the operator's final answer."""
+        """Grade the run's current state and the operator's final answer.
+
+        The scenario defaults to the one the plant was created from, as stored in its document.
+        """
         state = await self.state()
-        return grade_run(scenario or load_scenario(state.scenario_id), state, final_answer)
+        if scenario is None:
+            scenario = (
+                Scenario.model_validate_json(state.scenario_json)
+                if state.scenario_json
+                else load_scenario(state.scenario_id)
+            )
+        return grade_run(scenario, state, final_answer)

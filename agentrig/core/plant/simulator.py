@@ -104,6 +104,7 @@ class PlantSimulator:
         alarm_message: str,
         warmup_ticks: int = 10,
         maintenance_log: Iterable[LogEntry] = (),
+        scenario_json: str = "",
     ) -> PlantSimulator:
         """A new plant: the layout at rest, overrides applied, faults injected, warmed up.
 
@@ -127,6 +128,7 @@ class PlantSimulator:
         state = PlantState(
             run_id=run_id,
             scenario_id=scenario_id,
+            scenario_json=scenario_json,
             seed=seed,
             layout_json=layout.model_dump_json(),
             alarm=Alarm(device=alarm_device, message=alarm_message),

@@ -146,6 +146,9 @@ class PlantState(_Model):
     schema_version: Literal[1] = SCHEMA_VERSION
     run_id: str
     scenario_id: str
+    scenario_json: str = Field(
+        default="", description="the Scenario as JSON text, so a run can be graded from the store"
+    )
     seed: int
     layout_json: str = Field(description="the LayoutSpec as JSON text")
     tick: int = 0

@@ -264,6 +264,19 @@ async def test_sync_wrapper_from_worker_threads_while_the_loop_runs() -> None:
         executor.call_sync("list_devices", {}, role="monitor")
 
 
+async def test_an_executor_built_in_async_code_runs_thread_calls_on_its_loop() -> None:
+    plant = await make()
+    threads: list[threading.Thread] = []
+    executor = plant.executor(hooks=[lambda record: threads.append(threading.current_thread())])
+    # the very first call comes from a worker thread: it still runs on this (the owning) loop
+    result = await asyncio.to_thread(
+        executor.call_sync, "list_devices", {}, role="monitor", timeout=30
+    )
+    assert result.ok
+    assert threads == [threading.current_thread()]
+    assert executor._private_loop is None
+
+
 def test_sync_wrapper_without_any_event_loop() -> None:
     store = MemoryStateStore()
     plant = asyncio.run(Plant.create(store, new_run_id(), "stuck-level-sensor"))

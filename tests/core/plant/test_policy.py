@@ -101,7 +101,7 @@ async def test_the_oracle_solves_a_plant_with_device_ids_it_has_never_seen(
     assert "pump-07" not in json.dumps(loaded.model_dump(mode="json"))
     plant = await Plant.create(MemoryStateStore(), new_run_id(), loaded)
     outcome = await run_scripted(oracle_policy(), plant.executor(), await plant.alarm_text())
-    grade = await plant.grade(outcome.final_report, loaded)
+    grade = await plant.grade(outcome.final_report)  # the scenario is stored with the plant
     assert grade.passed, [c for c in grade.checks if not c.passed]
     for _, _, arguments, _ in outcome.transcript:
         assert not any(old in json.dumps(arguments) for old in ("pump-07", "valve-12", "valve-05"))
