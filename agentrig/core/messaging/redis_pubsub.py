@@ -65,6 +65,8 @@ class _Channel:
     def __init__(self, pubsub: PubSub, channel: str) -> None:
         self.pubsub = pubsub
         self.channel = channel
+        # One reader at a time: a connection cannot serve two concurrent reads.
+        self._reading = asyncio.Lock()
 
     @classmethod
     async def open(cls, client: redis_asyncio.Redis, channel: str) -> _Channel:
@@ -85,10 +87,11 @@ class _Channel:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
-            remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
-            reply: Mapping[str, Any] | None = await self.pubsub.get_message(
-                ignore_subscribe_messages=True, timeout=remaining
-            )
+            async with self._reading:
+                remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
+                reply: Mapping[str, Any] | None = await self.pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=remaining
+                )
             if reply is not None and reply["type"] == "message":
                 data: bytes | str = reply["data"]
                 return data

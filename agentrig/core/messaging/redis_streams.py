@@ -97,10 +97,18 @@ class RedisStreamsSubscription(SubscriptionBase):
         self._key = bus.keys.topic(topic)
         self._last_id = last_id
         self._buffer: deque[tuple[str, Mapping[Any, Any]]] = deque()
+        # One reader at a time, or two getters would read the same entries after _last_id.
+        self._reading = asyncio.Lock()
 
     async def get(self, timeout: float | None = None) -> Message | None:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
+        async with self._reading:
+            return await self._next(loop, deadline)
+
+    async def _next(
+        self, loop: asyncio.AbstractEventLoop, deadline: float | None
+    ) -> Message | None:
         while not self.closed:
             while self._buffer:
                 entry_id, fields = self._buffer.popleft()

@@ -319,3 +319,45 @@ async def test_concurrent_consumers_of_one_inbox(open_bus: OpenBus, semantics: S
         assert sorted(id_ for ids in results for id_ in ids) == sorted(sent_ids)
     else:
         assert results == [sent_ids] * len(consumers)
+
+
+async def test_tasks_receiving_from_one_inbox_of_one_bus_share_it(bus: MessageBus) -> None:
+    """Several handler tasks of one agent on one bus: each message reaches exactly one task."""
+    await start_listening(bus, "operator")
+    sent = [make_message(content={"n": n}) for n in range(20)]
+
+    async def handler() -> list[str]:
+        ids = []
+        while (delivery := await bus.receive("operator", timeout=0.3)) is not None:
+            ids.append(delivery.message.id)
+            await bus.ack(delivery)
+        return ids
+
+    handlers = [asyncio.create_task(handler()) for _ in range(4)]
+    await asyncio.sleep(0.05)  # every handler is waiting before the first message is sent
+    for message in sent:
+        await bus.send(message)
+    results = await asyncio.gather(*handlers)
+
+    received = [message_id for ids in results for message_id in ids]
+    assert sorted(received) == sorted(message.id for message in sent)
+
+
+async def test_tasks_reading_one_subscription_share_it(bus: MessageBus) -> None:
+    subscription = await bus.subscribe("alarms")
+    sent = [make_message(recipient="alarms", content={"n": n}) for n in range(10)]
+
+    async def reader() -> list[str]:
+        ids = []
+        while (message := await subscription.get(timeout=0.3)) is not None:
+            ids.append(message.id)
+        return ids
+
+    readers = [asyncio.create_task(reader()) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    for message in sent:
+        await bus.publish("alarms", message)
+    results = await asyncio.gather(*readers)
+
+    assert sorted(i for ids in results for i in ids) == sorted(message.id for message in sent)
+    await subscription.close()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from agentrig.core.messaging import MemoryMessageBus, open_message_bus
@@ -45,3 +48,35 @@ async def test_close_ends_open_subscriptions() -> None:
 
     assert subscription.closed
     assert await subscription.get(timeout=0.05) is None
+
+
+def test_redis_urls_name_the_missing_extra_when_redis_is_absent() -> None:
+    """The memory bus works without the 'redis' extra; the Redis buses say how to install it."""
+    script = """
+import sys
+
+class HideRedis:
+    def find_spec(self, name, path=None, target=None):
+        if name == "redis" or name.startswith("redis."):
+            raise ImportError("hidden for this test")
+
+sys.meta_path.insert(0, HideRedis())
+from agentrig.core.messaging import MemoryMessageBus, open_message_bus
+from agentrig.exceptions import MissingExtraError
+
+assert isinstance(open_message_bus("memory://"), MemoryMessageBus)
+for url in ("redis://127.0.0.1:6379/0", "redis+pubsub://127.0.0.1:6379/0"):
+    try:
+        open_message_bus(url)
+    except MissingExtraError as error:
+        assert error.extra == "redis", error
+        assert "pip install 'agentrig[redis]'" in str(error), error
+    else:
+        raise AssertionError(f"{url} opened without redis")
+print("ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
