@@ -39,6 +39,7 @@ from agentrig.core.plant.policy import (
     PolicyInput,
     Skill,
     ToolRequest,
+    alarm_device_ids,
     decide,
     infer_role,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "ToolRequest",
     "ToolResult",
     "ToolSpec",
+    "alarm_device_ids",
     "decide",
     "derive_idempotency_key",
     "fault_status",

@@ -31,6 +31,7 @@ __all__ = [
     "LogEntry",
     "Quantity",
     "SensorSpec",
+    "layouts_dir",
     "load_layout",
 ]
 
@@ -264,7 +265,8 @@ class LayoutSpec(_Strict):
         return self._sensors
 
 
-def _layouts_dir() -> Path:
+def layouts_dir() -> Path:
+    """The folder of the built-in layouts."""
     return Path(str(resources.files("agentrig.core.plant") / "layouts"))
 
 
@@ -277,7 +279,7 @@ def load_layout(name_or_path: str | Path = "default") -> LayoutSpec:
     """
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
-        path = _layouts_dir() / f"{name_or_path}.yaml"
+        path = layouts_dir() / f"{name_or_path}.yaml"
     data = _read_yaml(path)
     try:
         return LayoutSpec.model_validate(data)
@@ -287,7 +289,7 @@ def load_layout(name_or_path: str | Path = "default") -> LayoutSpec:
 
 def _read_yaml(path: Path) -> Any:
     if not path.is_file():
-        known = sorted(p.stem for p in _layouts_dir().glob("*.yaml"))
+        known = sorted(p.stem for p in layouts_dir().glob("*.yaml"))
         raise ScenarioError(
             str(path), "", f"an existing layout file (built-in: {', '.join(known)})"
         )

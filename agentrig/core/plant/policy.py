@@ -24,6 +24,7 @@ and neighbour checks; ``verify=False`` skips verification after acting.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +39,7 @@ from agentrig.core.plant.diagnosis import (
 from agentrig.core.plant.knowledge import ACTION_TOOLS, Call, Knowledge, ids_in
 from agentrig.core.plant.remedies import Step, describe_steps, looks_like_machine, plan_remedy
 from agentrig.core.plant.tools import TOOLS
-from agentrig.core.roles import Role, alarm_part, parse_final_answer
+from agentrig.core.roles import SYSTEM_PROMPTS, Role, alarm_part, parse_final_answer
 
 __all__ = [
     "FinalAnswer",
@@ -47,6 +48,7 @@ __all__ = [
     "Role",
     "Skill",
     "ToolRequest",
+    "alarm_device_ids",
     "decide",
     "infer_role",
 ]
@@ -117,7 +119,7 @@ def decide(inp: PolicyInput, skill: Skill = Skill()) -> list[ToolRequest] | Fina
     """The next tool calls, or the final answer, for ``inp`` (see the module docstring)."""
     role = inp.role or infer_role(inp.tools, inp.task)
     knowledge = Knowledge.build(inp.tools, inp.observations)
-    alarm_ids = ids_in(alarm_part(inp.task))
+    alarm_ids = alarm_device_ids(inp.task)
     if role == "monitor":
         return _monitor(inp, knowledge, alarm_ids, skill)
     if role == "diagnostician":
@@ -126,6 +128,21 @@ def decide(inp: PolicyInput, skill: Skill = Skill()) -> list[ToolRequest] | Fina
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def alarm_device_ids(task: str) -> list[str]:
+    """The device and sensor ids the alarm names, first mention first.
+
+    Only the alarm part of the task counts (not earlier roles' answers). Quoted role prompts and
+    ``<placeholders>`` are removed first -- their example ids (``e.g. pump-07``) are no alarm --
+    and lines that mention an alarm are preferred over the rest.
+    """
+    text = alarm_part(task)
+    for prompt in SYSTEM_PROMPTS.values():
+        text = text.replace(prompt, " ")
+    text = re.sub(r"<[^<>\n]*>", " ", text)
+    alarm_lines = [line for line in text.splitlines() if "alarm" in line.lower()]
+    return ids_in("\n".join(alarm_lines)) or ids_in(text)
 
 
 def _request(tool: str, arguments: dict[str, Any]) -> ToolRequest:

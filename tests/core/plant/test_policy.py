@@ -23,9 +23,10 @@ from agentrig.core.plant import (
     oracle_policy,
     run_scripted,
 )
-from agentrig.core.plant.layout import _layouts_dir
+from agentrig.core.plant.layout import layouts_dir
+from agentrig.core.plant.policy import alarm_device_ids
 from agentrig.core.plant.scenarios import scenarios_dir
-from agentrig.core.roles import build_task, parse_final_answer
+from agentrig.core.roles import SYSTEM_PROMPTS, build_task, parse_final_answer
 from agentrig.core.state import MemoryStateStore
 
 from .conftest import new_run_id
@@ -67,7 +68,7 @@ def renamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("renamed")
     layout = folder / "plant-b.yaml"
     layout.write_text(
-        rename((_layouts_dir() / "default.yaml").read_text()).replace(
+        rename((layouts_dir() / "default.yaml").read_text()).replace(
             "name: default", "name: plant-b"
         )
     )
@@ -105,6 +106,18 @@ async def test_the_oracle_solves_a_plant_with_device_ids_it_has_never_seen(
     assert grade.passed, [c for c in grade.checks if not c.passed]
     for _, _, arguments, _ in outcome.transcript:
         assert not any(old in json.dumps(arguments) for old in ("pump-07", "valve-12", "valve-05"))
+
+
+def test_alarm_ids_ignore_quoted_prompts_placeholders_and_handoffs() -> None:
+    alarm = "ALARM compressor-02: discharge temperature high, tt-02 110 C (alarm limit 105 C)."
+    crewai_style = (
+        f"{SYSTEM_PROMPTS['operator']}\n\nTask: {alarm}\nExpected: DEVICE: <e.g. pump-07>"
+    )
+    assert alarm_device_ids(crewai_style) == ["compressor-02", "tt-02"]
+    handed = build_task(alarm, [("diagnostician", "ROOT_CAUSE: closed_valve\nDEVICE: valve-05")])
+    assert alarm_device_ids(handed) == ["compressor-02", "tt-02"]
+    first = decide(PolicyInput("operator", crewai_style, [], list(ROLE_TOOLS["operator"])))
+    assert first == [ToolRequest("check_device_status", {"device_id": "compressor-02"})]
 
 
 def test_decide_is_pure_and_deterministic() -> None:
