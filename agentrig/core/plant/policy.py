@@ -263,7 +263,11 @@ def _diagnostician(
         if requests and not _over_budget("diagnostician", k):
             return requests
     if skill.investigate and findings and not _over_budget("diagnostician", k):
-        extra: list[Request] = []
+        extra: list[Request] = [
+            ("read_telemetry", {"device_id": device})
+            for device in inv.resolve(alarm_ids)
+            if device not in k.telemetry
+        ]
         if "get_alarm_history" in k.tools and k.alarm_history is None:
             extra.append(("get_alarm_history", {}))
         root = k.owner(findings[0].device) or findings[0].device
@@ -276,13 +280,23 @@ def _diagnostician(
     evidence = ". ".join(f.evidence for f in findings) or (
         "No fault found: " + _readings_line(k, inv.resolve(alarm_ids))
     )
-    history = _history_notes(k, findings)
+    history = _history_notes(k, findings) + _trend_notes(k, inv.resolve(alarm_ids))
     text = (
         f"Diagnosis: {evidence}.{history}\n"
         f"{_cause_lines(findings)}\n"
         f"RECOMMENDED_ACTIONS: {describe_steps(steps) if findings else 'escalate_to_human'}"
     )
     return FinalAnswer(text)
+
+
+def _trend_notes(k: Knowledge, devices: Sequence[str]) -> str:
+    trends = [
+        f"{sensor} {(entry.get('summary') or {}).get('trend')}"
+        for device in devices
+        for sensor, entry in k.telemetry.get(device, {}).items()
+        if (entry.get("summary") or {}).get("trend") in ("rising", "falling", "flat")
+    ]
+    return f" Trends over the last minutes: {', '.join(trends)}." if trends else ""
 
 
 def _history_notes(k: Knowledge, findings: Sequence[Finding]) -> str:
