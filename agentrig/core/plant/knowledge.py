@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from agentrig.core.plant.tools import TOOLS
 
-__all__ = ["ACTION_TOOLS", "Call", "Knowledge", "normalise_arguments", "parse_result"]
+__all__ = ["ACTION_TOOLS", "Call", "Knowledge", "ids_in", "normalise_arguments", "parse_result"]
 
 ACTION_TOOLS: Final = frozenset(name for name, spec in TOOLS.items() if spec.kind == "action")
 MACHINES: Final = frozenset({"pump", "motor", "compressor"})
@@ -156,16 +156,8 @@ class Knowledge:
     def known_device(self, identifier: str) -> bool:
         return identifier in self.latest_status or identifier in (self.device_list or {})
 
-    def sensor_summary(self, device: str, sensor: str) -> dict[str, Any] | None:
-        entry = self.telemetry.get(device, {}).get(sensor)
-        return entry.get("summary") if entry else None
-
     def actions(self) -> list[Call]:
         return [call for call in self.calls if call.tool in ACTION_TOOLS]
-
-    def first_action_index(self) -> int:
-        actions = self.actions()
-        return actions[0].index if actions else len(self.calls)
 
     def status_since(self, device: str, index: int) -> dict[str, Any] | None:
         """The latest status of ``device`` observed after call ``index``."""

@@ -26,7 +26,6 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from agentrig.core.plant.layout import MACHINE_KINDS
 from agentrig.core.plant.simulator import PlantSimulator, alarm_text, reading_state
 
 __all__ = [
@@ -243,7 +242,3 @@ def maintenance_log(simulator: PlantSimulator, device_id: str | None) -> dict[st
         if related is None or order.device_id in related
     ]
     return {"sim_time_s": state.sim_time_s, "device_id": device_id, "entries": entries}
-
-
-def is_machine(simulator: PlantSimulator, device_id: str) -> bool:
-    return simulator.layout.devices[device_id].kind in MACHINE_KINDS
