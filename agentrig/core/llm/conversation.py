@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 from agentrig.core.llm.brain import Observation, Role
@@ -140,6 +141,7 @@ class Conversation:
         return bool(self.exchanges) and self.exchanges[-1].slip
 
 
+@lru_cache(maxsize=1024)
 def detect_role(system_text: str, first_user_text: str = "") -> Role | None:
     """The agent's role: the first role word of its system prompt, else a "You are ..." opening."""
     match = _FIRST_ROLE_WORD.search(system_text)
@@ -238,22 +240,33 @@ def _native_exchanges(messages: list[ChatMessage], texts: list[str]) -> list[Exc
 def _mark_slips(exchanges: list[Exchange], tools: list[ToolSpec], context: str) -> list[Exchange]:
     """Flag the calls that failed because they were malformed (see the module docstring)."""
     offered = {tool.name: tool for tool in tools}
-    known = set(_TOKEN.findall(context))
     marked: list[Exchange] = []
-    for ex in exchanges:
-        slip = False
+    for index, ex in enumerate(exchanges):
         if (offered and ex.tool not in offered) or ex.arguments is None:
-            slip = True
-        elif ex.result_text is not None and is_error_result(ex.result):
-            spec = offered.get(ex.tool)
-            missing = spec is not None and any(name not in ex.arguments for name in spec.required)
-            made_up = any(
-                isinstance(value, str) and _ID_LIKE.match(value) and value not in known
-                for value in ex.arguments.values()
-            )
-            slip = missing or made_up
-        marked.append(replace(ex, slip=slip))
-        if ex.result_text is not None and not is_error_result(ex.result):
-            # Error texts echo the bad id back ("unknown device 'pump-7'"): they do not count.
-            known.update(_TOKEN.findall(ex.result_text))
+            marked.append(replace(ex, slip=True))
+            continue
+        if ex.result_text is None or not is_error_result(ex.result):
+            marked.append(ex)
+            continue
+        spec = offered.get(ex.tool)
+        missing = spec is not None and any(name not in ex.arguments for name in spec.required)
+        id_values = [v for v in ex.arguments.values() if isinstance(v, str) and _ID_LIKE.match(v)]
+        made_up = bool(id_values) and not set(id_values) <= _known_ids(context, exchanges[:index])
+        marked.append(replace(ex, slip=True) if missing or made_up else ex)
     return marked
+
+
+def _known_ids(context: str, earlier: list[Exchange]) -> set[str]:
+    """Words of the prompt and of earlier successful results: the ids the model has seen."""
+    known = set(_words(context))
+    for ex in earlier:
+        # Error texts echo the bad id back ("unknown device 'pump-7'"): they do not count.
+        if ex.result_text is not None and not is_error_result(ex.result):
+            known.update(_words(ex.result_text))
+    return known
+
+
+@lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    # Cached: an agent's prompt and earlier results come back in every request of its run.
+    return frozenset(_TOKEN.findall(text))

@@ -14,12 +14,12 @@ __all__ = ["digest", "unit_draw"]
 
 def digest(*parts: object, size: int = 16) -> str:
     """A hex digest of the parts' ``str()`` forms, separated so ("ab", "c") != ("a", "bc")."""
-    hasher = hashlib.blake2b(digest_size=size)
+    chunks = []
     for part in parts:
         data = part if isinstance(part, bytes) else str(part).encode()
-        hasher.update(len(data).to_bytes(8, "big"))
-        hasher.update(data)
-    return hasher.hexdigest()
+        chunks.append(len(data).to_bytes(8, "big"))
+        chunks.append(data)
+    return hashlib.blake2b(b"".join(chunks), digest_size=size).hexdigest()
 
 
 def unit_draw(*parts: object) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from pydantic_core import to_json
 
 from agentrig.core.llm.brain import Decide, FinalAnswer, PolicyInput, ToolRequest, default_decide
 from agentrig.core.llm.conversation import Conversation, ToolSpec, understand
@@ -230,7 +231,13 @@ def _prompt_tokens(request: ChatCompletionRequest) -> int:
         for call in message.tool_calls or []:
             text += call.function.name + call.function.arguments
         messages.append((text, message.name))
-    tools = [t.function.model_dump(exclude_none=True) for t in request.tools or []]
+    tools = [
+        # pydantic_core's serializer: compact JSON like json.dumps(separators=(",", ":")), 5x faster
+        t.function.name
+        + (t.function.description or "")
+        + (to_json(t.function.parameters).decode() if t.function.parameters else "")
+        for t in request.tools or []
+    ]
     return count_prompt_tokens(messages, tools)
 
 

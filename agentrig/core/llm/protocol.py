@@ -144,14 +144,31 @@ def _param_path(location: tuple[int | str, ...]) -> str:
     return path
 
 
-def parse_chat_request(body: Any) -> ChatCompletionRequest:
-    """Validate a decoded JSON body; raise ModelRequestError (400) naming the first bad parameter."""
-    if not isinstance(body, dict):
-        raise ModelRequestError("The request body must be a JSON object.", param=None)
+_NOT_AN_OBJECT = "The request body must be a JSON object."
+
+
+def parse_chat_request(body: bytes | str | dict[str, Any]) -> ChatCompletionRequest:
+    """Validate a body (raw JSON, or decoded); raise ModelRequestError naming the bad parameter.
+
+    Raw bytes are parsed and validated in one pass by pydantic's JSON parser (faster than
+    ``json.loads`` then validating the dicts).
+    """
     try:
-        request = ChatCompletionRequest.model_validate(body)
+        if isinstance(body, bytes | str):
+            request = ChatCompletionRequest.model_validate_json(body)
+        elif isinstance(body, dict):
+            request = ChatCompletionRequest.model_validate(body)
+        else:
+            raise ModelRequestError(_NOT_AN_OBJECT)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
+        if error["type"] == "json_invalid":
+            raise ModelRequestError(
+                "We could not parse the JSON body of your request. The body must be a JSON "
+                "object (Content-Type: application/json)."
+            ) from None
+        if error["type"] == "model_type" and not error["loc"]:
+            raise ModelRequestError(_NOT_AN_OBJECT) from None
         # Drop pydantic's union-branch labels ("str", "list[...]") from the location.
         location = tuple(
             p for p in error["loc"] if isinstance(p, int) or not any(c in p for c in "[]'")

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from agentrig.core.roles import HANDOFF_MARKER
@@ -153,6 +154,7 @@ def is_crewai_meta_prompt(text: str) -> bool:
     return head.startswith(_META_PROMPTS) or head.startswith("Observation:")
 
 
+@lru_cache(maxsize=1024)  # the same task text comes back in every request of an agent's run
 def clean_task_text(text: str) -> str:
     """A task message without CrewAI's instructions to the model (kept: the task and its context).
 

@@ -79,16 +79,20 @@ def count_tokens(text: str) -> int:
 
 def count_prompt_tokens(
     messages: Sequence[tuple[str, str | None]],
-    tools: Iterable[dict[str, Any]] = (),
+    tools: Iterable[dict[str, Any] | str] = (),
 ) -> int:
-    """Tokens of a prompt given as ``(text, name)`` per message, plus the tool definitions."""
+    """Tokens of a prompt given as ``(text, name)`` per message, plus the tool definitions.
+
+    A tool is its definition or that definition's compact JSON text.
+    """
     total = TOKENS_TO_PRIME_REPLY
     for text, name in messages:
         total += TOKENS_PER_MESSAGE + count_tokens(text)
         if name:
             total += TOKENS_PER_NAME + count_tokens(name)
     for tool in tools:
-        total += count_tokens(json.dumps(tool, separators=(",", ":"), sort_keys=True))
+        text = tool if isinstance(tool, str) else json.dumps(tool, separators=(",", ":"))
+        total += count_tokens(text)
     return total
 
 
