@@ -35,6 +35,7 @@ __all__ = [
     "RedisKeys",
     "add_dead_letter",
     "as_text",
+    "block_ms",
     "now_iso",
     "read_dead_letters",
     "redis_asyncio",
@@ -112,6 +113,15 @@ def render_raw_entry(fields: Mapping[Any, Any]) -> str:
     if list(texts) == ["message"]:
         return texts["message"]
     return json.dumps(texts, ensure_ascii=False)
+
+
+def block_ms(remaining: float | None, slice_seconds: float) -> int | None:
+    """The BLOCK argument of one blocking read: None (do not block) once the deadline has passed,
+    else at least 1 ms (``BLOCK 0`` would mean forever) and at most ``slice_seconds``."""
+    if remaining is not None and remaining <= 0:
+        return None
+    seconds = slice_seconds if remaining is None else min(remaining, slice_seconds)
+    return max(1, round(seconds * 1000))
 
 
 def now_iso() -> str:

@@ -68,17 +68,23 @@ redis.call('HDEL', KEYS[3], ARGV[2])
 return dead_id
 """
 
-# Give back deliveries this consumer took but never handed out (prefetched): claimable at once,
-# with the delivery count restored so that the next delivery is attempt 1 again.
-# KEYS: inbox stream. ARGV: group, consumer, idle ms, id... (unpack() only expands last, hence
-# the table).
+# Give back read-ahead entries this consumer never handed out: claimable at once, with the
+# delivery count restored so that the next delivery is attempt 1. Only entries still pending on
+# this consumer with one delivery: one that another consumer took over (or that this one took
+# over itself) is being handled and must not be touched.
+# KEYS: inbox stream. ARGV: group, consumer, idle ms, id... Returns the ids given back.
 RELEASE = """
-local command = {'XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0}
-for i = 4, #ARGV do command[#command + 1] = ARGV[i] end
-for _, word in ipairs({'IDLE', ARGV[3], 'RETRYCOUNT', 0, 'JUSTID'}) do
-  command[#command + 1] = word
+local released = {}
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)[1]
+  if pending and pending[2] == ARGV[2] and pending[4] == 1 then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'IDLE', ARGV[3], 'RETRYCOUNT', 0,
+      'JUSTID')
+    released[#released + 1] = id
+  end
 end
-return redis.call(unpack(command))
+return released
 """
 
 # Nack: keep the reason and make the entry claimable now (IDLE far in the past; JUSTID so the

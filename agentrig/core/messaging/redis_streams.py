@@ -18,8 +18,9 @@ at-least-once:
 - an entry that is not a valid Message (someone else ``XADD``-ed garbage) is dead-lettered with
   the validation error and the consumer goes on to the next entry.
 
-Commands that many tasks issue at once (sends, acks) travel together in one pipeline
-(:class:`CommandBatcher`): the bus costs one round trip per batch, not per message.
+Under concurrency the bus shares round trips (``_batching``): the sends of many tasks go out as one
+Lua call, their acks as another, the non-blocking reads of every inbox as one ``XREADGROUP``, all
+in one pipeline. A lone caller pays one round trip per operation, as before.
 
 Topics are streams too, ``{prefix}topic:{name}``, capped at about ``topic_maxlen`` entries: a
 subscription reads with ``XREAD`` from the last entry that existed when it subscribed, so it sees
@@ -52,11 +53,13 @@ from agentrig.core.messaging._redis import (
     CLIENT_URL_PARAMETERS,
     RedisKeys,
     as_text,
+    block_ms,
     now_iso,
     read_dead_letters,
     render_raw_entry,
     stream_entries,
 )
+from agentrig.core.messaging._streams_topics import RedisStreamsSubscription
 from agentrig.core.messaging._url import (
     DEFAULT_GROUP,
     DEFAULT_PREFIX,
@@ -70,7 +73,6 @@ from agentrig.core.messaging.base import (
     DeadLetter,
     Delivery,
     MessageBusBase,
-    SubscriptionBase,
     decode_message,
 )
 from agentrig.core.messaging.message import Message
@@ -84,62 +86,6 @@ logger = structlog.get_logger(__name__)
 def default_consumer_name() -> str:
     """``host-pid-random``: unique per bus object, readable in ``XINFO CONSUMERS``."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-class RedisStreamsSubscription(SubscriptionBase):
-    """What is published on a topic stream after subscribing, read with ``XREAD``."""
-
-    _BATCH = 100
-
-    def __init__(self, bus: RedisStreamsMessageBus, topic: str, last_id: str) -> None:
-        self.topic = topic
-        self._bus = bus
-        self._key = bus.keys.topic(topic)
-        self._last_id = last_id
-        self._buffer: deque[tuple[str, Mapping[Any, Any]]] = deque()
-        # One reader at a time, or two getters would read the same entries after _last_id.
-        self._reading = asyncio.Lock()
-
-    async def get(self, timeout: float | None = None) -> Message | None:
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        async with self._reading:
-            return await self._next(loop, deadline)
-
-    async def _next(
-        self, loop: asyncio.AbstractEventLoop, deadline: float | None
-    ) -> Message | None:
-        while not self.closed:
-            while self._buffer:
-                entry_id, fields = self._buffer.popleft()
-                message = await self._bus._validate_topic_entry(self.topic, entry_id, fields)
-                if message is not None:
-                    return message
-            remaining = None if deadline is None else deadline - loop.time()
-            # Block in slices so that close() from another task ends a get(None).
-            block = _block_ms(remaining, self._ITERATION_POLL_SECONDS)
-            reply = await self._bus.client.xread(
-                {self._key: self._last_id}, count=self._BATCH, block=block
-            )
-            self._buffer.extend(stream_entries(reply))
-            if self._buffer:
-                self._last_id = self._buffer[-1][0]
-            elif remaining is not None and remaining <= 0:
-                return None
-        return None
-
-    async def close(self) -> None:
-        self._bus._subscriptions.discard(self)
-        await super().close()
-
-
-def _block_ms(remaining: float | None, slice_seconds: float) -> int | None:
-    """The BLOCK argument for one read: None (do not block) once the deadline has passed, else
-    at least 1 ms (``BLOCK 0`` would mean forever) and at most ``slice_seconds``."""
-    if remaining is not None and remaining <= 0:
-        return None
-    seconds = slice_seconds if remaining is None else min(remaining, slice_seconds)
-    return max(1, round(seconds * 1000))
 
 
 class RedisStreamsMessageBus(MessageBusBase):
@@ -223,8 +169,8 @@ class RedisStreamsMessageBus(MessageBusBase):
     @classmethod
     def from_url(cls, url: str) -> RedisStreamsMessageBus:
         """Build from ``redis://host:port/db?prefix=&group=&consumer=&idle_timeout_ms=&
-        max_deliveries=&max_message_bytes=&topic_maxlen=`` (plus redis-py's own parameters such
-        as ``socket_connect_timeout``). ``rediss://`` uses TLS.
+        max_deliveries=&max_message_bytes=&topic_maxlen=&prefetch=`` (plus redis-py's own
+        parameters such as ``socket_connect_timeout``). ``rediss://`` uses TLS.
 
         Raises:
             ConfigurationError: an unknown parameter or a value that does not parse.
@@ -257,6 +203,9 @@ class RedisStreamsMessageBus(MessageBusBase):
         await self._ensure_group(stream)
         read = self._read.setdefault(stream, deque())
         while True:
+            # Before any takeover: an entry we read ahead and held too long must be given back
+            # as never delivered (attempt 1), not taken over from ourselves as a redelivery.
+            await self._give_back_stale(stream, read)
             if loop.time() >= self._next_claim_at.get(stream, 0.0):
                 delivery = await self._take_over(agent_id, stream)
                 if delivery is not None:
@@ -266,31 +215,33 @@ class RedisStreamsMessageBus(MessageBusBase):
                 return delivery
             remaining = None if deadline is None else deadline - loop.time()
             until_claim = max(self._next_claim_at[stream] - loop.time(), 0.001)
-            await self._read_new(stream, _block_ms(remaining, until_claim))
+            await self._read_new(stream, block_ms(remaining, until_claim))
             if not read and deadline is not None and loop.time() >= deadline:
                 # Also true after the final non-blocking read (remaining <= 0).
                 return None
 
-    async def _hand_out(
-        self,
-        agent_id: str,
-        stream: str,
-        read: deque[tuple[str, Mapping[Any, Any], float]],
-    ) -> Delivery | None:
-        """The next valid read-ahead entry. Entries held for over half the idle timeout are
-        given back instead: their handler would have too little time before a takeover."""
+    async def _give_back_stale(
+        self, stream: str, read: deque[tuple[str, Mapping[Any, Any], float]]
+    ) -> None:
+        """Give back read-ahead entries held over half the idle timeout: a handler given one
+        now would have too little time before another consumer takes it over."""
         too_old = asyncio.get_running_loop().time() - self.idle_timeout / 2
-        stale: list[str] = []
-        delivery = None
-        while read and delivery is None:
-            entry_id, fields, read_at = read.popleft()
-            if read_at < too_old:
-                stale.append(entry_id)
-            else:
-                delivery = await self._accept(agent_id, stream, entry_id, fields, attempt=1)
+        stale = []
+        while read and read[0][2] < too_old:  # oldest first: entries are kept in read order
+            stale.append(read.popleft()[0])
         if stale:
             await self._give_back(stream, stale)
-        return delivery
+
+    async def _hand_out(
+        self, agent_id: str, stream: str, read: deque[tuple[str, Mapping[Any, Any], float]]
+    ) -> Delivery | None:
+        """The next valid read-ahead entry (invalid ones are dead-lettered on the way)."""
+        while read:
+            entry_id, fields, _ = read.popleft()
+            delivery = await self._accept(agent_id, stream, entry_id, fields, attempt=1)
+            if delivery is not None:
+                return delivery
+        return None
 
     async def _give_back(self, stream: str, entry_ids: list[str]) -> None:
         await self._release(
@@ -442,32 +393,16 @@ class RedisStreamsMessageBus(MessageBusBase):
 
     async def subscribe(self, topic: str) -> RedisStreamsSubscription:
         latest = stream_entries(await self.client.xrevrange(self.keys.topic(topic), count=1))
-        subscription = RedisStreamsSubscription(self, topic, latest[0][0] if latest else "0-0")
+        subscription = RedisStreamsSubscription(
+            self.client,
+            self.keys,
+            topic,
+            latest[0][0] if latest else "0-0",
+            reader=self.consumer,
+            on_close=self._subscriptions.discard,
+        )
         self._subscriptions.add(subscription)
         return subscription
-
-    async def _validate_topic_entry(
-        self, topic: str, entry_id: str, fields: Mapping[Any, Any]
-    ) -> Message | None:
-        data = fields.get(b"message", fields.get("message"))
-        try:
-            return decode_message(data, f"redis stream {self.keys.topic(topic)} entry {entry_id}")
-        except InvalidMessageError as error:
-            # Topic entries are not acked or deleted: every subscriber sees the entry, and each
-            # records it, so the dead letter names the subscriber's consumer too.
-            logger.warning("invalid topic entry dead-lettered", topic=topic, reason=str(error))
-            await self.client.xadd(
-                self.keys.dead_letters,
-                {
-                    "inbox": f"topic:{topic}",
-                    "reason": f"{error} (seen by {self.consumer})",
-                    "attempts": 1,
-                    "delivery_id": entry_id,
-                    "dead_at": now_iso(),
-                    "raw": render_raw_entry(fields),
-                },
-            )
-            return None
 
     # ---------------------------------------------------------------- dead letters, lifecycle
 

@@ -333,3 +333,37 @@ async def test_entries_held_too_long_are_given_back_not_handed_out(
             assert delivery is not None
             await bus.ack(delivery)
         assert (await raw_redis.xpending(bus.keys.inbox("operator"), bus.group))["pending"] == 0
+
+
+async def test_a_read_ahead_entry_taken_over_by_another_consumer_is_left_to_it(
+    streams_url: str, raw_redis: redis_asyncio.Redis
+) -> None:
+    """A slow prefetching consumer must not give back (and so duplicate) what another consumer
+    took over in the meantime; what it still holds alone it gives back, at attempt 1."""
+    async with (
+        RedisStreamsMessageBus.from_url(f"{streams_url}&prefetch=10") as slow,
+        RedisStreamsMessageBus.from_url(streams_url) as other,
+    ):
+        sent = [make_message(content={"n": n}) for n in range(3)]
+        for message in sent:
+            await slow.send(message)
+        first = await slow.receive("operator", timeout=1.0)  # reads all three ahead
+        assert first is not None
+        await slow.ack(first)
+        await asyncio.sleep(IDLE_TIMEOUT * 1.2)  # the other two are now idle past the timeout
+
+        taken = await other.receive("operator", timeout=1.0)
+        assert taken is not None
+        assert (taken.message, taken.attempt) == (sent[1], 2)
+        given_back = await slow.receive("operator", timeout=1.0)
+        assert given_back is not None
+        assert (given_back.message, given_back.attempt) == (sent[2], 1)
+        pending_entries = await raw_redis.xpending_range(
+            slow.keys.inbox("operator"), slow.group, "-", "+", 10
+        )
+        [pending] = [p for p in pending_entries if p["message_id"].decode() == taken.delivery_id]
+        assert pending["consumer"].decode() == other.consumer  # still the other's, untouched
+        await other.ack(taken)
+        await slow.ack(given_back)
+        assert await slow.receive("operator", timeout=0.2) is None
+        assert await other.receive("operator", timeout=0.2) is None
