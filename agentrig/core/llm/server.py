@@ -136,14 +136,16 @@ class ReferenceModelApp:
             completion = self.model.reply(chat, persona, request_key)
         except ModelRequestError as exc:
             return _error_response(exc)
-        if fault in CONTENT_FAULTS:
+        headers: dict[str, str] | None = None
+        if fault is not None:  # the timeout fault (it waited), or a content fault that applies
             offered = [t.function.name for t in chat.tools or []]
-            if apply_content_fault(fault, completion, offered):
+            if fault not in CONTENT_FAULTS or apply_content_fault(fault, completion, offered):
+                headers = {"x-agentrig-fault": fault.value}
+            if fault in CONTENT_FAULTS and headers is not None:
                 self.faults.record(fault)
                 log.info("fault injected", fault=fault.value, model=chat.model)
         completion_id = f"chatcmpl-{digest('completion', request_key, self.settings.seed, size=12)}"
         timing = self._timing(request, request_key)
-        headers = {"x-agentrig-fault": fault.value} if fault is not None else None
         if chat.stream:
             events = self._events(chat, completion, completion_id, timing)
             return StreamingResponse(events, media_type="text/event-stream", headers=headers)

@@ -120,7 +120,9 @@ def test_malformed_tool_arguments_do_not_parse(make_server: StartServer) -> None
     server = make_server(faults=_always(FaultKind.MALFORMED_TOOL_ARGUMENTS))
     with _client(server) as client:
         reply = client.chat.completions.create(model=MODEL, messages=MESSAGES, tools=TOOLS)
-        plain = client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        raw = client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES)
+    plain = raw.parse()
+    assert "x-agentrig-fault" not in raw.headers
     calls = reply.choices[0].message.tool_calls or []
     with pytest.raises(json.JSONDecodeError):
         json.loads(calls[0].function.arguments)
