@@ -300,3 +300,33 @@ def test_models_are_listed_and_retrievable(client: openai.OpenAI) -> None:
     model = client.models.retrieve("agentrig-operator-hasty")
     assert model.owned_by == "agentrig"
     assert not any("gpt" in i for i in ids)
+
+
+def test_threads_and_event_loops_share_one_server(server: ReferenceModelServer) -> None:
+    """Sync clients in threads and async clients on their own loops, all at once."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    def sync_call(_: int) -> str:
+        with openai.OpenAI(base_url=server.base_url, api_key="unused") as sync_client:
+            reply = sync_client.chat.completions.create(
+                model=MODEL, messages=_messages(), tools=TOOLS
+            )
+        return reply.model_dump_json()
+
+    async def async_calls() -> list[str]:
+        async with openai.AsyncOpenAI(base_url=server.base_url, api_key="unused") as async_client:
+            replies = await asyncio.gather(
+                *(
+                    async_client.chat.completions.create(
+                        model=MODEL, messages=_messages(), tools=TOOLS
+                    )
+                    for _ in range(8)
+                )
+            )
+        return [reply.model_dump_json() for reply in replies]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        threaded = list(pool.map(sync_call, range(8)))
+        looped = pool.submit(asyncio.run, async_calls()).result()
+    assert len(set(threaded + looped)) == 1  # 16 concurrent calls, one deterministic answer

@@ -96,3 +96,26 @@ def test_the_server_waits_when_latency_is_on(
     assert instant < 0.1
     assert expected <= waited < expected + 0.15
     assert 0.2 <= by_header < 0.35
+
+
+def test_streams_are_paced_token_by_token(
+    make_server: Callable[..., ReferenceModelServer],
+) -> None:
+    server = make_server(latency="100ms+10ms/token")
+    body = {
+        "model": "agentrig-operator",
+        "messages": [{"role": "user", "content": "ALARM: pump-07 high pressure"}],
+        "stream": True,
+    }
+    arrivals = []
+    with httpx.Client() as http:
+        started = time.monotonic()
+        with http.stream("POST", f"{server.base_url}/chat/completions", json=body) as response:
+            for line in response.iter_lines():
+                if line.startswith("data: {"):
+                    arrivals.append(time.monotonic() - started)
+    tokens = len(arrivals) - 2  # role chunk and finish chunk carry no token
+    assert tokens > 10
+    assert arrivals[0] >= 0.1  # time to first token
+    assert arrivals[-1] >= 0.1 + 0.01 * tokens  # then one token at a time
+    assert arrivals[-1] - arrivals[1] >= 0.01 * (tokens - 1)
