@@ -45,7 +45,7 @@ from agentrig.core.llm.faults import (
 )
 from agentrig.core.llm.latency import LatencyModel, ReplyTiming
 from agentrig.core.llm.model import ReferenceModel
-from agentrig.core.llm.personas import PERSONAS, persona_for
+from agentrig.core.llm.personas import PERSONAS, Persona, persona_for
 from agentrig.core.llm.protocol import (
     ChatCompletionRequest,
     Completion,
@@ -133,7 +133,7 @@ class ReferenceModelApp:
                 response = await self._transport_fault(fault, request)
                 if response is not None:
                     return response
-            completion = self.model.reply(chat, persona, request_key)
+            completion = self._reply(chat, persona, request_key)
         except ModelRequestError as exc:
             return _error_response(exc)
         headers: dict[str, str] | None = None
@@ -155,6 +155,20 @@ class ReferenceModelApp:
             completion, completion_id=completion_id, model=chat.model, created=MODEL_CREATED
         )
         return _JSONResponse(body, headers=headers)
+
+    def _reply(self, chat: ChatCompletionRequest, persona: Persona, request_key: str) -> Completion:
+        try:
+            return self.model.reply(chat, persona, request_key)
+        except Exception as exc:
+            # A bug in the brain or in reading this conversation: the client gets OpenAI's 500
+            # (which it retries), the log gets the traceback.
+            log.exception("the reference model failed", model=chat.model, request_key=request_key)
+            raise ModelRequestError(
+                f"The reference model failed on this request: {type(exc).__name__}: {exc}",
+                status=500,
+                error_type="server_error",
+                code="reference_model_error",
+            ) from exc
 
     async def list_models(self, request: Request) -> Response:
         try:

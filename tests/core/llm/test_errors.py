@@ -164,3 +164,18 @@ def test_a_required_key_is_checked(make_server: Callable[..., ReferenceModelServ
     with openai.OpenAI(base_url=server.base_url, api_key="s3cret-key", max_retries=0) as client:
         assert client.chat.completions.create(model=MODEL, messages=MESSAGES).choices  # type: ignore[arg-type]
     assert "s3cret" not in repr(server) + repr(server.app.settings)
+
+
+def test_a_failing_brain_is_a_500_in_openais_shape(
+    make_server: Callable[..., ReferenceModelServer],
+) -> None:
+    def broken(inp: Any, skill: Any) -> Any:
+        raise RuntimeError("the policy tripped")
+
+    server = make_server(decide=broken)
+    with httpx.Client(base_url=server.base_url) as http:
+        error = _error(
+            http.post("/chat/completions", json={"model": MODEL, "messages": MESSAGES}), 500
+        )
+    assert error["type"] == "server_error"
+    assert "RuntimeError: the policy tripped" in error["message"]
