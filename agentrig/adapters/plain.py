@@ -1,0 +1,129 @@
+"""The plain baseline: a tool-calling loop over the ``openai`` client, no framework.
+
+Each role is one loop -- ask the model, run the tool calls it makes through the plant's executor,
+feed the results back, until it answers -- and the roles hand over through the bus. It is the
+floor every framework's overhead is measured against, so it does nothing a framework would not
+have to do too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+
+from agentrig.core.agent import BoundTool, Outcome, RunContext
+from agentrig.core.llm.endpoints import ModelEndpoint
+from agentrig.core.messaging.message import Message
+from agentrig.core.roles import ROLES, Role
+
+__all__ = ["PlainAdapter"]
+
+
+class PlainAdapter:
+    """Monitor, diagnostician and operator as three tool-calling loops over ``AsyncOpenAI``."""
+
+    name = "plain"
+
+    def __init__(self) -> None:
+        self._clients: dict[str, AsyncOpenAI] = {}
+
+    @property
+    def framework_version(self) -> str:
+        return f"openai {openai.__version__}"
+
+    def _client(self, endpoint: ModelEndpoint) -> AsyncOpenAI:
+        # One client per endpoint for the process: it holds the connection pool.
+        options = endpoint.client_options()
+        cache_key = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()
+        client = self._clients.get(cache_key)
+        if client is None:
+            client = self._clients[cache_key] = AsyncOpenAI(**options)
+        return client
+
+    async def run(self, task: Message, ctx: RunContext) -> Outcome:
+        client = self._client(ctx.model)
+        alarm = ctx.alarm_text(task)
+        answers: dict[str, str] = {}
+        received: list[tuple[Role, str]] = []
+        previous: Message = task
+        for index, role in enumerate(ROLES):
+            if index > 0:
+                # The next role's task is built from what arrived on the bus, not from memory.
+                previous = await ctx.handoffs.hand_over(
+                    ROLES[index - 1], role, answers[ROLES[index - 1]], causation=previous
+                )
+                received.append((ROLES[index - 1], ctx.handoffs.text_of(previous)))
+            with ctx.telemetry.agent(role):
+                answers[role] = await self._run_role(
+                    client, ctx, role, ctx.task_for(alarm, received)
+                )
+        return Outcome.from_answers(answers)
+
+    async def _run_role(self, client: AsyncOpenAI, ctx: RunContext, role: Role, task: str) -> str:
+        tools = {tool.name: tool for tool in ctx.tools[role]}
+        tool_params: list[ChatCompletionToolParam] = [
+            tool.openai_tool(strict=True)  # type: ignore[misc]
+            for tool in tools.values()
+        ]
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": ctx.prompts[role]},
+            {"role": "user", "content": task},
+        ]
+        for _ in range(ctx.max_turns_per_role):
+            response = await client.chat.completions.create(
+                model=ctx.model.model, messages=messages, tools=tool_params
+            )
+            if not response.choices:
+                # A provider answered with no choice at all: ask again (it counts as a turn).
+                ctx.telemetry.logger.warning("model returned no choices", role=role)
+                continue
+            reply = response.choices[0].message
+            if not reply.tool_calls:
+                return reply.content or ""
+            messages.append(_assistant_message(reply.content, reply.tool_calls))
+            for call in reply.tool_calls:
+                if call.type != "function":
+                    continue
+                text = await _call_tool(
+                    tools, ctx, role, call.function.name, call.function.arguments, call.id
+                )
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
+        return f"{role}: no final answer within {ctx.max_turns_per_role} model turns"
+
+
+async def _call_tool(
+    tools: dict[str, BoundTool],
+    ctx: RunContext,
+    role: Role,
+    name: str,
+    arguments: str,
+    call_id: str,
+) -> str:
+    tool = tools.get(name)
+    if tool is not None:
+        return await tool.acall(arguments, call_id=call_id)
+    # Not one of this role's tools: the executor still answers (unknown tool, or not allowed for
+    # the role), so the model learns why and the mistake is recorded like any other call.
+    executor = next(iter(tools.values())).executor
+    result = await executor.call(name, arguments, role=role)
+    return result.to_text()
+
+
+def _assistant_message(content: str | None, tool_calls: list[Any]) -> ChatCompletionMessageParam:
+    return {
+        "role": "assistant",
+        "content": content,
+        "tool_calls": [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.function.name, "arguments": call.function.arguments},
+            }
+            for call in tool_calls
+            if call.type == "function"
+        ],
+    }
