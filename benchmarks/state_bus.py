@@ -18,10 +18,11 @@ state
 bus
     messages/s of send + receive + ack with p50/p99 latency (send start to ack end) for the memory,
     Redis Streams and Redis pub/sub buses: 1 producer/consumer pair, 16 and 32 pairs, and 2
-    processes of 16 pairs; each pair has its own inbox and one message in flight. Ceiling (Streams): raw
-    ``redis.asyncio`` XADD / XREADGROUP / XACK on the same JSON text, pipelined across the pairs
+    processes of 16 pairs; each pair has its own inbox and one message in flight. Ceiling
+    (Streams): raw ``redis.asyncio`` XADD / XREADGROUP / XACK on the same JSON text, pipelined across the pairs
     -- the most redis-py moves with this shape; the same commands one call at a time ("raw per
-    call") are shown beside it. Goal: Streams >= 10,000 msg/s with p99 < 5 ms.
+    call") are shown beside it. Goal, judged at 32 pairs in one process: Streams >= 10,000 msg/s
+    with p99 < 5 ms.
 
 A result and its ceiling are measured in alternating slices (A B B A A B ...), so that load from
 other processes on the machine falls on both alike and the ratio stays honest.
@@ -470,6 +471,7 @@ class BusShape:
 
 
 BUS_SHAPES = (BusShape(1), BusShape(16), BusShape(32), BusShape(16, processes=2))
+BUS_GOAL_SHAPE = BusShape(32)  # the goals are judged here: one process, 32 agents' inboxes
 BUS_CONTENDERS = ("memory", "redis streams", "redis pub/sub", "raw per call", "raw pipelined")
 BUS_CEILING = "raw pipelined"
 
@@ -670,7 +672,7 @@ async def bus_section(config: Config) -> SectionResult:
             "processes: separate worker processes, each with its own inboxes, measured together",
         ],
     )
-    best: tuple[float, float, str] | None = None  # Redis Streams: (msg/s, p99 ms, shape)
+    goal_result: tuple[float, float] | None = None  # Redis Streams in BUS_GOAL_SHAPE: msg/s, p99
     try:
         for shape in BUS_SHAPES:
             per_process = await bus_shape_samples(shape, prefix, config)
@@ -697,13 +699,14 @@ async def bus_section(config: Config) -> SectionResult:
                     fmt_ratio(rate, ceiling) if judged else "",
                 )
             table.add_section()
-            rate, _, p99 = stats["redis streams"]
-            if best is None or rate > best[0]:
-                best = (rate, p99, shape.label)
+            if shape == BUS_GOAL_SHAPE:
+                rate, _, p99 = stats["redis streams"]
+                goal_result = (rate, p99)
     finally:
         await clean_up_redis(prefix)
-    if best:
-        rate, p99, label = best
+    if goal_result:  # both at once, in one shape fixed in advance
+        rate, p99 = goal_result
+        label = BUS_GOAL_SHAPE.label
         result.goals.append(
             Goal(f"Redis Streams msg/s ({label}) / {BUS_GOAL_RATE:,.0f}", rate / BUS_GOAL_RATE, 1.0)
         )
