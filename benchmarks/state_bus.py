@@ -19,10 +19,10 @@ bus
     messages/s of send + receive + ack with p50/p99 latency (send start to ack end) for the memory,
     Redis Streams and Redis pub/sub buses: 1 producer/consumer pair, 16 and 32 pairs, and 2
     processes of 16 pairs; each pair has its own inbox and one message in flight. Ceiling
-    (Streams): raw ``redis.asyncio`` XADD / XREADGROUP / XACK on the same JSON text, pipelined across the pairs
-    -- the most redis-py moves with this shape; the same commands one call at a time ("raw per
-    call") are shown beside it. Goal, judged at 32 pairs in one process: Streams >= 10,000 msg/s
-    with p99 < 5 ms.
+    (Streams): raw ``redis.asyncio`` XADD / XREADGROUP / XACK on the same JSON text, pipelined
+    across the pairs -- the most redis-py moves with this shape; the same commands one call at a
+    time ("raw per call") are shown beside it. Goal, judged at 32 pairs in one process: Streams
+    >= 10,000 msg/s with p99 < 5 ms.
 
 A result and its ceiling are measured in alternating slices (A B B A A B ...), so that load from
 other processes on the machine falls on both alike and the ratio stays honest.
