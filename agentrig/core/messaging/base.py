@@ -100,15 +100,27 @@ class DeadLetter:
 
 @runtime_checkable
 class Subscription(Protocol):
-    """Messages published on a topic after subscribing; iterate with ``async for``."""
+    """Messages published on a topic after subscribing; ``async for`` them, ``async with`` it.
+
+    Iteration ends when the subscription is closed.
+    """
 
     def __aiter__(self) -> AsyncIterator[Message]: ...
 
     async def get(self, timeout: float | None = None) -> Message | None:
-        """The next message, or None after ``timeout`` seconds."""
+        """The next message, or None after ``timeout`` seconds (None: wait)."""
         ...
 
     async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
 
 
 @runtime_checkable

@@ -7,12 +7,12 @@ message limit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
 from agentrig.core.messaging import MessageBus, open_message_bus
-from tests.core.messaging.support import BUS_OPTIONS, SEMANTICS, Semantics
+from tests.core.messaging.support import BUS_OPTIONS, SEMANTICS, OpenBus, Semantics
 
 
 @pytest.fixture(params=list(SEMANTICS))
@@ -35,9 +35,6 @@ def bus_url(backend: str, request: pytest.FixtureRequest) -> str:
     scheme = "redis+pubsub" if backend == "redis-pubsub" else "redis"
     extra = "&prefetch=8" if backend == "redis-streams-prefetch" else ""
     return f"{scheme}{redis_url.removeprefix('redis')}&{BUS_OPTIONS}{extra}"
-
-
-OpenBus = Callable[[], Awaitable[MessageBus]]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from agentrig.core.messaging import Message, MessageBus
@@ -10,6 +11,9 @@ BUS_OPTIONS = "idle_timeout_ms=300&max_deliveries=3&max_message_bytes=65536"
 IDLE_TIMEOUT = 0.3
 MAX_DELIVERIES = 3
 MAX_MESSAGE_BYTES = 65536
+
+OpenBus = Callable[[], Awaitable[MessageBus]]
+"""Opens another handle on the bus under test (see the ``open_bus`` fixture)."""
 
 
 @dataclass(frozen=True)

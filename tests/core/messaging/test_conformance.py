@@ -15,11 +15,11 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from agentrig.core.messaging import Message, MessageBus, Subscription
 from agentrig.exceptions import MessageTooLargeError
-from tests.core.messaging.conftest import OpenBus
 from tests.core.messaging.support import (
     IDLE_TIMEOUT,
     MAX_DELIVERIES,
     MAX_MESSAGE_BYTES,
+    OpenBus,
     Semantics,
     make_message,
     start_listening,
