@@ -11,8 +11,9 @@ URL                             backend                                        e
 ==============================  =============================================  =========
 
 Query parameters (all optional): ``prefix`` (key namespace, default ``agentrig:``), ``group``,
-``consumer``, ``idle_timeout_ms``, ``max_deliveries``, ``max_message_bytes``, ``topic_maxlen``;
-see docs/messaging.md. Consumers continue the sender's trace with :func:`extract_trace_context`.
+``consumer``, ``idle_timeout_ms``, ``max_deliveries``, ``max_message_bytes``, ``topic_maxlen``,
+``prefetch``; see docs/messaging.md. Consumers continue the sender's trace with
+:func:`extract_trace_context`.
 """
 
 from __future__ import annotations
