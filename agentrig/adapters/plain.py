@@ -8,6 +8,7 @@ have to do too.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -29,20 +30,28 @@ class PlainAdapter:
     name = "plain"
 
     def __init__(self) -> None:
-        self._clients: dict[str, AsyncOpenAI] = {}
+        # An async client's connection pool belongs to the event loop it first ran on, so clients
+        # are kept per (loop, endpoint) and closed by aclose() when the runs of that loop end.
+        self._clients: dict[tuple[int, str], AsyncOpenAI] = {}
 
     @property
     def framework_version(self) -> str:
         return f"openai {openai.__version__}"
 
     def _client(self, endpoint: ModelEndpoint) -> AsyncOpenAI:
-        # One client per endpoint for the process: it holds the connection pool.
         options = endpoint.client_options()
-        cache_key = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()
+        digest = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()
+        cache_key = (id(asyncio.get_running_loop()), digest)
         client = self._clients.get(cache_key)
         if client is None:
             client = self._clients[cache_key] = AsyncOpenAI(**options)
         return client
+
+    async def aclose(self) -> None:
+        """Close the clients this event loop's runs used."""
+        loop_id = id(asyncio.get_running_loop())
+        for key in [key for key in self._clients if key[0] == loop_id]:
+            await self._clients.pop(key).close()
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         client = self._client(ctx.model)

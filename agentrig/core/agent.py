@@ -258,7 +258,10 @@ class AgentAdapter(Protocol):
     """One framework running the maintenance workflow.
 
     Build model clients once per adapter instance (per process), not per run: some are costly
-    (a ``crewai.LLM`` loads certificates for ~38 ms). Example -- the shape of an adapter::
+    (a ``crewai.LLM`` loads certificates for ~38 ms). Async clients belong to the event loop they
+    ran on: keep them per loop and close them in an optional ``async def aclose()``, which
+    :class:`~agentrig.core.runner.RunServices` calls when its runs are done. Example -- the shape of
+    an adapter::
 
         class EchoAdapter:
             name = "echo"

@@ -23,7 +23,7 @@ from typing import Self
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentrig.core.agent import Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.agent import AgentAdapter, Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 from agentrig.core.messaging import DEFAULT_BUS_URL, MessageBus, open_message_bus
 from agentrig.core.plant.executor import ToolCallRecord
@@ -146,6 +146,14 @@ class RunServices:
         self.frameworks = list(frameworks)
         self.retries = retry_counter()
         self._endpoints: dict[str, ModelEndpoint] = {}
+        self._adapters: dict[str, AgentAdapter] = {}
+
+    def adapter(self, name: str) -> AgentAdapter:
+        """The process's adapter ``name``; remembered so its clients are closed on exit."""
+        adapter = self._adapters.get(name)
+        if adapter is None:
+            adapter = self._adapters[name] = load_adapter(name)
+        return adapter
 
     def endpoint(self, model: str) -> ModelEndpoint:
         """The resolved endpoint of a ``--model`` string (a reference server starts on first use)."""
@@ -167,6 +175,11 @@ class RunServices:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        # Adapters keep model clients bound to this event loop; let them close those.
+        for adapter in self._adapters.values():
+            aclose = getattr(adapter, "aclose", None)
+            if aclose is not None:
+                await aclose()
         # Close only what we opened; a caller's store or bus is theirs to close.
         if self._given_bus is None:
             await self.bus.close()
@@ -223,7 +236,7 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
         trace_id = f"{workflow_span.get_span_context().trace_id:032x}"
         plant: Plant | None = None
         try:
-            adapter = load_adapter(spec.framework)
+            adapter = services.adapter(spec.framework)
             framework_version = adapter.framework_version
             scenario = load_scenario(spec.scenario)
             seed = scenario.seed + spec.repeat if seed is None else seed

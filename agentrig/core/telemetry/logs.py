@@ -48,6 +48,9 @@ NOISY_LOGGER_LEVELS: dict[str, int] = {
     # AutoGen logs every message and model call as an INFO "event"; the spans carry them.
     "autogen_core.events": logging.WARNING,
     "autogen_agentchat.events": logging.WARNING,
+    # The in-process reference model server's start/stop lines, once per comparison.
+    "uvicorn.error": logging.WARNING,
+    "uvicorn.access": logging.WARNING,
 }
 
 
@@ -127,6 +130,25 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+class _CurrentStderrHandler(logging.StreamHandler[TextIO]):
+    """Writes each record to whatever ``sys.stderr`` is at that moment.
+
+    Test runners and daemons swap ``sys.stderr``; a handler bound to the old object writes into a
+    closed file once it is gone (an in-process server stopping at exit, for example).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
 def configure_logging(
     *, level: int | str = "INFO", json: bool | None = None, stream: TextIO | None = None
 ) -> RepeatedWarningFilter:
@@ -167,7 +189,9 @@ def configure_logging(
                 renderer,
             ],
         )
-        handler = logging.StreamHandler(stream)
+        handler: logging.StreamHandler[TextIO] = (
+            _CurrentStderrHandler() if stream is sys.stderr else logging.StreamHandler(stream)
+        )
         handler.setFormatter(formatter)
         repeated = _Configured.repeated_warnings or RepeatedWarningFilter()
         handler.addFilter(repeated)
