@@ -94,8 +94,8 @@ def test_the_server_waits_when_latency_is_on(
         by_header = time.monotonic() - started
     expected = 0.15 + 0.001 * reply["usage"]["completion_tokens"]
     assert instant < 0.1
-    assert expected <= waited < expected + 0.15
-    assert 0.2 <= by_header < 0.35
+    assert expected <= waited < expected + 0.3
+    assert 0.2 <= by_header < 0.45
 
 
 def test_streams_are_paced_token_by_token(
