@@ -137,13 +137,16 @@ class ReferenceModelApp:
         except ModelRequestError as exc:
             return _error_response(exc)
         headers: dict[str, str] | None = None
-        if fault is not None:  # the timeout fault (it waited), or a content fault that applies
-            offered = [t.function.name for t in chat.tools or []]
-            if fault not in CONTENT_FAULTS or apply_content_fault(fault, completion, offered):
+        if fault is not None:  # the timeout fault (it waited), or a content fault
+            if fault in CONTENT_FAULTS:
+                offered = [t.function.name for t in chat.tools or []]
+                if not apply_content_fault(fault, completion, offered):
+                    fault = None  # it cannot change this reply: not injected, not counted
+                else:
+                    self.faults.record(fault)
+                    log.info("fault injected", fault=fault.value, model=chat.model)
+            if fault is not None:
                 headers = {"x-agentrig-fault": fault.value}
-            if fault in CONTENT_FAULTS and headers is not None:
-                self.faults.record(fault)
-                log.info("fault injected", fault=fault.value, model=chat.model)
         completion_id = f"chatcmpl-{digest('completion', request_key, self.settings.seed, size=12)}"
         timing = self._timing(request, request_key)
         if chat.stream:
