@@ -6,6 +6,8 @@ Each command is thin: it parses options, calls the library and renders the resul
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -282,6 +284,263 @@ def _scenarios_show(
     escalation = "required" if scenario.must_escalate else "not needed"
     console.print(f"  escalation: {escalation}; step budget: {scenario.step_budget} tool calls")
     console.print("  always: faults resolved or contained, no safety violation")
+
+
+# ---------------------------------------------------------------- running and comparing
+
+
+def _fail(error: Exception, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(code)
+
+
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="reference, reference:hasty, reference:sloppy, openai:gpt-4o-mini, ollama:llama3.1, "
+        "or http://host:port/v1#model.",
+    ),
+]
+StateOption = Annotated[
+    str,
+    typer.Option(
+        "--state",
+        help="State store URL: sqlite:///file.db, memory://, file:///dir, redis://, postgresql://.",
+    ),
+]
+BusOption = Annotated[
+    str, typer.Option("--bus", help="Message bus URL: memory://, redis://, redis+pubsub://.")
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Output folder (default: runs/<session id>)."),
+]
+FaultsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--faults", help="Reference-model fault profile: none, flaky, hostile, or a file."
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds before a run is cut off as an error.")
+]
+OtlpOption = Annotated[
+    str | None,
+    typer.Option(
+        "--otlp-endpoint",
+        help="Also export traces over OTLP (e.g. http://127.0.0.1:4318); "
+        "OTEL_EXPORTER_OTLP_ENDPOINT works too.",
+    ),
+]
+
+
+@app.command("adapters")
+def _adapters(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List the registered framework adapters, their versions, and how to install missing ones."""
+    import dataclasses
+    import json
+
+    from rich.console import Console
+
+    from agentrig.core.registry import available_adapters
+    from agentrig.core.report.console import adapters_table
+
+    infos = available_adapters()
+    if as_json:
+        typer.echo(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
+        return
+    Console().print(adapters_table(infos))
+
+
+@app.command("run")
+def _run(
+    framework: Annotated[str, typer.Option("--framework", "-f", help="The adapter to run.")],
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="The scenario id.")],
+    model: ModelOption = "reference",
+    state: StateOption = "sqlite:///agentrig-state.db",
+    bus: BusOption = "memory://",
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="How many times to run it.")] = 1,
+    out: OutOption = None,
+    faults: FaultsOption = None,
+    timeout: TimeoutOption = 300.0,
+    otlp_endpoint: OtlpOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print each RunResult as a JSON line.")
+    ] = False,
+) -> None:
+    """Run one framework on one scenario: set up the plant, run, grade, write result and trace."""
+    import asyncio
+
+    from rich.console import Console
+
+    from agentrig.core.compare import resolve_frameworks, resolve_scenarios
+    from agentrig.core.report.console import run_summary
+    from agentrig.core.results import RESULTS_FILE_NAME, RunResult, append_result
+    from agentrig.core.runner import (
+        RunServices,
+        RunSettings,
+        build_matrix,
+        execute_run,
+        new_session_id,
+    )
+    from agentrig.exceptions import AgentrigError
+
+    session = new_session_id()
+    try:
+        resolve_frameworks(framework)
+        resolve_scenarios(scenario)
+        settings = RunSettings(
+            state_url=state,
+            bus_url=bus,
+            out_dir=out or Path("runs") / session,
+            faults=faults,
+            otlp_endpoint=otlp_endpoint,
+        )
+    except (AgentrigError, ValueError) as error:
+        raise _fail(error) from error
+    specs = build_matrix(
+        [framework], [scenario], repeats=repeat, model=model, session=session, timeout_s=timeout
+    )
+    console = Console() if sys.stdout.isatty() else Console(width=120)
+
+    async def go() -> list[RunResult]:
+        results = []
+        async with RunServices(settings, frameworks=[framework]) as services:
+            for spec in specs:
+                result = await execute_run(spec, services)
+                append_result(settings.out_dir / RESULTS_FILE_NAME, result)
+                results.append(result)
+                if as_json:
+                    typer.echo(result.model_dump_json())
+                else:
+                    console.print(run_summary(result))
+        return results
+
+    try:
+        results = asyncio.run(go())
+    except AgentrigError as error:
+        raise _fail(error, 1) from error
+    if not as_json:
+        console.print(f"results: {settings.out_dir / RESULTS_FILE_NAME}")
+    if any(result.status == "error" for result in results):
+        raise typer.Exit(1)
+
+
+@app.command("compare")
+def _compare(
+    frameworks: Annotated[
+        str | None,
+        typer.Option(
+            "--frameworks",
+            "-f",
+            help="Comma-separated adapters (default: every installed one).",
+        ),
+    ] = None,
+    scenarios: Annotated[
+        str, typer.Option("--scenarios", "-s", help="Comma-separated scenario ids, or all.")
+    ] = "all",
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Runs per cell (pass^k).")] = 1,
+    model: ModelOption = "reference",
+    faults: FaultsOption = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Runs at the same time.")
+    ] = 4,
+    state: StateOption = "sqlite:///agentrig-state.db",
+    bus: BusOption = "memory://",
+    out: OutOption = None,
+    timeout: TimeoutOption = 300.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port", help="Serve Prometheus metrics on 127.0.0.1:PORT meanwhile."
+        ),
+    ] = None,
+    otlp_endpoint: OtlpOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the per-framework summary as JSON.")
+    ] = False,
+) -> None:
+    """Run every framework on every scenario side by side: the main job of agentrig."""
+    import asyncio
+    import json
+
+    from rich.console import Console
+
+    from agentrig.core.compare import (
+        Comparison,
+        compare,
+        resolve_frameworks,
+        resolve_scenarios,
+    )
+    from agentrig.core.report.console import comparison_table
+    from agentrig.core.runner import RunSettings, new_session_id
+    from agentrig.exceptions import AgentrigError
+
+    session = new_session_id()
+    try:
+        names = resolve_frameworks(frameworks)
+        scenario_ids = resolve_scenarios(scenarios)
+        settings = RunSettings(
+            state_url=state,
+            bus_url=bus,
+            out_dir=out or Path("runs") / session,
+            faults=faults,
+            otlp_endpoint=otlp_endpoint,
+        )
+    except (AgentrigError, ValueError) as error:
+        raise _fail(error) from error
+    # A table wider than 80 columns stays whole when piped (rich would squeeze it to 80).
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    err_console = Console(stderr=True)
+    err_console.print(
+        f"comparing {', '.join(names)} on {len(scenario_ids)} scenario(s) x {repeats} "
+        f"with model {model!r}, state {state}, bus {bus} -> {settings.out_dir}"
+    )
+    comparison = Comparison(out_dir=settings.out_dir, specs=[])
+    interrupted = False
+    try:
+        asyncio.run(
+            compare(
+                names,
+                scenario_ids,
+                repeats=repeats,
+                model=model,
+                settings=settings,
+                concurrency=concurrency,
+                timeout_s=timeout,
+                metrics_port=metrics_port,
+                console=err_console,
+                comparison=comparison,
+                session=session,
+            )
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+        err_console.print(
+            f"interrupted: kept the {len(comparison.results)} finished run(s) of "
+            f"{len(comparison.specs)} in {comparison.results_file}"
+        )
+    except AgentrigError as error:
+        raise _fail(error, 1) from error
+    summaries = comparison.summaries(order=names)
+    if as_json:
+        typer.echo(json.dumps([summary.model_dump() for summary in summaries], indent=2))
+    else:
+        console.print(
+            comparison_table(
+                summaries,
+                title=f"agentrig compare: {len(comparison.results)} runs in "
+                f"{comparison.wall_seconds:.1f} s (model {model})",
+            )
+        )
+        console.print(f"results: {comparison.results_file}")
+        console.print(f"metrics: {comparison.metrics_file}")
+    if interrupted:
+        raise typer.Exit(130)
 
 
 def main() -> None:

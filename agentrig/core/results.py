@@ -26,6 +26,7 @@ output_tokens          completion tokens over all LLM calls
 tool_calls             tool calls through the executor (reads and actions)
 safety_violations      action attempts an interlock refused as unsafe
 retries                HTTP retries the openai client made (429, 5xx, timeouts, resets)
+llm_errors             LLM calls that failed (after the client's own retries)
 errors                 what went wrong: LLM call errors and the adapter's exception, if any
 wall_seconds           wall time of the run
 llm_seconds            time spent inside LLM calls
@@ -114,6 +115,7 @@ class RunResult(BaseModel):
     tool_calls: int = 0
     safety_violations: int = 0
     retries: int = 0
+    llm_errors: int = 0
     errors: list[str] = Field(default_factory=list)
     wall_seconds: float = 0.0
     llm_seconds: float = 0.0

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -136,6 +136,7 @@ class RunServices:
         store: StateStore | None = None,
         bus: MessageBus | None = None,
         frameworks: Sequence[str] = (),
+        adapters: Mapping[str, AgentAdapter] | None = None,
     ) -> None:
         self.settings = settings or RunSettings()
         self.metrics = metrics if metrics is not None else AgentrigMetrics()
@@ -146,7 +147,8 @@ class RunServices:
         self.frameworks = list(frameworks)
         self.retries = retry_counter()
         self._endpoints: dict[str, ModelEndpoint] = {}
-        self._adapters: dict[str, AgentAdapter] = {}
+        # Adapters given here are used instead of the registry's (tests, embedding apps).
+        self._adapters: dict[str, AgentAdapter] = dict(adapters or {})
 
     def adapter(self, name: str) -> AgentAdapter:
         """The process's adapter ``name``; remembered so its clients are closed on exit."""
@@ -260,7 +262,7 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
             finally:
                 executor.close()
         except TimeoutError:
-            errors.append(f"the {spec.framework} run timed out after {spec.timeout_s:.0f} s")
+            errors.append(f"the {spec.framework} run timed out after {spec.timeout_s:g} s")
         except Exception as error:
             logger.exception("run failed", run_id=spec.run_id, framework=spec.framework)
             errors.append(f"{type(error).__name__}: {error}")
@@ -273,6 +275,7 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
     trace = _read_trace(telemetry, errors)
     retries = services.retries.count(spec.run_id)
     services.retries.forget(spec.run_id)
+    llm_errors = _llm_errors(trace)
     return RunResult(
         run_id=spec.run_id,
         framework=spec.framework,
@@ -296,7 +299,8 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
         tool_calls=recorder.tool_calls,
         safety_violations=recorder.safety_violations,
         retries=retries,
-        errors=[*_llm_errors(trace), *errors],
+        llm_errors=len(llm_errors),
+        errors=[*llm_errors, *errors],
         wall_seconds=round(wall_seconds, 6),
         llm_seconds=round(trace.llm_seconds, 6) if trace else 0.0,
         trace_id=trace_id,

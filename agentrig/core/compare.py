@@ -1,0 +1,192 @@
+"""The comparison: the run matrix with a progress bar, written to a folder as it goes.
+
+``agentrig compare`` is a thin shell over :func:`compare`. Each finished run is appended to
+``<out>/results.jsonl`` at once, so an interrupted comparison keeps every run that finished; each
+run's trace is ``<out>/<run_id>/trace.jsonl``; the metrics end in ``<out>/metrics.prom``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from agentrig.core.plant.scenarios import list_scenarios
+from agentrig.core.registry import available_adapters
+from agentrig.core.report.summary import FrameworkSummary, summarise
+from agentrig.core.results import RESULTS_FILE_NAME, RunResult, append_result
+from agentrig.core.runner import (
+    DEFAULT_RUN_TIMEOUT_S,
+    RunServices,
+    RunSettings,
+    RunSpec,
+    build_matrix,
+    new_session_id,
+    run_matrix,
+)
+from agentrig.core.telemetry.metrics import AgentrigMetrics, serve_metrics, write_textfile
+from agentrig.exceptions import ConfigurationError
+
+__all__ = [
+    "METRICS_FILE_NAME",
+    "Comparison",
+    "compare",
+    "resolve_frameworks",
+    "resolve_scenarios",
+]
+
+METRICS_FILE_NAME = "metrics.prom"
+
+
+def resolve_frameworks(requested: str | None) -> list[str]:
+    """The adapters to compare: every installed one, or the comma-separated names given.
+
+    Raises:
+        ConfigurationError: a name is unknown or its framework is not installed (with the extra).
+    """
+    infos = {info.name: info for info in available_adapters()}
+    if not requested:
+        names = [name for name, info in infos.items() if info.installed]
+        if not names:
+            raise ConfigurationError("no adapter is installed; pip install 'agentrig[all]'")
+        return names
+    names = [name.strip() for name in requested.split(",") if name.strip()]
+    for name in names:
+        info = infos.get(name)
+        if info is None:
+            raise ConfigurationError(
+                f"unknown framework {name!r}; registered adapters: {', '.join(infos)}"
+            )
+        if not info.installed:
+            install = f"pip install 'agentrig[{info.extra}]'" if info.extra else info.problem
+            raise ConfigurationError(f"the {name} adapter is not installed: {install}")
+    return names
+
+
+def resolve_scenarios(requested: str) -> list[str]:
+    """Scenario ids: ``all`` or comma-separated ids, checked against the catalogue.
+
+    Raises:
+        ConfigurationError: an id is not in the catalogue (the known ids are listed).
+    """
+    known = [scenario.id for scenario in list_scenarios()]
+    if requested.strip() in ("", "all"):
+        return known
+    ids = [part.strip() for part in requested.split(",") if part.strip()]
+    unknown = [scenario for scenario in ids if scenario not in known]
+    if unknown:
+        raise ConfigurationError(
+            f"unknown scenario(s) {', '.join(unknown)}; `agentrig scenarios` lists: "
+            + ", ".join(known)
+        )
+    return ids
+
+
+@dataclass
+class Comparison:
+    """What a comparison produced (also on disk under ``out_dir``)."""
+
+    out_dir: Path
+    specs: list[RunSpec]
+    results: list[RunResult] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    metrics_url: str | None = None
+
+    @property
+    def results_file(self) -> Path:
+        return self.out_dir / RESULTS_FILE_NAME
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.out_dir / METRICS_FILE_NAME
+
+    def summaries(self, order: Sequence[str] = ()) -> list[FrameworkSummary]:
+        return summarise(self.results, order=order)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[tally]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+async def compare(
+    frameworks: Sequence[str],
+    scenarios: Sequence[str],
+    *,
+    repeats: int = 1,
+    model: str = "reference",
+    settings: RunSettings | None = None,
+    concurrency: int = 4,
+    timeout_s: float = DEFAULT_RUN_TIMEOUT_S,
+    metrics_port: int | None = None,
+    console: Console | None = None,
+    comparison: Comparison | None = None,
+    session: str | None = None,
+) -> Comparison:
+    """Run frameworks x scenarios x repeats, at most ``concurrency`` at a time.
+
+    Pass a :class:`Comparison` to have it filled as runs finish: after Ctrl-C it holds what
+    finished (and so does ``results.jsonl``).
+    """
+    console = console or Console(stderr=True)
+    session = session or new_session_id()
+    settings = settings or RunSettings(out_dir=Path("runs") / session)
+    specs = build_matrix(
+        frameworks, scenarios, repeats=repeats, model=model, session=session, timeout_s=timeout_s
+    )
+    if comparison is None:
+        comparison = Comparison(out_dir=settings.out_dir, specs=specs)
+    else:
+        comparison.out_dir, comparison.specs = settings.out_dir, specs
+    comparison.out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = AgentrigMetrics()
+    server = serve_metrics(metrics.registry, metrics_port) if metrics_port is not None else None
+    if server is not None:
+        comparison.metrics_url = server.url
+        console.print(f"metrics for Prometheus at {server.url}")
+    tally: Counter[str] = Counter()
+    started = time.perf_counter()
+    try:
+        async with RunServices(settings, metrics=metrics, frameworks=frameworks) as services:
+            with _progress(console) as progress:
+                task = progress.add_task("compare", total=len(specs), tally="")
+
+                def on_result(result: RunResult) -> None:
+                    append_result(comparison.results_file, result)
+                    comparison.results.append(result)
+                    tally[result.status] += 1
+                    progress.update(
+                        task,
+                        advance=1,
+                        tally=", ".join(f"{n} {status}" for status, n in sorted(tally.items())),
+                    )
+
+                await run_matrix(specs, services, concurrency=concurrency, on_result=on_result)
+    finally:
+        comparison.wall_seconds = time.perf_counter() - started
+        write_textfile(metrics.registry, comparison.metrics_file)
+        if server is not None:
+            server.stop()
+    return comparison

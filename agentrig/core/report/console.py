@@ -1,0 +1,132 @@
+"""Rich renderings for the terminal: the comparison table, one run's summary, the adapter list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from agentrig.core.registry import AdapterInfo
+from agentrig.core.report.summary import FrameworkSummary
+from agentrig.core.results import RunResult
+
+__all__ = ["adapters_table", "comparison_table", "run_summary"]
+
+_STATUS_STYLE = {"passed": "green", "failed": "yellow", "error": "red"}
+
+
+def _thousands(value: float) -> str:
+    return f"{value / 1000:.1f}k" if value >= 10_000 else f"{value:,.0f}"
+
+
+def comparison_table(summaries: Sequence[FrameworkSummary], title: str = "") -> Table:
+    """The side-by-side table: one row per framework."""
+    k = max((summary.k for summary in summaries), default=1)
+    table = Table(title=title or None, title_justify="left", header_style="bold")
+    columns = {
+        "framework": "left",
+        "version": "left",
+        "passed": "right",
+        f"pass^{k}": "right",
+        "unsafe": "right",
+        "LLM calls": "right",
+        "tokens in+out": "right",
+        "tool calls": "right",
+        "wall p50": "right",
+        "wall p95": "right",
+        "errors": "right",
+        "retries": "right",
+    }
+    for header, justify in columns.items():
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for s in summaries:
+        rate_style = "green" if s.pass_rate == 1.0 else ("yellow" if s.pass_rate > 0 else "red")
+        table.add_row(
+            s.framework,
+            s.framework_version,
+            Text(f"{s.pass_rate:.0%} {s.passed}/{s.runs}", style=rate_style),
+            f"{s.pass_hat_k:.2f}",
+            Text(str(s.safety_violations), style="red" if s.safety_violations else ""),
+            f"{s.llm_calls:.1f}",
+            f"{_thousands(s.input_tokens)}+{_thousands(s.output_tokens)}",
+            f"{s.tool_calls:.1f}",
+            f"{s.wall_p50:.2f}s",
+            f"{s.wall_p95:.2f}s",
+            Text(
+                f"{s.errors}+{s.llm_errors}",
+                style="red" if s.errors or s.llm_errors else "",
+            ),
+            str(s.retries),
+        )
+    table.caption = (
+        "per-run means; unsafe = actions refused by a safety interlock; "
+        "errors = runs that broke + failed LLM calls; retries = model-client HTTP retries"
+    )
+    table.caption_justify = "left"
+    return table
+
+
+def run_summary(result: RunResult) -> Group:
+    """One run: status line, the grading checks, the actions taken and the numbers."""
+    style = _STATUS_STYLE[result.status]
+    head = Text.assemble(
+        (f"{result.status.upper()}", f"bold {style}"),
+        f"  {result.framework} ({result.framework_version}) on {result.scenario}",
+        f"  score {result.score:.2f}  run {result.run_id}",
+    )
+    checks = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    checks.add_column("check")
+    checks.add_column("")
+    checks.add_column("detail", overflow="fold")
+    for grade in result.grades:
+        checks.add_row(
+            grade.name,
+            Text("pass", style="green") if grade.passed else Text("FAIL", style="red"),
+            grade.detail,
+        )
+    actions = Text(
+        "actions: "
+        + (
+            "; ".join(
+                f"{a.tool}({', '.join(f'{k}={v}' for k, v in a.args.items() if v is not None)})"
+                + ("" if a.ok else " [refused]" if a.refused else " [failed]")
+                for a in result.actions
+            )
+            or "none"
+        )
+    )
+    numbers = Text(
+        f"root cause: {result.root_cause or '-'} on {result.device or '-'}"
+        f"{'  (escalated)' if result.escalated else ''}\n"
+        f"LLM calls {result.llm_calls}, tokens {result.input_tokens}+{result.output_tokens}, "
+        f"tool calls {result.tool_calls}, safety violations {result.safety_violations}, "
+        f"retries {result.retries}, wall {result.wall_seconds:.2f} s "
+        f"(LLM {result.llm_seconds:.2f} s)\ntrace {result.trace_id} -> {result.trace_file}"
+    )
+    parts: list[Table | Text] = [head, checks, actions, numbers]
+    if result.errors:
+        parts.append(Text("errors:\n  " + "\n  ".join(result.errors), style="red"))
+    return Group(*parts)
+
+
+def adapters_table(infos: Sequence[AdapterInfo]) -> Table:
+    """Registered adapters, installed or not, with what installs the missing ones."""
+    table = Table(header_style="bold")
+    table.add_column("adapter")
+    table.add_column("installed")
+    table.add_column("framework version")
+    table.add_column("entry point")
+    table.add_column("to install")
+    for info in infos:
+        table.add_row(
+            info.name,
+            Text("yes", style="green") if info.installed else Text("no", style="red"),
+            info.framework_version or "-",
+            info.target,
+            ""
+            if info.installed
+            else (f"pip install 'agentrig[{info.extra}]'" if info.extra else (info.problem or "")),
+        )
+    return table
