@@ -1,0 +1,258 @@
+"""The LangChain adapter: one ``create_agent`` agent per role, chained through the shared bus.
+
+Each role -- monitor, diagnostician, operator -- is a LangChain 1.x agent
+(``langchain.agents.create_agent``, a LangGraph graph) named after the role, with the role's
+system prompt and its plant tools as ``StructuredTool``\\ s whose coroutine calls the
+:class:`~agentrig.core.agent.BoundTool` with the model's tool-call id (the executor's idempotency
+key). The roles hand over on the bus: the next role's task is built from the message it received
+there, as in the plain baseline. Every agent checkpoints into the run's StateStore through
+:class:`~agentrig.adapters.langchain_checkpoint.StateStoreCheckpointer`, one thread per role
+(``{run_id}:{role}``), so running the same run id again over the same store resumes: a role whose
+thread holds a final answer is not asked again, an interrupted one continues from its last
+checkpoint.
+
+Model calls go through ``langchain_openai.ChatOpenAI`` -- built once per event loop, with an
+``httpx`` client of its own (langchain-openai otherwise shares one cached client process-wide,
+whose pool belongs to the first event loop that used it) -- with streaming disabled and no LLM
+cache. See ``docs/adapters-langchain.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ValidationError, create_model
+
+from agentrig.adapters.langchain_checkpoint import StateStoreCheckpointer, checkpoint_prefix
+from agentrig.core.agent import BoundTool, Outcome, RunContext
+from agentrig.core.llm.endpoints import ModelEndpoint
+from agentrig.core.messaging.message import Message
+from agentrig.core.optouts import disable_phone_home
+from agentrig.core.roles import ROLES, Role
+from agentrig.exceptions import MissingExtraError
+
+disable_phone_home()
+
+try:
+    import langchain
+    import langgraph.version
+    import openai
+    from langchain.agents import create_agent
+    from langchain.agents.middleware import AgentMiddleware, InputAgentState
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+    from langchain_core.runnables import RunnableConfig
+    from langchain_core.tools import InjectedToolCallId, StructuredTool
+    from langchain_openai import ChatOpenAI
+    from langgraph.prebuilt.tool_node import ToolCallRequest
+    from langgraph.types import Command
+except ImportError as error:  # pragma: no cover - exercised by the missing-extra test
+    raise MissingExtraError("the LangChain adapter", "langchain") from error
+
+__all__ = ["LangChainAdapter", "langchain_tool", "role_thread_id"]
+
+
+def role_thread_id(run_id: str, role: str) -> str:
+    """The LangGraph thread of one role of one run: ``{run_id}:{role}``."""
+    return f"{run_id}:{role}"
+
+
+def recursion_limit(max_turns: int) -> int:
+    """LangGraph supersteps for ``max_turns`` model calls: each but the last is followed by tools."""
+    return max(1, 2 * max_turns - 1)
+
+
+@dataclass
+class _LoopModel:
+    model: ChatOpenAI
+    http_client: openai.DefaultAsyncHttpxClient
+
+
+class LangChainAdapter:
+    """Monitor, diagnostician and operator as three ``create_agent`` agents handing over on the bus."""
+
+    name = "langchain"
+
+    def __init__(self) -> None:
+        # A model's async HTTP pool belongs to the event loop it ran on: one model per loop and
+        # endpoint, closed by aclose() when that loop's runs are done. Keyed weakly, so a loop
+        # that is gone can never hand its dead pool to a new loop that reuses its id().
+        self._models: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, _LoopModel]
+        ] = weakref.WeakKeyDictionary()
+
+    @property
+    def framework_version(self) -> str:
+        return f"langchain {langchain.__version__}, langgraph {langgraph.version.__version__}"
+
+    def _model(self, endpoint: ModelEndpoint) -> ChatOpenAI:
+        options = endpoint.client_options()
+        digest = hashlib.sha256(
+            repr((endpoint.model, sorted(options.items()))).encode()
+        ).hexdigest()
+        per_loop = self._models.setdefault(asyncio.get_running_loop(), {})
+        cached = per_loop.get(digest)
+        if cached is None:
+            http_client = openai.DefaultAsyncHttpxClient(timeout=options["timeout"])
+            model = ChatOpenAI(
+                model=endpoint.model,
+                base_url=options["base_url"],
+                api_key=options["api_key"],
+                timeout=options["timeout"],
+                max_retries=options["max_retries"],
+                http_async_client=http_client,
+                streaming=False,
+                disable_streaming=True,  # even when a streaming callback is attached
+                cache=False,  # never answer from a global LLM cache
+            )
+            cached = per_loop[digest] = _LoopModel(model, http_client)
+        return cached.model
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients this event loop's runs used."""
+        for cached in self._models.pop(asyncio.get_running_loop(), {}).values():
+            await cached.http_client.aclose()
+
+    async def run(self, task: Message, ctx: RunContext) -> Outcome:
+        model = self._model(ctx.model)
+        checkpointer = StateStoreCheckpointer(ctx.store, prefix=checkpoint_prefix(ctx.run_id))
+        alarm = ctx.alarm_text(task)
+        answers: dict[str, str] = {}
+        received: list[tuple[Role, str]] = []
+        previous: Message = task
+        for index, role in enumerate(ROLES):
+            if index > 0:
+                # The next role's task is built from what arrived on the bus, not from memory.
+                previous = await ctx.handoffs.hand_over(
+                    ROLES[index - 1], role, answers[ROLES[index - 1]], causation=previous
+                )
+                received.append((ROLES[index - 1], ctx.handoffs.text_of(previous)))
+            with ctx.telemetry.agent(role):
+                answers[role] = await _run_role(
+                    model, checkpointer, ctx, role, ctx.task_for(alarm, received)
+                )
+        return Outcome.from_answers(answers)
+
+
+async def _run_role(
+    model: ChatOpenAI,
+    checkpointer: StateStoreCheckpointer,
+    ctx: RunContext,
+    role: Role,
+    task: str,
+) -> str:
+    tools = ctx.tools[role]
+    agent = create_agent(
+        model,
+        [langchain_tool(tool) for tool in tools],
+        system_prompt=ctx.prompts[role],
+        middleware=[ExecutorFallback(tools)],
+        checkpointer=checkpointer,
+        name=role,
+    )
+    config: RunnableConfig = {
+        "configurable": {"thread_id": role_thread_id(ctx.run_id, role)},
+        "recursion_limit": recursion_limit(ctx.max_turns_per_role),
+    }
+    saved = await agent.aget_state(config)
+    inputs: InputAgentState | None = {"messages": [HumanMessage(task)]}
+    if saved.values.get("messages"):
+        if not saved.next:
+            ctx.telemetry.logger.info("langchain: role already answered in its thread", role=role)
+            return _final_text(saved.values["messages"])
+        # Interrupted mid-way (a crash, a timeout): continue from the last checkpoint.
+        ctx.telemetry.logger.info("langchain: resuming the role from its checkpoint", role=role)
+        inputs = None
+    result = await agent.ainvoke(inputs, config)
+    return _final_text(result["messages"])
+
+
+def _final_text(messages: Sequence[Any]) -> str:
+    last = messages[-1] if messages else None
+    return last.text if isinstance(last, AIMessage) else ""
+
+
+def langchain_tool(tool: BoundTool) -> StructuredTool:
+    """``tool`` as a LangChain tool: the plant's argument model, the call id as idempotency key."""
+    fields = tool.args_model.model_fields
+
+    async def call_plant_tool(tool_call_id: str, **arguments: Any) -> str:
+        # LangChain hands over every field, defaults included; the executor records what the
+        # model actually set, as the other adapters do.
+        given = {
+            name: value
+            for name, value in arguments.items()
+            if fields[name].is_required() or value != fields[name].default
+        }
+        return await tool.acall(given, call_id=tool_call_id)
+
+    return StructuredTool(
+        name=tool.name,
+        description=tool.description,
+        args_schema=_with_call_id(tool.args_model),
+        coroutine=call_plant_tool,
+    )
+
+
+@functools.cache
+def _with_call_id(args_model: type[BaseModel]) -> type[BaseModel]:
+    """``args_model`` plus the tool-call id LangChain injects (hidden from the model's schema).
+
+    The id lives in the schema rather than only in the coroutine's signature because LangChain
+    injects nothing into a tool whose schema has no fields (``list_devices``).
+    """
+    extended: type[BaseModel] = create_model(
+        args_model.__name__,
+        __base__=args_model,
+        __module__=args_model.__module__,
+        tool_call_id=(Annotated[str, InjectedToolCallId], ...),
+    )
+    return extended
+
+
+class ExecutorFallback(AgentMiddleware):
+    """Send the tool calls LangChain would answer itself to the plant's executor instead.
+
+    LangChain's tool node replies on its own to a tool name the agent does not have and to
+    arguments its schema rejects; the executor must see those calls too (it records them in the
+    ledger and answers the model with the same errors the other adapters get). Calls with valid
+    arguments go on to the ``StructuredTool``.
+    """
+
+    def __init__(self, tools: Sequence[BoundTool]) -> None:
+        super().__init__()
+        # Not `self.tools`: AgentMiddleware.tools lists tools a middleware adds to the agent.
+        self._bound: Mapping[str, BoundTool] = {tool.name: tool for tool in tools}
+
+    async def awrap_tool_call(
+        self,
+        request: ToolCallRequest,
+        handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
+    ) -> ToolMessage | Command[Any]:
+        call = request.tool_call
+        bound = self._bound.get(call["name"])
+        if bound is not None and request.tool is not None and _valid(bound.args_model, call):
+            return await handler(request)
+        if bound is not None:
+            text = await bound.acall(call["args"], call_id=call["id"])
+        elif self._bound:
+            # Not one of this role's tools: the executor says why (unknown, or not the role's).
+            any_tool = next(iter(self._bound.values()))
+            result = await any_tool.executor.call(call["name"], call["args"], role=any_tool.role)
+            text = result.to_text()
+        else:
+            return await handler(request)  # a role without tools: LangChain answers
+        return ToolMessage(content=text, tool_call_id=call["id"] or "", name=call["name"])
+
+
+def _valid(args_model: type[BaseModel], call: Mapping[str, Any]) -> bool:
+    try:
+        args_model.model_validate(call["args"])
+    except ValidationError:
+        return False
+    return True
