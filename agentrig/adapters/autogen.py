@@ -1,0 +1,336 @@
+"""The AutoGen AgentChat adapter: a RoundRobinGroupChat of three AssistantAgents.
+
+One ``AssistantAgent`` per role (named after the role, with the role's prompt and its plant tools)
+in a ``RoundRobinGroupChat`` that AgentChat routes monitor -> diagnostician -> operator by itself.
+The team runs one turn at a time (``max_turns=1``; a team run again continues where it stopped),
+which gives the two things a mid-run hook cannot: ``save_state()`` while the team is not running
+(the only time AgentChat promises a consistent snapshot), and each handoff mirrored onto the bus
+after its sender's turn and before its recipient's. See docs/adapters-autogen.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import Any, cast
+
+import structlog
+from pydantic import BaseModel
+
+from agentrig.adapters.autogen_state import TeamCheckpoint, TeamCheckpoints
+from agentrig.core.agent import BoundTool, Outcome, RunContext
+from agentrig.core.llm.endpoints import ModelEndpoint
+from agentrig.core.messaging.message import Message
+from agentrig.core.optouts import disable_phone_home
+from agentrig.core.roles import ROLES, Role
+from agentrig.core.telemetry.facade import Telemetry
+from agentrig.exceptions import AdapterError, MissingExtraError
+
+disable_phone_home()  # before AutoGen is imported: it reads AUTOGEN_DISABLE_RUNTIME_TRACING then
+
+try:
+    import autogen_agentchat
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_agentchat.base import ChatAgent, Response, Team
+    from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, TextMessage
+    from autogen_agentchat.teams import RoundRobinGroupChat
+    from autogen_core import CancellationToken
+    from autogen_core.models import ModelFamily, ModelInfo
+    from autogen_core.tools import BaseTool, ParametersSchema, ToolSchema
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+    from autogen_ext.models.openai._model_info import get_info as autogen_model_info
+except ImportError as error:
+    raise MissingExtraError("the AutoGen adapter", "autogen") from error
+
+__all__ = ["AutoGenAdapter", "PlantTool", "model_info_for"]
+
+logger = structlog.get_logger(__name__)
+
+UNKNOWN_MODEL_INFO: ModelInfo = {
+    "vision": False,
+    "function_calling": True,
+    # The workflow never asks for JSON or structured output; saying so makes AutoGen refuse such
+    # a request up front instead of sending it to a model that may not support it.
+    "json_output": False,
+    "structured_output": False,
+    "family": ModelFamily.UNKNOWN,
+}
+"""What AutoGen is told about a model id it does not know (the reference model, Ollama, vLLM...)."""
+
+_CANCEL_GRACE_S = 5.0
+"""How long a cancelled run waits for AgentChat's runtime to stop after cancelling its token."""
+
+
+def model_info_for(model: str) -> ModelInfo:
+    """AutoGen's own capabilities for a model id it knows, else :data:`UNKNOWN_MODEL_INFO`."""
+    try:
+        return autogen_model_info(model)
+    except ValueError:  # "model_info is required when model name is not a valid OpenAI model"
+        return UNKNOWN_MODEL_INFO
+
+
+def _quiet_runtime_logs() -> None:
+    # AgentChat's runtime logs every message it routes at INFO under "autogen_core", contents
+    # included (tool results, answers), which agentrig keeps out of its logs unless asked; the
+    # spans carry the steps. WARNING, unless the application chose a level for it.
+    runtime_logger = logging.getLogger("autogen_core")
+    if runtime_logger.level == logging.NOTSET:
+        runtime_logger.setLevel(logging.WARNING)
+
+
+class _RunGuard:
+    """One run's cancellation token and the first error its agents or tools hit.
+
+    AgentChat turns an agent's exception into ``RuntimeError(str(error))`` and a tool's into text
+    for the model; the guard keeps the original so :meth:`AutoGenAdapter.run` raises it.
+    """
+
+    def __init__(self) -> None:
+        self.token = CancellationToken()
+        self.failure: BaseException | None = None
+        self.agent_tasks: set[asyncio.Task[Any]] = set()
+        """The runtime's tasks running an agent's turn right now."""
+
+    def stop(self) -> None:
+        """Stop the team's work: cancel the token and the agents' turns.
+
+        The token cancels the model and tool calls linked to it; the turn itself must be cancelled
+        too, because AgentChat 0.7.5 waits forever for the results of a cancelled tool call.
+        """
+        self.token.cancel()
+        for task in self.agent_tasks:
+            task.cancel()
+
+    def record(self, error: BaseException) -> None:
+        if self.failure is None:
+            self.failure = error
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+
+class PlantTool(BaseTool[BaseModel, Any]):
+    """A :class:`BoundTool` as an AgentChat tool: every call goes through the plant's executor.
+
+    The arguments go to the executor as the model sent them (it validates them and records a bad
+    call like any other), under AutoGen's tool-call id as the idempotency key. The calls of one
+    model response run in the order the model listed them: AgentChat starts them concurrently,
+    and an operator's "open the valve; restart the pump" must not be applied the other way round.
+    """
+
+    def __init__(
+        self, tool: BoundTool, *, order: asyncio.Lock, guard: _RunGuard | None = None
+    ) -> None:
+        # The result is the executor's JSON text, handed to the model as it is.
+        super().__init__(tool.args_model, str, tool.name, tool.description)
+        self.bound = tool
+        self._order = order
+        self._guard = guard
+
+    @property
+    def schema(self) -> ToolSchema:
+        """The catalogue's strict JSON schema -- the one every adapter sends."""
+        return ToolSchema(
+            name=self.name,
+            description=self.description,
+            parameters=cast("ParametersSchema", self.bound.parameters()),
+            strict=True,
+        )
+
+    async def run_json(
+        self,
+        args: Mapping[str, Any],
+        cancellation_token: CancellationToken,
+        call_id: str | None = None,
+    ) -> str:
+        # Not BaseTool.run_json: it validates with pydantic first (a bad call would never reach
+        # the executor) and opens AutoGen's own execute_tool span beside the executor's.
+        async with self._order:
+            try:
+                return await self.bound.acall(args, call_id=call_id)
+            except Exception as error:  # the plant is unusable; AgentChat would only tell the model
+                if self._guard is not None:
+                    self._guard.record(error)
+                raise
+
+    async def run(self, args: BaseModel, cancellation_token: CancellationToken) -> str:
+        return await self.run_json(args.model_dump(mode="json"), cancellation_token)
+
+    def return_value_as_string(self, value: Any) -> str:
+        return str(value)
+
+
+class _RoleAgent(AssistantAgent):
+    """An AssistantAgent whose every turn runs inside ``invoke_agent {role}``.
+
+    ``on_messages_stream`` is AgentChat's per-agent entry point in a team; the team's runtime runs
+    it in a task that copied the run's context, and the agent's model calls and tool tasks start
+    inside it, so their ``chat`` and ``execute_tool`` spans are children of the role's span.
+    """
+
+    def __init__(self, role: Role, *, telemetry: Telemetry, guard: _RunGuard, **options: Any):
+        super().__init__(role, **options)
+        self._agentrig_telemetry = telemetry
+        self._agentrig_guard = guard
+
+    async def on_messages_stream(
+        self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
+    ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
+        guard = self._agentrig_guard
+        task = asyncio.current_task()
+        if task is not None:
+            guard.agent_tasks.add(task)
+        with self._agentrig_telemetry.agent(self.name):
+            try:
+                async for item in super().on_messages_stream(messages, cancellation_token):
+                    yield item
+            except Exception as error:
+                guard.record(error)
+                raise
+            finally:
+                guard.agent_tasks.discard(task)
+
+
+class AutoGenAdapter:
+    """Monitor, diagnostician and operator as an AgentChat ``RoundRobinGroupChat``."""
+
+    name = "autogen"
+
+    def __init__(self) -> None:
+        _quiet_runtime_logs()
+        # OpenAIChatCompletionClient wraps an AsyncOpenAI whose connection pool belongs to the
+        # event loop it first ran on: one client per (loop, endpoint), closed by aclose().
+        self._clients: dict[tuple[int, str], OpenAIChatCompletionClient] = {}
+
+    @property
+    def framework_version(self) -> str:
+        return autogen_agentchat.__version__
+
+    def _client(self, endpoint: ModelEndpoint) -> OpenAIChatCompletionClient:
+        options = endpoint.client_options()
+        digest = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()
+        cache_key = (id(asyncio.get_running_loop()), f"{endpoint.model}:{digest}")
+        client = self._clients.get(cache_key)
+        if client is None:
+            client = self._clients[cache_key] = OpenAIChatCompletionClient(
+                model=endpoint.model,
+                base_url=options["base_url"],
+                api_key=options["api_key"],
+                timeout=options["timeout"],
+                max_retries=options["max_retries"],
+                model_info=model_info_for(endpoint.model),
+            )
+        return client
+
+    async def aclose(self) -> None:
+        """Close the model clients this event loop's runs used."""
+        loop_id = id(asyncio.get_running_loop())
+        for key in [key for key in self._clients if key[0] == loop_id]:
+            await self._clients.pop(key).close()
+
+    def build_team(self, ctx: RunContext, guard: _RunGuard | None = None) -> RoundRobinGroupChat:
+        """A new team for one run: AssistantAgents keep their context, so none is reused."""
+        guard = guard or _RunGuard()
+        client = self._client(ctx.model)
+        order = asyncio.Lock()
+        agents: list[ChatAgent | Team] = [
+            _RoleAgent(
+                role,
+                telemetry=ctx.telemetry,
+                guard=guard,
+                model_client=client,
+                tools=[PlantTool(tool, order=order, guard=guard) for tool in ctx.tools[role]],
+                system_message=ctx.prompts[role],
+                description=f"the {role} of the maintenance team",
+                # AssistantAgent stops after one tool round unless told otherwise; with
+                # reflection, running out of rounds still ends in an answer, and the role makes
+                # at most max_turns_per_role model calls, as in every adapter.
+                max_tool_iterations=max(1, ctx.max_turns_per_role - 1),
+                reflect_on_tool_use=True,
+            )
+            for role in ROLES
+        ]
+        return RoundRobinGroupChat(agents, max_turns=1)
+
+    async def run(self, task: Message, ctx: RunContext) -> Outcome:
+        guard = _RunGuard()
+        team = self.build_team(ctx, guard)
+        checkpoints = TeamCheckpoints(ctx.store, ctx.run_id)
+        checkpoint = await checkpoints.load()
+        if checkpoint is None:
+            checkpoint = TeamCheckpoint(framework_version=self.framework_version, team={})
+        else:
+            await team.load_state(checkpoint.team)
+            ctx.telemetry.logger.info(
+                "resuming the AutoGen team", run_id=ctx.run_id, finished=list(checkpoint.answers)
+            )
+        previous = checkpoint.handoffs[-1] if checkpoint.handoffs else task
+        alarm = ctx.alarm_text(task)
+        for index, role in enumerate(ROLES):
+            if role not in checkpoint.answers:
+                answer = await self._take_turn(
+                    team, role, None if checkpoint.answers else alarm, guard
+                )
+                checkpoint = checkpoint.model_copy(
+                    update={
+                        "team": dict(await team.save_state()),
+                        "answers": {**checkpoint.answers, role: answer},
+                    }
+                )
+                await checkpoints.save(checkpoint)
+            if index + 1 < len(ROLES) and len(checkpoint.handoffs) <= index:
+                previous = await ctx.handoffs.hand_over(
+                    role, ROLES[index + 1], checkpoint.answers[role], causation=previous
+                )
+                checkpoint = checkpoint.model_copy(
+                    update={"handoffs": [*checkpoint.handoffs, previous]}
+                )
+                await checkpoints.save(checkpoint)
+        return Outcome.from_answers(checkpoint.answers)
+
+    async def _take_turn(
+        self, team: RoundRobinGroupChat, role: Role, task: str | None, guard: _RunGuard
+    ) -> str:
+        turn = asyncio.create_task(self._stream_turn(team, role, task, guard))
+        try:
+            return await asyncio.shield(turn)
+        except asyncio.CancelledError:
+            # Stop the team now rather than let its runtime finish the turn (or wait forever on
+            # a cancelled tool call) after the run was given up.
+            guard.stop()
+            done, _ = await asyncio.wait([turn], timeout=_CANCEL_GRACE_S)
+            if not done:
+                turn.cancel()
+            elif not turn.cancelled() and turn.exception() is not None:
+                logger.warning(
+                    "the cancelled AutoGen turn ended with an error",
+                    role=role,
+                    error=repr(turn.exception()),
+                )
+            raise
+
+    async def _stream_turn(
+        self, team: RoundRobinGroupChat, role: Role, task: str | None, guard: _RunGuard
+    ) -> str:
+        answer: str | None = None
+        try:
+            async for item in team.run_stream(
+                task=task, cancellation_token=guard.token, output_task_messages=False
+            ):
+                if isinstance(item, TextMessage) and item.source == role:
+                    answer = item.content
+        except Exception as error:
+            # AgentChat reports an agent's failure as RuntimeError(str(error)): raise the original.
+            if guard.failure is not None and guard.failure is not error:
+                raise guard.failure from error
+            raise
+        guard.raise_failure()  # a tool found the plant unusable and AutoGen told only the model
+        if answer is None:
+            raise AdapterError(
+                f"the AutoGen {role} agent ended its turn without a text answer; "
+                "check the model endpoint and the run's trace"
+            )
+        return answer
