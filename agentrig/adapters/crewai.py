@@ -25,46 +25,36 @@ No memory, knowledge, embeddings or planning (they need an external key); verbos
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 import hashlib
 import threading
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-from pydantic import PrivateAttr
+from typing import Any
 
 from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
-from agentrig.core.agent import HANDOFF_TIMEOUT_S, BoundTool, Outcome, RunContext
+from agentrig.adapters.crewai_run import (
+    CrewRun,
+    PlantTool,
+    RoleAgent,
+    active_run,
+    on_task_completed,
+    stop_if_asked,
+)
+from agentrig.core.agent import Outcome, RunContext
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
 from agentrig.core.optouts import disable_phone_home
 from agentrig.core.roles import ROLES, Role
-from agentrig.exceptions import AdapterError, MissingExtraError
+from agentrig.exceptions import MissingExtraError
 
-# CrewAI reads its opt-outs at import and at every kickoff; offline it otherwise waits on its
-# telemetry and tracing endpoints (agentrig.core.optouts).
-disable_phone_home()
+disable_phone_home()  # before CrewAI is imported (see agentrig.core.optouts)
 try:
     import crewai
     from crewai import LLM, Agent, Crew, Process, Task
-    from crewai.agents.agent_executor import AgentExecutor
-    from crewai.hooks.dispatch import (
-        HookAborted,
-        InterceptionPoint,
-        register_scoped,
-        scoped_hooks,
-    )
+    from crewai.hooks.dispatch import HookAborted, InterceptionPoint, register_scoped, scoped_hooks
     from crewai.tasks.task_output import TaskOutput
-    from crewai.tools import BaseTool
-    from crewai.utilities.agent_utils import extract_tool_call_info
 except ImportError as error:  # pragma: no cover - exercised in a venv without the extra
     raise MissingExtraError("the CrewAI adapter", "crewai") from error
 
 __all__ = ["EXPECTED_OUTPUTS", "GOALS", "CrewAIAdapter"]
-
-T = TypeVar("T")
 
 GOALS: dict[Role, str] = {
     "monitor": "Confirm or refute the alarm from the alarming device's status and telemetry.",
@@ -82,151 +72,6 @@ EXPECTED_OUTPUTS: dict[Role, str] = {
     "lines exactly as your instructions give them.",
 }
 """Each task's CrewAI ``expected_output``: the final-answer lines of :mod:`agentrig.core.roles`."""
-
-# How long the crew's thread waits for work it hands to the run's event loop (a handoff: send,
-# receive and two saves) before it gives up; the loop is normally free, so this only bounds a
-# loop that stopped while the thread still ran.
-_LOOP_WAIT_S = HANDOFF_TIMEOUT_S + 30.0
-
-# The run the current crew thread works for, and the model's id of the tool call being executed.
-# Both are contextvars so that CrewAI's own worker threads (parallel tool calls copy the context)
-# see them too, and concurrent crews in one process stay apart.
-_active_run: contextvars.ContextVar[_CrewRun | None] = contextvars.ContextVar(
-    "agentrig_crewai_run", default=None
-)
-_tool_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "agentrig_crewai_tool_call_id", default=None
-)
-
-
-@dataclass
-class _CrewRun:
-    """One run's state, shared by the event loop and the crew's thread."""
-
-    ctx: RunContext
-    loop: asyncio.AbstractEventLoop
-    outputs: TaskOutputStore
-    previous: Message
-    """The last message this run received on the bus (the alarm first): the next causation."""
-    answers: dict[Role, str] = field(default_factory=dict)
-    stop: threading.Event = field(default_factory=threading.Event)
-    failure: BaseException | None = None
-    """Why the crew was stopped from inside (the plant became unusable), if it was."""
-
-    def on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run ``coroutine`` on the run's event loop from the crew's thread; wait for it."""
-        # run_coroutine_threadsafe carries this thread's context (run labels, current span).
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(_LOOP_WAIT_S)
-
-    def fail(self, error: BaseException) -> None:
-        """Stop the crew at its next model or tool call; run() raises ``error``."""
-        if self.failure is None:
-            self.failure = error
-        self.stop.set()
-
-    async def record(self, saved: SavedTaskOutput) -> None:
-        """Save a finished task's output, then mirror its handoff onto the bus (if any)."""
-        await self.outputs.save(saved)
-        if saved.index + 1 < len(ROLES):
-            message = await self.ctx.handoffs.hand_over(
-                saved.role, ROLES[saved.index + 1], saved.output, causation=self.previous
-            )
-            self.previous = message
-            await self.outputs.save(saved.model_copy(update={"handoff_id": message.id}))
-
-
-def _on_task_completed(output: TaskOutput) -> None:
-    """The crew's ``task_callback``: runs in the crew's thread as each task completes.
-
-    A module-level function (not a closure) because CrewAI warns about callbacks it cannot
-    serialise; the run is found through the thread's context.
-    """
-    run = _active_run.get()
-    if run is None:
-        raise AdapterError("a CrewAI task of agentrig's crew completed outside an agentrig run")
-    role = next((role for role in ROLES if role == output.agent), None)
-    if role is None:
-        raise AdapterError(f"a CrewAI task completed by an unknown agent {output.agent!r}")
-    text = str(output.raw)
-    run.answers[role] = text
-    saved = SavedTaskOutput(
-        index=ROLES.index(role), role=role, task_name=output.name or role, output=text
-    )
-    run.on_loop(run.record(saved))
-
-
-def _stop_if_asked(hook_context: Any) -> None:
-    """A CrewAI pre-model-call and pre-tool-call hook: abort a crew whose run is over."""
-    run = _active_run.get()
-    if run is not None and run.stop.is_set():
-        raise HookAborted("the agentrig run was cancelled or failed", source="agentrig")
-
-
-class _PlantTool(BaseTool):
-    """A plant tool of one role: every call goes through the run's executor via BoundTool."""
-
-    _bound: BoundTool = PrivateAttr()
-
-    @classmethod
-    def bind(cls, bound: BoundTool) -> _PlantTool:
-        tool = cls(name=bound.name, description=bound.description, args_schema=bound.args_model)
-        tool._bound = bound
-        return tool
-
-    def _validate_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        # The executor validates (and records) every call, as it does for the other frameworks;
-        # validating here first would answer a bad call without it reaching the ledger.
-        return kwargs
-
-    def _run(self, **arguments: Any) -> str:
-        try:
-            return self._bound.call(arguments, call_id=_tool_call_id.get())
-        except Exception as error:
-            # The executor raises only when the plant itself is unusable. CrewAI would hand the
-            # error to the model as an observation and go on; stop the crew instead.
-            run = _active_run.get()
-            if run is not None:
-                run.fail(error)
-            raise
-
-
-def _pass_tool_call_ids() -> None:
-    """Let the tools see the model's tool-call id, to use as the idempotency key.
-
-    CrewAI 1.15 gives a tool only its arguments; the id is known one frame up, in
-    ``AgentExecutor._execute_single_native_tool_call``. ``AgentExecutor`` is a Flow whose steps
-    CrewAI finds by parsing the class's own source, so a subclass would have none; the method is
-    wrapped once per process instead, and the wrapper only sets a contextvar around it.
-    """
-    original = AgentExecutor._execute_single_native_tool_call
-    if getattr(original, "_agentrig_passes_call_id", False):
-        return
-
-    @functools.wraps(original)
-    def execute_single_native_tool_call(self: Any, tool_call: Any) -> Any:
-        info = extract_tool_call_info(tool_call)
-        token = _tool_call_id.set(str(info[0]) if info and info[0] else None)
-        try:
-            return original(self, tool_call)
-        finally:
-            _tool_call_id.reset(token)
-
-    execute_single_native_tool_call._agentrig_passes_call_id = True  # type: ignore[attr-defined]
-    AgentExecutor._execute_single_native_tool_call = execute_single_native_tool_call  # type: ignore[method-assign]
-
-
-_pass_tool_call_ids()
-
-
-class _RoleAgent(Agent):
-    """A CrewAI agent whose task execution is its role's ``invoke_agent`` span."""
-
-    def execute_task(self, task: Task, context: str | None = None, tools: Any = None) -> Any:
-        run = _active_run.get()
-        if run is None:
-            return super().execute_task(task, context, tools)
-        with run.ctx.telemetry.agent(self.role):
-            return super().execute_task(task, context, tools)
 
 
 class CrewAIAdapter:
@@ -258,7 +103,7 @@ class CrewAIAdapter:
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         outputs = TaskOutputStore(ctx.store, ctx.run_id)
         saved = await outputs.load_all()
-        run = _CrewRun(ctx=ctx, loop=asyncio.get_running_loop(), outputs=outputs, previous=task)
+        run = CrewRun(ctx=ctx, loop=asyncio.get_running_loop(), outputs=outputs, previous=task)
         for done in saved:
             run.answers[done.role] = done.output
             if done.handoff_id is None:
@@ -282,21 +127,21 @@ class CrewAIAdapter:
 
     def _kickoff(
         self,
-        run: _CrewRun,
+        run: CrewRun,
         alarm: str,
         saved: list[SavedTaskOutput],
         llm_key: tuple[int, str],
     ) -> None:
         """Build the crew and run the tasks not yet done (in a worker thread)."""
-        token = _active_run.set(run)
+        token = active_run.set(run)
         try:
             crew = _build_crew(run.ctx, alarm, saved, self._llm(llm_key, run.ctx.model))
             with scoped_hooks():
-                register_scoped(InterceptionPoint.PRE_MODEL_CALL, _stop_if_asked)
-                register_scoped(InterceptionPoint.PRE_TOOL_CALL, _stop_if_asked)
+                register_scoped(InterceptionPoint.PRE_MODEL_CALL, stop_if_asked)
+                register_scoped(InterceptionPoint.PRE_TOOL_CALL, stop_if_asked)
                 crew.kickoff()
         finally:
-            _active_run.reset(token)
+            active_run.reset(token)
 
     def _llm(self, key: tuple[int, str], endpoint: ModelEndpoint) -> Any:
         with self._llms_lock:
@@ -326,12 +171,12 @@ def _build_crew(ctx: RunContext, alarm: str, saved: list[SavedTaskOutput], llm: 
     agents: list[Agent] = []
     tasks: list[Task] = []
     for role in ROLES:
-        agent = _RoleAgent(
+        agent = RoleAgent(
             role=role,
             goal=GOALS[role],
             backstory=ctx.prompts[role],
             llm=llm,
-            tools=[_PlantTool.bind(tool) for tool in ctx.tools[role]],
+            tools=[PlantTool.bind(tool) for tool in ctx.tools[role]],
             max_iter=ctx.max_turns_per_role,
             cache=False,  # a cached tool result would not go through the executor
             allow_delegation=False,
@@ -360,7 +205,7 @@ def _build_crew(ctx: RunContext, alarm: str, saved: list[SavedTaskOutput], llm: 
         agents=agents[first:],
         tasks=tasks[first:],
         process=Process.sequential,
-        task_callback=_on_task_completed,
+        task_callback=on_task_completed,
         cache=False,
         memory=False,
         planning=False,

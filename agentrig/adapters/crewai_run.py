@@ -1,0 +1,255 @@
+"""What agentrig plugs into a running CrewAI crew: run state, tools, role agents and hooks.
+
+A crew runs in a worker thread (``Crew.kickoff`` is synchronous); CrewAI starts more threads for
+parallel tool calls, copying the context. So the run a crew works for is found through a
+contextvar (:data:`active_run`), which keeps concurrent crews in one process apart and lets the
+pieces below be plain classes and module-level functions:
+
+- :class:`CrewRun`: the run's state, shared by the event loop and the crew's thread; it saves
+  each finished task's output and mirrors its handoff onto the bus, on the run's loop.
+- :func:`on_task_completed`: the crew's ``task_callback``.
+- :class:`PlantTool`: a ``BaseTool`` over a role's :class:`~agentrig.core.agent.BoundTool`.
+- :class:`RoleAgent`: an ``Agent`` whose task execution is its role's ``invoke_agent`` span.
+- :func:`stop_if_asked`: a pre-model-call / pre-tool-call hook that aborts a crew whose run is
+  over (cancelled, or the plant became unusable).
+
+Two process-wide adjustments are made on import: CrewAI's native tool-call loop tells the tool
+which model tool-call id it runs (the idempotency key), and CrewAI's per-call INFO chatter on the
+root logger is demoted to DEBUG (see :class:`CrewAIChatterFilter`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import PrivateAttr
+
+from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
+from agentrig.core.agent import HANDOFF_TIMEOUT_S, BoundTool, RunContext
+from agentrig.core.messaging.message import Message
+from agentrig.core.optouts import disable_phone_home
+from agentrig.core.roles import ROLES, Role
+from agentrig.exceptions import AdapterError, MissingExtraError
+
+disable_phone_home()  # before CrewAI is imported (see agentrig.core.optouts)
+try:
+    from crewai import Agent, Task
+    from crewai.agents.agent_executor import AgentExecutor
+    from crewai.hooks.dispatch import HookAborted
+    from crewai.tasks.task_output import TaskOutput
+    from crewai.tools import BaseTool
+    from crewai.utilities.agent_utils import extract_tool_call_info
+except ImportError as error:  # pragma: no cover - exercised in a venv without the extra
+    raise MissingExtraError("the CrewAI adapter", "crewai") from error
+
+__all__ = [
+    "CHATTY_INFO_PREFIXES",
+    "CrewAIChatterFilter",
+    "CrewRun",
+    "PlantTool",
+    "RoleAgent",
+    "active_run",
+    "current_tool_call_id",
+    "on_task_completed",
+    "stop_if_asked",
+]
+
+T = TypeVar("T")
+
+LOOP_WAIT_S = HANDOFF_TIMEOUT_S + 30.0
+"""How long the crew's thread waits for work it hands to the run's event loop (a handoff: send,
+receive, two saves). The loop is normally free; this only bounds a loop that stopped while the
+crew still ran."""
+
+active_run: contextvars.ContextVar[CrewRun | None] = contextvars.ContextVar(
+    "agentrig_crewai_run", default=None
+)
+"""The run the current crew thread works for."""
+
+current_tool_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "agentrig_crewai_tool_call_id", default=None
+)
+"""The model's id of the tool call being executed in this thread, if CrewAI is running one."""
+
+
+@dataclass
+class CrewRun:
+    """One run's state, shared by the event loop and the crew's thread."""
+
+    ctx: RunContext
+    loop: asyncio.AbstractEventLoop
+    outputs: TaskOutputStore
+    previous: Message
+    """The last message this run received on the bus (the alarm first): the next causation."""
+    answers: dict[Role, str] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+    failure: BaseException | None = None
+    """Why the crew was stopped from inside (the plant became unusable), if it was."""
+
+    def on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the run's event loop from the crew's thread; wait for it."""
+        # run_coroutine_threadsafe carries this thread's context (run labels, current span).
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(LOOP_WAIT_S)
+
+    def fail(self, error: BaseException) -> None:
+        """Stop the crew at its next model or tool call; the adapter then raises ``error``."""
+        if self.failure is None:
+            self.failure = error
+        self.stop.set()
+
+    async def record(self, saved: SavedTaskOutput) -> None:
+        """Save a finished task's output, then mirror its handoff onto the bus (if any)."""
+        await self.outputs.save(saved)
+        if saved.index + 1 < len(ROLES):
+            message = await self.ctx.handoffs.hand_over(
+                saved.role, ROLES[saved.index + 1], saved.output, causation=self.previous
+            )
+            self.previous = message
+            await self.outputs.save(saved.model_copy(update={"handoff_id": message.id}))
+
+
+def _stopped() -> HookAborted:
+    return HookAborted("the agentrig run was cancelled or failed", source="agentrig")
+
+
+def on_task_completed(output: TaskOutput) -> None:
+    """The crew's ``task_callback``: save the output and mirror the handoff, before the next task.
+
+    CrewAI calls it in the crew's thread. It is a module-level function, not a closure, because
+    CrewAI warns about callbacks it cannot serialise; the run is found through the context.
+    """
+    run = active_run.get()
+    if run is None:
+        raise AdapterError("a task of agentrig's CrewAI crew completed outside an agentrig run")
+    if run.stop.is_set():
+        raise _stopped()  # the run is over: nothing more goes to its store or bus
+    role = next((role for role in ROLES if role == output.agent), None)
+    if role is None:
+        raise AdapterError(f"a CrewAI task was completed by an unknown agent {output.agent!r}")
+    text = str(output.raw)
+    run.answers[role] = text
+    saved = SavedTaskOutput(
+        index=ROLES.index(role), role=role, task_name=output.name or role, output=text
+    )
+    run.on_loop(run.record(saved))
+
+
+def stop_if_asked(hook_context: Any) -> None:
+    """A pre-model-call and pre-tool-call hook: abort a crew whose run is over."""
+    run = active_run.get()
+    if run is not None and run.stop.is_set():
+        raise _stopped()
+
+
+class PlantTool(BaseTool):
+    """A plant tool of one role: every call goes through the run's executor via BoundTool."""
+
+    _bound: BoundTool = PrivateAttr()
+
+    @classmethod
+    def bind(cls, bound: BoundTool) -> PlantTool:
+        tool = cls(name=bound.name, description=bound.description, args_schema=bound.args_model)
+        tool._bound = bound
+        return tool
+
+    def _validate_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # The executor validates (and records) every call, as it does for the other frameworks;
+        # validating here first would answer a bad call without it reaching the ledger.
+        return kwargs
+
+    def _run(self, **arguments: Any) -> str:
+        try:
+            return self._bound.call(arguments, call_id=current_tool_call_id.get())
+        except Exception as error:
+            # The executor raises only when the plant itself is unusable. CrewAI would hand the
+            # error to the model as an observation and go on; stop the crew instead.
+            run = active_run.get()
+            if run is not None:
+                run.fail(error)
+            raise
+
+
+class RoleAgent(Agent):
+    """A CrewAI agent whose task execution is its role's ``invoke_agent`` span.
+
+    The span is current while CrewAI runs the agent, so the role's ``chat`` and ``execute_tool``
+    spans (and OpenInference's tool spans) are its children.
+    """
+
+    def execute_task(self, task: Task, context: str | None = None, tools: Any = None) -> Any:
+        run = active_run.get()
+        if run is None:
+            return super().execute_task(task, context, tools)
+        with run.ctx.telemetry.agent(self.role):
+            return super().execute_task(task, context, tools)
+
+
+def _pass_tool_call_ids() -> None:
+    """Let the tools see the model's tool-call id, to use as the idempotency key.
+
+    CrewAI 1.15 gives a tool only its arguments; the id is known one frame up, in
+    ``AgentExecutor._execute_single_native_tool_call``. ``AgentExecutor`` is a Flow whose steps
+    CrewAI finds by parsing the class's own source, so a subclass would have none; the method is
+    wrapped once per process instead, and the wrapper only sets a contextvar around it.
+    """
+    original = AgentExecutor._execute_single_native_tool_call
+    if getattr(original, "_agentrig_passes_call_id", False):
+        return
+
+    @functools.wraps(original)
+    def execute_single_native_tool_call(self: Any, tool_call: Any) -> Any:
+        info = extract_tool_call_info(tool_call)
+        token = current_tool_call_id.set(str(info[0]) if info and info[0] else None)
+        try:
+            return original(self, tool_call)
+        finally:
+            current_tool_call_id.reset(token)
+
+    execute_single_native_tool_call._agentrig_passes_call_id = True  # type: ignore[attr-defined]
+    AgentExecutor._execute_single_native_tool_call = execute_single_native_tool_call  # type: ignore[method-assign]
+
+
+CHATTY_INFO_PREFIXES: tuple[str, ...] = (
+    # crewai.llms.providers.utils.common: once per offered tool on every model call (12 tools
+    # per operator call: ~100 lines per run).
+    "OpenAI: Successfully validated tool",
+    # crewai.llms.providers.openai.completion: the usage of a call, which its chat span has.
+    "OpenAI API usage:",
+)
+
+
+class CrewAIChatterFilter(logging.Filter):
+    """Demote CrewAI's per-call INFO lines to DEBUG.
+
+    CrewAI logs them through the root logger (``logging.info``), so no logger level can quiet
+    them without quieting everything; this filter sits on the root logger and passes them on
+    only when DEBUG is enabled there.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno != logging.INFO
+            or record.name != "root"
+            or not isinstance(record.msg, str)
+            or not record.msg.startswith(CHATTY_INFO_PREFIXES)
+        ):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def _quiet_crewai_chatter() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(existing, CrewAIChatterFilter) for existing in root.filters):
+        root.addFilter(CrewAIChatterFilter())
+
+
+_pass_tool_call_ids()
+_quiet_crewai_chatter()
