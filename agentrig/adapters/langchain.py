@@ -44,7 +44,13 @@ try:
     import langgraph.version
     import openai
     from langchain.agents import create_agent
-    from langchain.agents.middleware import AgentMiddleware, InputAgentState
+    from langchain.agents.middleware import (
+        AgentMiddleware,
+        ExtendedModelResponse,
+        InputAgentState,
+        ModelRequest,
+        ModelResponse,
+    )
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
     from langchain_core.runnables import RunnableConfig
     from langchain_core.tools import InjectedToolCallId, StructuredTool
@@ -63,8 +69,14 @@ def role_thread_id(run_id: str, role: str) -> str:
 
 
 def recursion_limit(max_turns: int) -> int:
-    """LangGraph supersteps for ``max_turns`` model calls: each but the last is followed by tools."""
-    return max(1, 2 * max_turns - 1)
+    """The LangGraph ``recursion_limit`` that lets an agent make ``max_turns`` model calls.
+
+    ``n`` model calls take ``2n - 1`` supersteps (model, tools, model, ..., model), and LangGraph
+    checks the limit before it notices that nothing is left to run, so a graph that ends on its
+    last allowed step needs one more (measured on langgraph 1.2: with ``2n - 1`` the answer is
+    saved, then ``GraphRecursionError`` is raised anyway).
+    """
+    return 2 * max(1, max_turns)
 
 
 @dataclass
@@ -179,24 +191,36 @@ def _final_text(messages: Sequence[Any]) -> str:
 
 def langchain_tool(tool: BoundTool) -> StructuredTool:
     """``tool`` as a LangChain tool: the plant's argument model, the call id as idempotency key."""
-    fields = tool.args_model.model_fields
 
-    async def call_plant_tool(tool_call_id: str, **arguments: Any) -> str:
-        # LangChain hands over every field, defaults included; the executor records what the
-        # model actually set, as the other adapters do.
-        given = {
-            name: value
-            for name, value in arguments.items()
-            if fields[name].is_required() or value != fields[name].default
-        }
-        return await tool.acall(given, call_id=tool_call_id)
+    async def call_plant_tool(arguments: dict[str, Any], tool_call_id: str) -> str:
+        return await tool.acall(arguments, call_id=tool_call_id)
 
-    return StructuredTool(
+    return PlantTool(
         name=tool.name,
         description=tool.description,
         args_schema=_with_call_id(tool.args_model),
         coroutine=call_plant_tool,
     )
+
+
+class PlantTool(StructuredTool):
+    """A ``StructuredTool`` whose coroutine gets the arguments exactly as the model gave them.
+
+    LangChain validates them against the schema as usual (its errors reach the model), but then
+    hands a tool every field, defaults included; the executor records and hashes what the model
+    actually sent -- ``{"device_id": "pump-07"}`` and ``{"device_id": "pump-07", "sensor_id":
+    null}`` are different calls to it, as they are in every other adapter.
+    """
+
+    def _parse_input(
+        self, tool_input: str | dict[str, Any], tool_call_id: str | None
+    ) -> str | dict[str, Any]:
+        parsed = super()._parse_input(tool_input, tool_call_id)
+        if not isinstance(tool_input, dict):
+            return parsed
+        # super() wrote the injected id into tool_input; the rest is the model's.
+        given = {name: value for name, value in tool_input.items() if name != "tool_call_id"}
+        return {"arguments": given, "tool_call_id": tool_call_id}
 
 
 @functools.cache
@@ -218,16 +242,38 @@ def _with_call_id(args_model: type[BaseModel]) -> type[BaseModel]:
 class ExecutorFallback(AgentMiddleware):
     """Send the tool calls LangChain would answer itself to the plant's executor instead.
 
-    LangChain's tool node replies on its own to a tool name the agent does not have and to
-    arguments its schema rejects; the executor must see those calls too (it records them in the
-    ledger and answers the model with the same errors the other adapters get). Calls with valid
-    arguments go on to the ``StructuredTool``.
+    LangChain answers on its own a tool name the agent does not have, arguments its schema
+    rejects and arguments that are not JSON at all -- and when a model turn holds only such a
+    malformed call, stock ``create_agent`` ends the agent with an empty answer. The executor must
+    see every call the model makes (it records it in the ledger and answers with the same error
+    text the other adapters' models read), so this middleware hands those calls to it; calls
+    with valid arguments go on to the ``StructuredTool``.
     """
 
     def __init__(self, tools: Sequence[BoundTool]) -> None:
         super().__init__()
         # Not `self.tools`: AgentMiddleware.tools lists tools a middleware adds to the agent.
         self._bound: Mapping[str, BoundTool] = {tool.name: tool for tool in tools}
+
+    async def awrap_model_call(
+        self,
+        request: ModelRequest[Any],
+        handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
+    ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
+        response = await handler(request)
+        reply = next((m for m in reversed(response.result) if isinstance(m, AIMessage)), None)
+        if reply is None or not reply.invalid_tool_calls or not self._bound:
+            return response
+        answers = [
+            await self._execute(call.get("name") or "", call.get("args") or "", call_id)
+            for call in reply.invalid_tool_calls
+            if (call_id := call.get("id"))
+        ]
+        update: dict[str, Any] = {"messages": answers}
+        if not reply.tool_calls:
+            # Nothing for the tool node: without this jump the agent would stop here.
+            update["jump_to"] = "model"
+        return ExtendedModelResponse(model_response=response, command=Command(update=update))
 
     async def awrap_tool_call(
         self,
@@ -236,18 +282,22 @@ class ExecutorFallback(AgentMiddleware):
     ) -> ToolMessage | Command[Any]:
         call = request.tool_call
         bound = self._bound.get(call["name"])
-        if bound is not None and request.tool is not None and _valid(bound.args_model, call):
+        if not self._bound or (
+            bound is not None and request.tool is not None and _valid(bound.args_model, call)
+        ):
             return await handler(request)
+        return await self._execute(call["name"], call["args"], call["id"] or "")
+
+    async def _execute(self, name: str, arguments: Any, call_id: str) -> ToolMessage:
+        bound = self._bound.get(name)
         if bound is not None:
-            text = await bound.acall(call["args"], call_id=call["id"])
-        elif self._bound:
+            text = await bound.acall(arguments, call_id=call_id)
+        else:
             # Not one of this role's tools: the executor says why (unknown, or not the role's).
             any_tool = next(iter(self._bound.values()))
-            result = await any_tool.executor.call(call["name"], call["args"], role=any_tool.role)
+            result = await any_tool.executor.call(name, arguments, role=any_tool.role)
             text = result.to_text()
-        else:
-            return await handler(request)  # a role without tools: LangChain answers
-        return ToolMessage(content=text, tool_call_id=call["id"] or "", name=call["name"])
+        return ToolMessage(content=text, tool_call_id=call_id, name=name or "unknown")
 
 
 def _valid(args_model: type[BaseModel], call: Mapping[str, Any]) -> bool:

@@ -1,0 +1,464 @@
+"""The LangChain adapter's own parts: checkpoints in the store, resume, tool wrapping, errors.
+
+The conformance suite (test_conformance.py) checks the shared contract; this file checks what
+only LangChain has: the LangGraph checkpoints it writes to the StateStore (their content, their
+JSON form, a resume from them after a crash), how plant tools are wrapped (call ids as
+idempotency keys, the arguments the model gave), the executor fallback middleware, the
+recursion limit, per-event-loop model clients and errors surfacing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import importlib
+import json
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.errors import GraphRecursionError
+
+from agentrig.adapters.langchain import (
+    LangChainAdapter,
+    langchain_tool,
+    recursion_limit,
+    role_thread_id,
+)
+from agentrig.adapters.langchain_checkpoint import (
+    StateStoreCheckpointer,
+    checkpoint_prefix,
+)
+from agentrig.core.agent import BoundTool, Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.llm import ReferenceModelServer
+from agentrig.core.llm.brain import Decision, PolicyInput, Skill, default_decide
+from agentrig.core.llm.endpoints import ModelEndpoint
+from agentrig.core.messaging import Message
+from agentrig.core.messaging.memory import MemoryMessageBus
+from agentrig.core.plant.plant import Plant
+from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
+from agentrig.core.roles import ROLES
+from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
+from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
+from agentrig.core.telemetry.facade import Telemetry
+from agentrig.core.telemetry.jsonl import read_trace_file
+from agentrig.exceptions import MissingExtraError
+
+SCENARIO = "blocked-discharge"
+
+
+class CountingBrain:
+    """The reference model's policy, counting the model calls each role makes."""
+
+    def __init__(self) -> None:
+        self.decide = default_decide()
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, inp: PolicyInput, skill: Skill) -> Decision:
+        self.calls[inp.role or "unknown"] += 1
+        return self.decide(inp, skill)
+
+
+@pytest.fixture(scope="module")
+def counting_brain() -> CountingBrain:
+    return CountingBrain()
+
+
+@pytest.fixture(scope="module")
+def server(counting_brain: CountingBrain) -> Iterator[ReferenceModelServer]:
+    with ReferenceModelServer(decide=counting_brain) as running:
+        yield running
+
+
+@pytest.fixture
+def brain(counting_brain: CountingBrain) -> CountingBrain:
+    counting_brain.calls.clear()
+    return counting_brain
+
+
+@pytest.fixture
+def endpoint(server: ReferenceModelServer) -> ModelEndpoint:
+    return ModelEndpoint(
+        provider="reference",
+        model="agentrig-operator",
+        base_url=server.base_url,
+        timeout=10,
+        max_retries=0,
+    )
+
+
+@pytest.fixture
+async def adapter() -> AsyncIterator[LangChainAdapter]:
+    made = LangChainAdapter()
+    yield made
+    await made.aclose()
+
+
+@dataclass
+class DirectRun:
+    """One run driven by hand (no runner): what a test needs to run the adapter and look."""
+
+    ctx: RunContext
+    alarm: Message
+    plant: Plant
+    telemetry: Telemetry
+
+    async def ledger(self) -> list[LedgerEntry]:
+        loaded = await self.ctx.store.load(plant_key(self.ctx.run_id))
+        assert loaded is not None
+        return PlantState.model_validate(loaded.state).ledger
+
+
+async def start_run(
+    store: StateStore, endpoint: ModelEndpoint, run_id: str, *, max_turns: int = 30
+) -> DirectRun:
+    """Create (or resume) the run's plant and hand the alarm to the monitor over a memory bus."""
+    telemetry = Telemetry.for_run(run_id, "langchain", SCENARIO)
+    plant = await Plant.create(store, run_id, SCENARIO)
+    handoffs = Handoffs(MemoryMessageBus(), run_id, telemetry)
+    ctx = RunContext(
+        run_id=run_id,
+        tools=bind_tools(plant.executor(hooks=[telemetry.tool_hook])),
+        model=endpoint,
+        store=store,
+        bus=handoffs.bus,
+        telemetry=telemetry,
+        handoffs=handoffs,
+        max_turns_per_role=max_turns,
+    )
+    alarm = await handoffs.hand_over("plant", "monitor", await plant.alarm_text(), type="alarm")
+    return DirectRun(ctx, alarm, plant, telemetry)
+
+
+async def latest_messages(store: StateStore, run_id: str, role: str) -> list[Any]:
+    """The message history of a role's thread, read back through a fresh checkpointer."""
+    saver = StateStoreCheckpointer(store, prefix=checkpoint_prefix(run_id))
+    found = await saver.aget_tuple({"configurable": {"thread_id": role_thread_id(run_id, role)}})
+    assert found is not None, f"no checkpoint for {role}"
+    messages: list[Any] = found.checkpoint["channel_values"]["messages"]
+    return messages
+
+
+def model_call_ids(messages: list[Any]) -> list[str]:
+    """Every tool-call id the model issued, valid or malformed, in order."""
+    ids: list[str] = []
+    for message in messages:
+        if isinstance(message, AIMessage):
+            ids += [call["id"] for call in message.tool_calls if call["id"]]
+            ids += [call["id"] for call in message.invalid_tool_calls if call["id"]]
+    return ids
+
+
+# ------------------------------------------------------------------ a run, then its checkpoints
+
+
+async def test_a_run_leaves_each_roles_history_in_the_store(tmp_path: Path) -> None:
+    store = MemoryStateStore()
+    spec = RunSpec(framework="langchain", scenario=SCENARIO, run_id="lc-history")
+    settings = RunSettings(state_url="memory://", out_dir=tmp_path)
+    async with RunServices(settings, store=store, bus=MemoryMessageBus()) as services:
+        result = await execute_run(spec, services)
+    assert result.status == "passed", (result.errors, result.final_report)
+
+    loaded = await store.load(plant_key(spec.run_id))
+    assert loaded is not None
+    ledger = PlantState.model_validate(loaded.state).ledger
+    prefix = f"runs/{spec.run_id}/langgraph/"
+    assert {key.split("/")[3] for key in await store.keys(prefix)} == {
+        role_thread_id(spec.run_id, role) for role in ROLES
+    }
+    answers: dict[str, str] = {}
+    for role in ROLES:
+        messages = await latest_messages(store, spec.run_id, role)
+        assert isinstance(messages[0], HumanMessage)
+        # The role's tool calls in its thread are exactly its calls in the executor's ledger,
+        # keyed by the model's call ids, each answered with that call's result.
+        entries = {entry.key: entry for entry in ledger if entry.role == role}
+        ids = model_call_ids(messages)
+        assert [f"call-{role}-{call_id}" for call_id in ids] == list(entries)
+        results = {
+            m.tool_call_id: json.loads(m.content) for m in messages if isinstance(m, ToolMessage)
+        }
+        for call_id in ids:
+            entry = entries[f"call-{role}-{call_id}"]
+            assert results[call_id]["sim_time_s"] == entry.sim_time_s
+        assert isinstance(messages[-1], AIMessage)
+        assert not messages[-1].tool_calls
+        answers[role] = messages[-1].text
+    assert answers["operator"] == result.final_report
+    assert Outcome.from_answers(answers).root_cause == "blocked_discharge"
+    # The monitor's answer reached the diagnostician through the bus, inside its task.
+    diagnostician_task = (await latest_messages(store, spec.run_id, "diagnostician"))[0].text
+    assert answers["monitor"].strip() in diagnostician_task
+
+
+async def test_stored_checkpoints_are_json_with_base64_msgpack_never_pickle(
+    tmp_path: Path, endpoint: ModelEndpoint, adapter: LangChainAdapter
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "state.db"
+    store = open_state_store(f"sqlite:///{path}")
+    async with store:
+        run = await start_run(store, endpoint, "lc-json")
+        await adapter.run(run.alarm, run.ctx)
+        keys = await store.keys(checkpoint_prefix("lc-json") + "/")
+    with sqlite3.connect(path) as connection:
+        rows = dict(
+            connection.execute(
+                "SELECT key, document FROM agentrig_state WHERE key LIKE ?",
+                (checkpoint_prefix("lc-json") + "/%",),
+            ).fetchall()
+        )
+    assert sorted(rows) == keys
+    kinds: Counter[str] = Counter()
+    for key, text in rows.items():
+        document = json.loads(text)  # raw bytes on disk: plain JSON
+        if key.endswith("/index"):
+            assert document["namespaces"][""] == sorted(document["namespaces"][""])
+            continue
+        values = [document.get("checkpoint"), document.get("metadata")]
+        values += [write["value"] for write in document.get("writes", [])]
+        for value in filter(None, values):
+            kinds[value["type"]] += 1
+            base64.b64decode(value["data"], validate=True)
+    assert kinds["msgpack"] > 0
+    assert "pickle" not in kinds
+    assert not any(b"pickle" in text.encode() for text in rows.values())
+
+
+# ------------------------------------------------------------------ resume
+
+
+async def test_a_new_agent_over_the_same_thread_sees_the_saved_messages(
+    tmp_path: Path, endpoint: ModelEndpoint, adapter: LangChainAdapter
+) -> None:
+    from langchain.agents import create_agent
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    async with open_state_store(url) as store:
+        run = await start_run(store, endpoint, "lc-state")
+        outcome = await adapter.run(run.alarm, run.ctx)
+    # Another store object over the same file, another agent: the thread is still there.
+    async with open_state_store(url) as store:
+        saver = StateStoreCheckpointer(store, prefix=checkpoint_prefix("lc-state"))
+        agent = create_agent(adapter._model(endpoint), [], checkpointer=saver, name="monitor")
+        config = {"configurable": {"thread_id": role_thread_id("lc-state", "monitor")}}
+        state = await agent.aget_state(config)  # type: ignore[arg-type]
+        history = [s async for s in agent.aget_state_history(config)]  # type: ignore[arg-type]
+    messages = state.values["messages"]
+    assert messages[-1].text == outcome.answers["monitor"]
+    assert state.next == ()
+    assert len(model_call_ids(messages)) >= 1
+    # One checkpoint per superstep, newest first, each pointing at its parent.
+    assert history[0].config == state.config
+    assert [h.parent_config for h in history[:-1]] == [h.config for h in history[1:]]
+
+
+async def test_a_crashed_run_resumes_from_its_checkpoints_without_acting_twice(
+    tmp_path: Path,
+    endpoint: ModelEndpoint,
+    brain: CountingBrain,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reference = LangChainAdapter()
+    uninterrupted = await start_run(MemoryStateStore(), endpoint, "lc-uninterrupted")
+    await reference.run(uninterrupted.alarm, uninterrupted.ctx)
+    await reference.aclose()
+    full_calls = Counter(brain.calls)
+    brain.calls.clear()
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    real_acall = BoundTool.acall
+
+    async def crash_in_the_operator(self: BoundTool, *args: Any, **kwargs: Any) -> str:
+        if self.role == "operator" and self.name == "create_work_order":
+            raise RuntimeError("simulated crash")
+        return await real_acall(self, *args, **kwargs)
+
+    monkeypatch.setattr(BoundTool, "acall", crash_in_the_operator)
+    first = LangChainAdapter()
+    async with open_state_store(url) as store:
+        run = await start_run(store, endpoint, "lc-resume")
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            await first.run(run.alarm, run.ctx)
+        await first.aclose()
+        crashed_ledger = await run.ledger()
+    calls_before_crash = Counter(brain.calls)
+    assert "create_work_order" not in [e.tool for e in crashed_ledger]
+    assert "stop_device" in [e.tool for e in crashed_ledger]
+
+    # A new process would start here: new store object, new adapter, same run id.
+    monkeypatch.setattr(BoundTool, "acall", real_acall)
+    brain.calls.clear()
+    second = LangChainAdapter()
+    async with open_state_store(url) as store:
+        run = await start_run(store, endpoint, "lc-resume")
+        outcome = await second.run(run.alarm, run.ctx)
+        await second.aclose()
+        ledger = await run.ledger()
+        grade = await run.plant.grade(outcome.final_report)
+    assert grade.passed, [c.detail for c in grade.checks if not c.passed]
+    # Monitor and diagnostician had answered: not asked again. The operator went on from its
+    # last checkpoint (the pending work order ran) and was asked only what followed: both runs
+    # together made the model calls of one uninterrupted run.
+    assert brain.calls["monitor"] == brain.calls["diagnostician"] == 0
+    assert calls_before_crash + brain.calls == full_calls
+    assert ledger[: len(crashed_ledger)] == crashed_ledger
+    assert [e.tool for e in ledger].count("stop_device") == 1
+    assert [e.tool for e in ledger].count("create_work_order") == 1
+    assert len(ledger) == len(await uninterrupted.ledger())
+
+
+# ------------------------------------------------------------------ tools and the middleware
+
+
+async def test_a_wrapped_tool_passes_the_model_arguments_and_the_call_id(
+    endpoint: ModelEndpoint,
+) -> None:
+    run = await start_run(MemoryStateStore(), endpoint, "lc-tool")
+    bound = next(t for t in run.ctx.tools["diagnostician"] if t.name == "read_telemetry")
+    tool = langchain_tool(bound)
+    # The model sees the plant's schema; the injected call id is hidden from it.
+    assert tool.tool_call_schema.model_json_schema()["properties"].keys() == (  # type: ignore[union-attr]
+        bound.args_model.model_json_schema()["properties"].keys()
+    )
+    first = await tool.ainvoke(
+        {"name": tool.name, "args": {"device_id": "pump-07"}, "id": "c1", "type": "tool_call"}
+    )
+    again = await tool.ainvoke(
+        {"name": tool.name, "args": {"device_id": "pump-07"}, "id": "c1", "type": "tool_call"}
+    )
+    nulls = await tool.ainvoke(
+        {
+            "name": tool.name,
+            "args": {"device_id": "pump-07", "sensor_id": None},
+            "id": "c2",
+            "type": "tool_call",
+        }
+    )
+    ledger = await run.ledger()
+    assert [(e.key, e.arguments, e.outcome) for e in ledger] == [
+        ("call-diagnostician-c1", {"device_id": "pump-07"}, "read"),
+        ("call-diagnostician-c2", {"device_id": "pump-07", "sensor_id": None}, "read"),
+    ]
+    assert first.content == again.content  # the same id is a replay, answered from the ledger
+    assert json.loads(nulls.content)["sim_time_s"] == ledger[1].sim_time_s
+
+
+async def test_malformed_calls_reach_the_executor_and_the_role_still_answers(
+    tmp_path: Path,
+) -> None:
+    """The sloppy persona sends unknown tools, bad arguments and non-JSON; all are ledgered."""
+    store = MemoryStateStore()
+    spec = RunSpec(
+        framework="langchain", scenario=SCENARIO, model="reference:sloppy", run_id="lc-sloppy"
+    )
+    settings = RunSettings(state_url="memory://", out_dir=tmp_path)
+    async with RunServices(settings, store=store, bus=MemoryMessageBus()) as services:
+        result = await execute_run(spec, services)
+    assert result.status == "passed", (result.errors, result.final_report)
+    loaded = await store.load(plant_key(spec.run_id))
+    assert loaded is not None
+    ledger = PlantState.model_validate(loaded.state).ledger
+    issued = 0
+    malformed = 0
+    for role in ROLES:
+        messages = await latest_messages(store, spec.run_id, role)
+        issued += len(model_call_ids(messages))
+        malformed += sum(len(m.invalid_tool_calls) for m in messages if isinstance(m, AIMessage))
+        assert messages[-1].text  # stock create_agent would end a role with "" here
+    assert malformed > 0  # the persona really sent non-JSON arguments in this run
+    assert issued == len(ledger) == result.tool_calls
+    assert any(e.outcome == "rejected" for e in ledger)
+    assert any(isinstance(e.arguments, str) for e in ledger)  # the non-JSON text, recorded
+
+
+# ------------------------------------------------------------------ limits, errors, clients
+
+
+def test_recursion_limit_allows_max_turns_model_calls() -> None:
+    # model, tools, model, ..., model: 2n - 1 supersteps for n model calls, plus the step at
+    # which LangGraph checks the limit before it finds nothing left to run.
+    assert [recursion_limit(n) for n in (1, 2, 30)] == [2, 4, 60]
+
+
+async def test_max_turns_per_role_bounds_the_model_calls(
+    endpoint: ModelEndpoint, brain: CountingBrain, adapter: LangChainAdapter
+) -> None:
+    full = await start_run(MemoryStateStore(), endpoint, "lc-turns-full")
+    await adapter.run(full.alarm, full.ctx)
+    monitor_calls = brain.calls["monitor"]
+    assert monitor_calls >= 2
+    assert brain.calls["diagnostician"] > monitor_calls  # so the next limit stops it
+
+    brain.calls.clear()
+    store = MemoryStateStore()
+    tight = await start_run(store, endpoint, "lc-turns-tight", max_turns=monitor_calls)
+    with pytest.raises(GraphRecursionError):
+        await adapter.run(tight.alarm, tight.ctx)
+    # Exactly enough turns for the monitor, which answered; the diagnostician was stopped.
+    assert brain.calls["monitor"] == monitor_calls
+    assert (await latest_messages(store, "lc-turns-tight", "monitor"))[-1].text
+    assert brain.calls["diagnostician"] == monitor_calls
+    assert brain.calls["operator"] == 0
+
+
+async def test_an_unreachable_model_raises_out_of_run(
+    endpoint: ModelEndpoint, adapter: LangChainAdapter
+) -> None:
+    import openai
+
+    run = await start_run(MemoryStateStore(), endpoint, "lc-down")
+    run.ctx.model = endpoint.model_copy(update={"base_url": "http://127.0.0.1:9/v1"})
+    with pytest.raises(openai.APIConnectionError):
+        await adapter.run(run.alarm, run.ctx)
+
+
+def test_each_event_loop_gets_its_own_model_client(endpoint: ModelEndpoint) -> None:
+    adapter = LangChainAdapter()
+
+    async def one_run(run_id: str) -> tuple[Outcome, int]:
+        run = await start_run(MemoryStateStore(), endpoint, run_id)
+        outcome = await adapter.run(run.alarm, run.ctx)
+        client = id(adapter._model(endpoint).http_async_client)
+        await adapter.aclose()
+        return outcome, client
+
+    # Two event loops one after the other: a client cached across them would reuse a pool
+    # bound to the first, closed loop and fail ("Event loop is closed").
+    first, first_client = asyncio.run(one_run("lc-loop-1"))
+    second, second_client = asyncio.run(one_run("lc-loop-2"))
+    assert first.root_cause == second.root_cause == "blocked_discharge"
+    assert first_client != second_client
+
+
+async def test_spans_name_the_roles(tmp_path: Path) -> None:
+    spec = RunSpec(framework="langchain", scenario=SCENARIO, run_id="lc-spans")
+    settings = RunSettings(state_url="memory://", out_dir=tmp_path)
+    async with RunServices(
+        settings, store=MemoryStateStore(), bus=MemoryMessageBus(), frameworks=["langchain"]
+    ) as services:
+        result = await execute_run(spec, services)
+    spans = read_trace_file(result.trace_file or "")
+    openinference = {
+        s.name: s.attributes.get("agentrig.role")
+        for s in spans
+        if s.attributes.get("openinference.span.kind") in ("AGENT", "CHAIN")
+    }
+    for role in ROLES:
+        assert openinference.get(role) == role  # the agent graph's span carries the role's name
+    agents = [s for s in spans if s.name.startswith("invoke_agent ")]
+    assert [s.name for s in agents] == [f"invoke_agent {role}" for role in ROLES]
+
+
+def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "langchain", None)  # makes `import langchain` fail
+    monkeypatch.delitem(sys.modules, "agentrig.adapters.langchain")
+    with pytest.raises(MissingExtraError, match=r"pip install 'agentrig\[langchain\]'"):
+        importlib.import_module("agentrig.adapters.langchain")
