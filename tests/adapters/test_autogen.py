@@ -37,6 +37,10 @@ from agentrig.core.telemetry import Telemetry, capture_telemetry, setup_telemetr
 from agentrig.core.telemetry.normalise import normalise
 from agentrig.exceptions import AdapterError, BusError, MissingExtraError, StateError
 
+# The in-process reference model, on purpose: crashes, resumes and cancellations need the live
+# conversation (a cassette would replay one fixed exchange, not what a resumed team asks).
+pytestmark = pytest.mark.allow_model_requests
+
 SCENARIO = "blocked-discharge"
 
 Hook = Callable[[ToolCallRecord], Awaitable[None] | None]
@@ -87,6 +91,7 @@ async def _context(
     endpoint: ModelEndpoint,
     attempt: Attempt,
     hooks: Sequence[Hook] = (),
+    max_turns_per_role: int = 30,
 ) -> AsyncIterator[tuple[Message, RunContext, Plant]]:
     """The world of one run, as the runner builds it: plant, executor, telemetry, alarm handoff."""
     with capture_telemetry() as captured:
@@ -103,6 +108,7 @@ async def _context(
                 bus=bus,
                 telemetry=telemetry,
                 handoffs=handoffs,
+                max_turns_per_role=max_turns_per_role,
             )
             alarm = await handoffs.hand_over(
                 "plant", "monitor", await plant.alarm_text(), type="alarm"
@@ -123,16 +129,24 @@ async def _run(
     endpoint: ModelEndpoint,
     hooks: Sequence[Hook] = (),
     adapter: AutoGenAdapter | None = None,
+    max_turns_per_role: int = 30,
 ) -> Attempt:
-    """One run with a fresh adapter (a new process, as after a crash) unless one is given."""
+    """One run with a fresh adapter (a new process, as after a crash) unless one is given.
+
+    A run that returns an outcome must pass the scenario's grading, unless turns are capped.
+    """
     attempt = Attempt()
     adapter = adapter or AutoGenAdapter()
-    async with _context(store, bus, run_id, endpoint, attempt, hooks) as (alarm, ctx, plant):
+    async with _context(store, bus, run_id, endpoint, attempt, hooks, max_turns_per_role) as (
+        alarm,
+        ctx,
+        plant,
+    ):
         try:
             attempt.outcome = await adapter.run(alarm, ctx)
         except Exception as error:
             attempt.error = error
-        if attempt.outcome is not None:
+        if attempt.outcome is not None and max_turns_per_role == 30:
             grade = await plant.grade(attempt.outcome.final_report)
             assert grade.passed, [c for c in grade.checks if not c.passed]
     await adapter.aclose()
@@ -311,6 +325,22 @@ async def test_each_run_gets_new_agents(endpoint: ModelEndpoint) -> None:
         monitor = checkpoint.team["agent_states"]["monitor"]["agent_state"]
         contexts.append(len(monitor["llm_context"]["messages"]))
     assert contexts[0] == contexts[1] > 0
+
+
+async def test_each_role_makes_at_most_max_turns_per_role_model_calls_and_still_answers(
+    endpoint: ModelEndpoint,
+) -> None:
+    # Uncapped, every role of this scenario makes more than two model calls.
+    store, bus = MemoryStateStore(), RecordingBus()
+    attempt = await _run(store, bus, "ag-capped", endpoint, max_turns_per_role=2)
+    assert attempt.error is None, attempt.error
+    assert attempt.llm_roles == ["monitor"] * 2 + ["diagnostician"] * 2 + ["operator"] * 2
+    assert attempt.outcome is not None
+    # AgentChat's reflection turned the last call into an answer: each role handed one over.
+    checkpoint = await TeamCheckpoints(store, "ag-capped").load()
+    assert checkpoint is not None
+    assert list(checkpoint.answers) == list(ROLES)
+    assert all(answer.strip() for answer in checkpoint.answers.values())
 
 
 async def test_a_checkpoint_that_is_not_one_is_reported_and_kept(endpoint: ModelEndpoint) -> None:
