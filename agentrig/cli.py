@@ -334,6 +334,37 @@ OtlpOption = Annotated[
         "OTEL_EXPORTER_OTLP_ENDPOINT works too.",
     ),
 ]
+ReplayOption = Annotated[
+    bool,
+    typer.Option(
+        "--replay",
+        help="Answer every LLM call from the recorded cassettes: no model server, no network.",
+    ),
+]
+CassettesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cassettes",
+        help="The cassette folder (default: cassettes); implies --replay.",
+    ),
+]
+
+
+def _cassette_settings(
+    replay: bool, cassettes: Path | None, faults: str | None
+) -> Any:  # CassetteSettings | None, imported lazily
+    """The replay settings of `run` / `compare`, or None to talk to the model live."""
+    from agentrig.core.llm.cassettes import DEFAULT_CASSETTE_DIR, CassetteSettings
+    from agentrig.exceptions import ConfigurationError
+
+    if not replay and cassettes is None:
+        return None
+    if faults:
+        raise ConfigurationError(
+            "--faults has no effect with --replay: a replay serves the recorded traffic; "
+            "drop --faults"
+        )
+    return CassetteSettings(directory=cassettes or DEFAULT_CASSETTE_DIR, mode="none")
 
 
 @app.command("adapters")
@@ -368,6 +399,8 @@ def _run(
     faults: FaultsOption = None,
     timeout: TimeoutOption = 300.0,
     otlp_endpoint: OtlpOption = None,
+    replay: ReplayOption = False,
+    cassettes: CassettesOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print each RunResult as a JSON line.")
     ] = False,
@@ -399,6 +432,7 @@ def _run(
             out_dir=out or Path("runs") / session,
             faults=faults,
             otlp_endpoint=otlp_endpoint,
+            cassettes=_cassette_settings(replay, cassettes, faults),
         )
     except (AgentrigError, ValueError) as error:
         raise _fail(error) from error
@@ -460,6 +494,8 @@ def _compare(
         ),
     ] = None,
     otlp_endpoint: OtlpOption = None,
+    replay: ReplayOption = False,
+    cassettes: CassettesOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the per-framework summary as JSON.")
     ] = False,
@@ -490,6 +526,7 @@ def _compare(
             out_dir=out or Path("runs") / session,
             faults=faults,
             otlp_endpoint=otlp_endpoint,
+            cassettes=_cassette_settings(replay, cassettes, faults),
         )
     except (AgentrigError, ValueError) as error:
         raise _fail(error) from error
@@ -541,6 +578,118 @@ def _compare(
         console.print(f"metrics: {comparison.metrics_file}")
     if interrupted:
         raise typer.Exit(130)
+
+
+@app.command("record")
+def _record(
+    frameworks: Annotated[
+        str | None,
+        typer.Option(
+            "--frameworks",
+            "-f",
+            help="Comma-separated adapters (default: every installed one).",
+        ),
+    ] = None,
+    scenarios: Annotated[
+        str, typer.Option("--scenarios", "-s", help="Comma-separated scenario ids, or all.")
+    ] = "all",
+    model: ModelOption = "reference",
+    cassettes: Annotated[Path, typer.Option("--cassettes", help="The cassette folder.")] = Path(
+        "cassettes"
+    ),
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="all: record afresh (replace); once: only missing cassettes; new_episodes: "
+            "keep what still matches, add the rest.",
+        ),
+    ] = "all",
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=1, help="Repeats per cell (repeat k > 0: .r<k>.yaml).")
+    ] = 1,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Runs at the same time.")
+    ] = 4,
+    out: OutOption = None,
+    timeout: TimeoutOption = 300.0,
+) -> None:
+    """Record each run's LLM traffic into cassettes/<model>/<framework>/<scenario>.yaml."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from agentrig.core.compare import Comparison, compare, resolve_frameworks, resolve_scenarios
+    from agentrig.core.llm.cassettes import CassetteSettings
+    from agentrig.core.runner import RunSettings, new_session_id
+    from agentrig.exceptions import AgentrigError, ConfigurationError
+
+    session = new_session_id()
+    try:
+        if mode not in ("once", "new_episodes", "all"):
+            raise ConfigurationError(
+                f"--mode {mode!r}: record with all, once or new_episodes "
+                "(replay is `agentrig run/compare --replay`)"
+            )
+        names = resolve_frameworks(frameworks)
+        scenario_ids = resolve_scenarios(scenarios)
+        recording = CassetteSettings(directory=cassettes, mode=mode)
+        settings = RunSettings(
+            state_url="memory://",
+            bus_url="memory://",
+            out_dir=out or Path("runs") / session,
+            cassettes=recording,
+        )
+    except (AgentrigError, ValueError) as error:
+        raise _fail(error) from error
+    err_console = Console(stderr=True)
+    err_console.print(
+        f"recording {', '.join(names)} on {len(scenario_ids)} scenario(s) x {repeats} with "
+        f"model {model!r} into {cassettes}/ (mode {mode})"
+    )
+    comparison = Comparison(out_dir=settings.out_dir, specs=[])
+    try:
+        asyncio.run(
+            compare(
+                names,
+                scenario_ids,
+                repeats=repeats,
+                model=model,
+                settings=settings,
+                concurrency=concurrency,
+                timeout_s=timeout,
+                console=err_console,
+                comparison=comparison,
+                session=session,
+            )
+        )
+    except KeyboardInterrupt:
+        err_console.print("interrupted: the cassettes of finished runs are written")
+        raise typer.Exit(130) from None
+    except AgentrigError as error:
+        raise _fail(error, 1) from error
+    table = Table(title=f"{len(comparison.results)} cassettes in {comparison.wall_seconds:.1f} s")
+    for column in ("cassette", "status", "llm calls", "size"):
+        table.add_column(column, justify="right" if column in ("llm calls", "size") else "left")
+    results = sorted(comparison.results, key=lambda r: (r.framework, r.scenario, r.repeat))
+    for result in results:
+        path = recording.path_for(result.model, result.framework, result.scenario, result.repeat)
+        size = f"{path.stat().st_size / 1024:.1f} KiB" if path.is_file() else "missing"
+        status = result.status if result.status == "passed" else f"[red]{result.status}[/red]"
+        table.add_row(str(path), status, str(result.llm_calls), size)
+    Console().print(table)
+    failed = [r for r in results if r.status != "passed"]
+    for result in failed:
+        err_console.print(
+            f"[red]{result.framework} x {result.scenario}: {result.status}[/red] "
+            + "; ".join(result.errors)[:400]
+        )
+    if failed:
+        err_console.print(
+            "some runs did not pass: their cassettes record that; check before committing"
+        )
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -21,7 +21,9 @@ The hierarchy::
     ├── TelemetryError              logs, traces and metrics
     │   └── TraceFileError          a trace file that is missing or not OTLP-JSON lines
     ├── CassetteError               recorded LLM traffic
-    │   └── CassetteMismatchError   a request with no recorded match (cassette drift)
+    │   ├── CassetteMismatchError   a request with no recorded match (cassette drift)
+    │   ├── MissingCassetteError    replay asked for a cassette that was never recorded
+    │   └── LiveModelRequestError   a live model request where only replay is allowed (tests)
     └── AdapterError                a framework adapter
         └── AdapterNotFoundError    no adapter registered under that name
 
@@ -41,7 +43,9 @@ __all__ = [
     "CorruptStateError",
     "InvalidKeyError",
     "InvalidMessageError",
+    "LiveModelRequestError",
     "MessageTooLargeError",
+    "MissingCassetteError",
     "MissingExtraError",
     "ModelError",
     "ModelRequestError",
@@ -261,6 +265,38 @@ class CassetteMismatchError(CassetteError):
         super().__init__(
             f"no recorded response in {cassette} matches request #{position}; "
             f"re-record with `agentrig record` if the change is intended.\n{diff}"
+        )
+
+
+class MissingCassetteError(CassetteError, FileNotFoundError):
+    """Replay (record mode ``none``) needs a cassette that is not there.
+
+    Attributes:
+        path: the cassette file that was looked for.
+        hint: how to record it.
+    """
+
+    def __init__(self, path: str, hint: str) -> None:
+        self.path = path
+        self.hint = hint
+        super().__init__(f"no cassette at {path}: {hint}")
+
+
+class LiveModelRequestError(CassetteError):
+    """A request to a live model while live model requests are blocked (the test-suite guard).
+
+    Attributes:
+        method: the HTTP method.
+        url: the URL that would have been contacted.
+    """
+
+    def __init__(self, method: str, url: str) -> None:
+        self.method = method
+        self.url = url
+        super().__init__(
+            f"live model request blocked: {method} {url}. Replay it from a cassette "
+            "(the agentrig_replay fixture, or RunSettings(cassettes=...)), or let the test reach "
+            "a live model on purpose with @pytest.mark.allow_model_requests"
         )
 
 

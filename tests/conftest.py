@@ -40,7 +40,29 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["HOME"] = tempfile.mkdtemp(prefix="agentrig-test-home-")
 
 
+# Tests that talk to a model server on purpose. Every other test that reaches a live model fails
+# (agentrig_block_model_requests in pyproject.toml): it must replay a cassette (docs/cassettes.md).
+LIVE_MODEL_TESTS: dict[str, str] = {
+    "tests/core/llm/": "the reference model's own tests: servers they start and call",
+    "tests/core/telemetry/": "telemetry end to end against the reference model, and against an "
+    "in-process OpenAI stub",
+}
+# The cassette tests live beside the reference model's but replay; they mark what they record.
+CASSETTE_TESTS = "tests/core/llm/test_cassettes"
+
+
+def _allow_live_models(items: list[pytest.Item]) -> None:
+    allow = pytest.mark.allow_model_requests
+    for item in items:
+        path = item.path.relative_to(REPO_ROOT).as_posix()
+        if path.startswith(CASSETTE_TESTS):
+            continue
+        if any(path.startswith(prefix) for prefix in LIVE_MODEL_TESTS):
+            item.add_marker(allow)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _allow_live_models(items)
     if config.getoption("--run-slow") or os.environ.get("AGENTRIG_RUN_SLOW") == "1":
         return
     skip_slow = pytest.mark.skip(reason="slow: run with --run-slow or AGENTRIG_RUN_SLOW=1")

@@ -24,6 +24,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentrig.core.agent import AgentAdapter, Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.llm.cassettes import CassetteSettings, replay_endpoint
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 from agentrig.core.messaging import DEFAULT_BUS_URL, MessageBus, open_message_bus
 from agentrig.core.plant.executor import ToolCallRecord
@@ -88,6 +89,9 @@ class RunSettings(BaseModel):
     latency: str | None = None
     """A latency model for the reference model (see docs/reference-model.md)."""
     otlp_endpoint: str | None = None
+    cassettes: CassetteSettings | None = None
+    """Record or replay each run's LLM traffic (docs/cassettes.md); None talks to the model live.
+    Replay (mode ``none``) starts no model server."""
 
 
 def new_session_id() -> str:
@@ -161,11 +165,22 @@ class RunServices:
         """The resolved endpoint of a ``--model`` string (a reference server starts on first use)."""
         endpoint = self._endpoints.get(model)
         if endpoint is None:
-            endpoint = parse_model_spec(model).resolve(
-                faults=self.settings.faults, latency=self.settings.latency
-            )
+            cassettes = self.settings.cassettes
+            if cassettes is not None and cassettes.replaying:
+                endpoint = replay_endpoint(model)  # the cassettes answer: no server, no network
+            else:
+                endpoint = parse_model_spec(model).resolve(
+                    faults=self.settings.faults, latency=self.settings.latency
+                )
             self._endpoints[model] = endpoint
         return endpoint
+
+    def cassette(self, spec: RunSpec) -> contextlib.AbstractContextManager[object]:
+        """The run's cassette while its adapter works (record or replay), or nothing when live."""
+        cassettes = self.settings.cassettes
+        if cassettes is None:
+            return contextlib.nullcontext()
+        return cassettes.for_run(spec.model, spec.framework, spec.scenario, spec.repeat)
 
     async def __aenter__(self) -> Self:
         setup_telemetry(frameworks=self.frameworks, otlp_endpoint=self.settings.otlp_endpoint)
@@ -258,7 +273,8 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
                 alarm = await handoffs.hand_over(
                     "plant", "monitor", await plant.alarm_text(), type="alarm"
                 )
-                outcome = await asyncio.wait_for(adapter.run(alarm, ctx), spec.timeout_s)
+                with services.cassette(spec):
+                    outcome = await asyncio.wait_for(adapter.run(alarm, ctx), spec.timeout_s)
             finally:
                 executor.close()
         except TimeoutError:

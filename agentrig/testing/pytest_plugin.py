@@ -1,0 +1,200 @@
+"""The agentrig pytest plugin: the ``agentrig_replay`` fixture and the live-model guard.
+
+Installed with agentrig (entry point ``pytest11``), so nothing needs registering::
+
+    def test_my_agent(agentrig_replay):
+        client = openai.OpenAI(base_url="http://localhost:8765/v1", api_key="unused")
+        reply = client.chat.completions.create(model="agentrig-operator", messages=[...])
+        assert "ALARM_DEVICE" in reply.choices[0].message.content
+
+replays the test's cassette ``cassettes/<test module path>/<test name>.yaml``; record it once
+with ``pytest --agentrig-record-mode=once`` (or re-record with ``all``).
+
+Configuration (pyproject ``[tool.pytest.ini_options]`` or the command line):
+
+=================================  ==================================================================
+``agentrig_cassette_dir``          the cassette folder, relative to the rootdir (default ``cassettes``);
+                                   ``--agentrig-cassette-dir`` overrides it
+``agentrig_record_mode``           ``none`` (default: replay only), ``once``, ``new_episodes``, ``all``;
+                                   ``--agentrig-record-mode`` overrides it
+``agentrig_block_model_requests``  ``true``: every test fails that reaches a live model without a
+                                   cassette, unless marked ``@pytest.mark.allow_model_requests``
+=================================  ==================================================================
+
+Markers: ``allow_model_requests`` (this test talks to a model on purpose) and
+``agentrig_cassette("path/name.yaml")`` (the test's cassette file, relative to the folder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+
+import pytest
+
+if TYPE_CHECKING:
+    from agentrig.core.llm.cassettes import RecordMode
+
+__all__ = ["agentrig_replay"]
+
+RECORD_MODE_CHOICES = ("none", "once", "new_episodes", "all")
+ALLOW_MARKER = "allow_model_requests"
+CASSETTE_MARKER = "agentrig_cassette"
+
+_test_cassettes = pytest.StashKey[Any]()  # the TestCassette of a test that uses the fixture
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("agentrig", "agentrig: recorded LLM traffic")
+    group.addoption(
+        "--agentrig-record-mode",
+        choices=RECORD_MODE_CHOICES,
+        default=None,
+        help="none: replay only (default); once: record missing cassettes; new_episodes: record "
+        "requests no cassette matches; all: record every cassette afresh",
+    )
+    group.addoption(
+        "--agentrig-cassette-dir",
+        default=None,
+        help="the cassette folder (default: the agentrig_cassette_dir ini value, or cassettes)",
+    )
+    parser.addini(
+        "agentrig_cassette_dir",
+        "agentrig: the cassette folder, relative to the rootdir",
+        default="cassettes",
+    )
+    parser.addini(
+        "agentrig_record_mode", "agentrig: none, once, new_episodes or all", default="none"
+    )
+    parser.addini(
+        "agentrig_block_model_requests",
+        "agentrig: fail tests that reach a live model without a cassette",
+        type="bool",
+        default=False,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{ALLOW_MARKER}: this test may reach a live model (agentrig's guard lets it through)",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{CASSETTE_MARKER}(path): the agentrig_replay cassette of this test, relative to the "
+        "cassette folder",
+    )
+
+
+def _record_mode(config: pytest.Config) -> RecordMode:
+    mode = config.getoption("--agentrig-record-mode") or config.getini("agentrig_record_mode")
+    if mode not in RECORD_MODE_CHOICES:
+        raise pytest.UsageError(
+            f"agentrig_record_mode = {mode!r}: use one of {', '.join(RECORD_MODE_CHOICES)}"
+        )
+    return cast("RecordMode", mode)
+
+
+def _cassette_dir(config: pytest.Config) -> Path:
+    directory = Path(
+        config.getoption("--agentrig-cassette-dir") or config.getini("agentrig_cassette_dir")
+    )
+    return directory if directory.is_absolute() else config.rootpath / directory
+
+
+def _test_cassette_path(item: pytest.Item, directory: Path) -> Path:
+    marker = item.get_closest_marker(CASSETTE_MARKER)
+    if marker is not None:
+        if not marker.args or not isinstance(marker.args[0], str):
+            raise pytest.UsageError(
+                f"{item.nodeid}: write @pytest.mark.{CASSETTE_MARKER}('path/to/name.yaml')"
+            )
+        relative = Path(marker.args[0])
+        return directory / (relative if relative.suffix else relative.with_suffix(".yaml"))
+    from agentrig.core.llm.cassettes import path_segment
+
+    module = item.path.relative_to(item.config.rootpath).with_suffix("")
+    return directory / module / f"{path_segment(item.name)}.yaml"
+
+
+def _refuse_reference_server(**_: Any) -> NoReturn:
+    from agentrig.exceptions import ModelError
+
+    raise ModelError(
+        "the reference model server is unavailable while replaying (agentrig_replay with record "
+        "mode none): every model call must come from a cassette"
+    )
+
+
+@pytest.fixture
+def agentrig_replay(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """Replay (or record) the LLM traffic of this test; see :mod:`agentrig.testing.replay`."""
+    from agentrig.core.llm import endpoints
+    from agentrig.core.llm.cassette_http import bind_exchange_handler
+    from agentrig.testing.replay import AgentrigReplay, TestCassette
+
+    directory = _cassette_dir(request.config)
+    mode = _record_mode(request.config)
+    path = _test_cassette_path(request.node, directory)
+    cassette = TestCassette(path, mode, f"pytest {request.node.nodeid} --agentrig-record-mode=once")
+    if mode == "none":
+        # Replay must not need the reference model: make sure nothing can start one.
+        monkeypatch.setattr(endpoints, "shared_reference_server", _refuse_reference_server)
+    request.node.stash[_test_cassettes] = cassette
+    with bind_exchange_handler(cassette):
+        yield AgentrigReplay(
+            directory=directory,
+            mode=mode,
+            cassette=cassette,
+            out_dir=tmp_path,
+        )
+    cassette.save()
+
+
+def _guarded(item: pytest.Item) -> bool:
+    return bool(item.config.getini("agentrig_block_model_requests")) and (
+        item.get_closest_marker(ALLOW_MARKER) is None
+    )
+
+
+def _problem(item: pytest.Item, attempts: list[Any]) -> str | None:
+    if attempts:
+        more = f" (and {len(attempts) - 1} more)" if len(attempts) > 1 else ""
+        return f"{attempts[0]}{more}"
+    cassette = item.stash.get(_test_cassettes, None)
+    if cassette is not None and cassette.errors:
+        return str(cassette.errors[0])
+    return None
+
+
+def _watch(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Run one test phase under the guard; fail it on a blocked request or a cassette miss."""
+    from agentrig.core.llm.cassette_http import block_model_requests
+
+    with ExitStack() as stack:
+        attempts: list[Any] = stack.enter_context(block_model_requests()) if _guarded(item) else []
+        try:
+            result = yield
+        except BaseException as error:
+            problem = _problem(item, attempts)
+            if problem is not None and not isinstance(error, pytest.fail.Exception):
+                raise pytest.fail.Exception(problem, pytrace=False) from error
+            raise
+    problem = _problem(item, attempts)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _watch(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    return (yield from _watch(item))
