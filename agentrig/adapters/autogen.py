@@ -11,21 +11,19 @@ after its sender's turn and before its recipient's. See docs/adapters-autogen.md
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import logging
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
 
 import structlog
-from pydantic import BaseModel
 
 from agentrig.adapters.autogen_state import TeamCheckpoint, TeamCheckpoints
-from agentrig.core.agent import BoundTool, Outcome, RunContext
+from agentrig.adapters.autogen_tools import PlantTool, PlantWorkbench, RunGuard
+from agentrig.core.agent import Outcome, RunContext
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
 from agentrig.core.optouts import disable_phone_home
-from agentrig.core.plant.tools import ToolSpec
 from agentrig.core.roles import ROLES, Role
 from agentrig.core.telemetry.facade import Telemetry
 from agentrig.exceptions import AdapterError, MissingExtraError
@@ -38,15 +36,15 @@ try:
     from autogen_agentchat.base import ChatAgent, Response, Team
     from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, TextMessage
     from autogen_agentchat.teams import RoundRobinGroupChat
-    from autogen_core import CancellationToken
-    from autogen_core.models import ModelFamily, ModelInfo
-    from autogen_core.tools import BaseTool, ParametersSchema, ToolSchema
+    from autogen_core import CancellationToken, FunctionCall
+    from autogen_core.models import FunctionExecutionResult, ModelFamily, ModelInfo
+    from autogen_core.tools import BaseTool, Workbench
     from autogen_ext.models.openai import OpenAIChatCompletionClient
     from autogen_ext.models.openai._model_info import get_info as autogen_model_info
 except ImportError as error:
     raise MissingExtraError("the AutoGen adapter", "autogen") from error
 
-__all__ = ["AutoGenAdapter", "PlantTool", "model_info_for"]
+__all__ = ["UNKNOWN_MODEL_INFO", "AutoGenAdapter", "PlantTool", "PlantWorkbench", "model_info_for"]
 
 logger = structlog.get_logger(__name__)
 
@@ -82,96 +80,6 @@ def _quiet_runtime_logs() -> None:
         runtime_logger.setLevel(logging.WARNING)
 
 
-class _RunGuard:
-    """One run's cancellation token and the first error its agents or tools hit.
-
-    AgentChat turns an agent's exception into ``RuntimeError(str(error))`` and a tool's into text
-    for the model; the guard keeps the original so :meth:`AutoGenAdapter.run` raises it.
-    """
-
-    def __init__(self) -> None:
-        self.token = CancellationToken()
-        self.failure: BaseException | None = None
-        self.agent_tasks: set[asyncio.Task[Any]] = set()
-        """The runtime's tasks running an agent's turn right now."""
-
-    def stop(self) -> None:
-        """Stop the team's work: cancel the token and the agents' turns.
-
-        The token cancels the model and tool calls linked to it; the turn itself must be cancelled
-        too, because AgentChat 0.7.5 waits forever for the results of a cancelled tool call.
-        """
-        self.token.cancel()
-        for task in self.agent_tasks:
-            task.cancel()
-
-    def record(self, error: BaseException) -> None:
-        if self.failure is None:
-            self.failure = error
-
-    def raise_failure(self) -> None:
-        if self.failure is not None:
-            raise self.failure
-
-
-@functools.cache
-def _tool_schema(spec: ToolSpec) -> ToolSchema:
-    # AgentChat reads every tool's schema on every model call and every tool call, and pydantic
-    # builds it anew each time: ~3 ms per read for the operator's nine tools. Built once here.
-    return ToolSchema(
-        name=spec.name,
-        description=spec.description,
-        parameters=cast("ParametersSchema", spec.json_schema()),
-        strict=True,
-    )
-
-
-class PlantTool(BaseTool[BaseModel, Any]):
-    """A :class:`BoundTool` as an AgentChat tool: every call goes through the plant's executor.
-
-    The arguments go to the executor as the model sent them (it validates them and records a bad
-    call like any other), under AutoGen's tool-call id as the idempotency key. The calls of one
-    model response run in the order the model listed them: AgentChat starts them concurrently,
-    and an operator's "open the valve; restart the pump" must not be applied the other way round.
-    """
-
-    def __init__(
-        self, tool: BoundTool, *, order: asyncio.Lock, guard: _RunGuard | None = None
-    ) -> None:
-        # The result is the executor's JSON text, handed to the model as it is.
-        super().__init__(tool.args_model, str, tool.name, tool.description)
-        self.bound = tool
-        self._order = order
-        self._guard = guard
-
-    @property
-    def schema(self) -> ToolSchema:
-        """The catalogue's strict JSON schema -- the one every adapter sends."""
-        return _tool_schema(self.bound.spec)
-
-    async def run_json(
-        self,
-        args: Mapping[str, Any],
-        cancellation_token: CancellationToken,
-        call_id: str | None = None,
-    ) -> str:
-        # Not BaseTool.run_json: it validates with pydantic first (a bad call would never reach
-        # the executor) and opens AutoGen's own execute_tool span beside the executor's.
-        async with self._order:
-            try:
-                return await self.bound.acall(args, call_id=call_id)
-            except Exception as error:  # the plant is unusable; AgentChat would only tell the model
-                if self._guard is not None:
-                    self._guard.record(error)
-                raise
-
-    async def run(self, args: BaseModel, cancellation_token: CancellationToken) -> str:
-        return await self.run_json(args.model_dump(mode="json"), cancellation_token)
-
-    def return_value_as_string(self, value: Any) -> str:
-        return str(value)
-
-
 class _RoleAgent(AssistantAgent):
     """An AssistantAgent whose every turn runs inside ``invoke_agent {role}``.
 
@@ -180,10 +88,30 @@ class _RoleAgent(AssistantAgent):
     inside it, so their ``chat`` and ``execute_tool`` spans are children of the role's span.
     """
 
-    def __init__(self, role: Role, *, telemetry: Telemetry, guard: _RunGuard, **options: Any):
+    def __init__(self, role: Role, *, telemetry: Telemetry, guard: RunGuard, **options: Any):
         super().__init__(role, **options)
         self._agentrig_telemetry = telemetry
         self._agentrig_guard = guard
+
+    @staticmethod
+    async def _execute_tool_call(
+        tool_call: FunctionCall,
+        workbench: Sequence[Workbench],
+        handoff_tools: list[BaseTool[Any, Any]],
+        agent_name: str,
+        cancellation_token: CancellationToken,
+        stream: asyncio.Queue[BaseAgentEvent | BaseChatMessage | None],
+    ) -> tuple[FunctionCall, FunctionExecutionResult]:
+        # AgentChat's own step answers malformed arguments and unknown tools itself; the plant's
+        # workbench gives those to the executor first, so every call the model makes is recorded.
+        for bench in workbench:
+            if isinstance(bench, PlantWorkbench):
+                answer = await bench.answer_unrunnable(tool_call)
+                if answer is not None:
+                    return tool_call, answer
+        return await AssistantAgent._execute_tool_call(
+            tool_call, workbench, handoff_tools, agent_name, cancellation_token, stream
+        )
 
     async def on_messages_stream(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
@@ -240,18 +168,18 @@ class AutoGenAdapter:
         for key in [key for key in self._clients if key[0] == loop_id]:
             await self._clients.pop(key).close()
 
-    def build_team(self, ctx: RunContext, guard: _RunGuard | None = None) -> RoundRobinGroupChat:
+    def build_team(self, ctx: RunContext, guard: RunGuard | None = None) -> RoundRobinGroupChat:
         """A new team for one run: AssistantAgents keep their context, so none is reused."""
-        guard = guard or _RunGuard()
+        guard = guard or RunGuard()
         client = self._client(ctx.model)
-        order = asyncio.Lock()
+        order = asyncio.Lock()  # one per run: the tool calls of a response apply in order
         agents: list[ChatAgent | Team] = [
             _RoleAgent(
                 role,
                 telemetry=ctx.telemetry,
                 guard=guard,
                 model_client=client,
-                tools=[PlantTool(tool, order=order, guard=guard) for tool in ctx.tools[role]],
+                workbench=PlantWorkbench(ctx.tools[role], order=order, guard=guard),
                 system_message=ctx.prompts[role],
                 description=f"the {role} of the maintenance team",
                 # AssistantAgent stops after one tool round unless told otherwise; with
@@ -265,7 +193,7 @@ class AutoGenAdapter:
         return RoundRobinGroupChat(agents, max_turns=1)
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
-        guard = _RunGuard()
+        guard = RunGuard()
         team = self.build_team(ctx, guard)
         checkpoints = TeamCheckpoints(ctx.store, ctx.run_id)
         checkpoint = await checkpoints.load()
@@ -301,7 +229,7 @@ class AutoGenAdapter:
         return Outcome.from_answers(checkpoint.answers)
 
     async def _take_turn(
-        self, team: RoundRobinGroupChat, role: Role, task: str | None, guard: _RunGuard
+        self, team: RoundRobinGroupChat, role: Role, task: str | None, guard: RunGuard
     ) -> str:
         turn = asyncio.create_task(self._stream_turn(team, role, task, guard))
         try:
@@ -322,7 +250,7 @@ class AutoGenAdapter:
             raise
 
     async def _stream_turn(
-        self, team: RoundRobinGroupChat, role: Role, task: str | None, guard: _RunGuard
+        self, team: RoundRobinGroupChat, role: Role, task: str | None, guard: RunGuard
     ) -> str:
         answer: str | None = None
         try:

@@ -15,12 +15,20 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
+from autogen_core import CancellationToken, FunctionCall
 
-from agentrig.adapters.autogen import UNKNOWN_MODEL_INFO, AutoGenAdapter, PlantTool, model_info_for
+from agentrig.adapters.autogen import (
+    UNKNOWN_MODEL_INFO,
+    AutoGenAdapter,
+    PlantTool,
+    PlantWorkbench,
+    model_info_for,
+)
 from agentrig.adapters.autogen_state import TeamCheckpoint, TeamCheckpoints, checkpoint_key
 from agentrig.core.agent import Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
@@ -29,7 +37,7 @@ from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant.executor import ToolCallRecord
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import PlantState, plant_key
-from agentrig.core.plant.tools import ACTION_TOOLS
+from agentrig.core.plant.tools import ACTION_TOOLS, tools_for_role
 from agentrig.core.roles import ROLES
 from agentrig.core.state import MemoryStateStore
 from agentrig.core.state.base import Versioned
@@ -130,10 +138,11 @@ async def _run(
     hooks: Sequence[Hook] = (),
     adapter: AutoGenAdapter | None = None,
     max_turns_per_role: int = 30,
+    expect_pass: bool = True,
 ) -> Attempt:
     """One run with a fresh adapter (a new process, as after a crash) unless one is given.
 
-    A run that returns an outcome must pass the scenario's grading, unless turns are capped.
+    A run that returns an outcome must pass the scenario's grading when ``expect_pass``.
     """
     attempt = Attempt()
     adapter = adapter or AutoGenAdapter()
@@ -146,7 +155,7 @@ async def _run(
             attempt.outcome = await adapter.run(alarm, ctx)
         except Exception as error:
             attempt.error = error
-        if attempt.outcome is not None and max_turns_per_role == 30:
+        if attempt.outcome is not None and expect_pass:
             grade = await plant.grade(attempt.outcome.final_report)
             assert grade.passed, [c for c in grade.checks if not c.passed]
     await adapter.aclose()
@@ -332,7 +341,7 @@ async def test_each_role_makes_at_most_max_turns_per_role_model_calls_and_still_
 ) -> None:
     # Uncapped, every role of this scenario makes more than two model calls.
     store, bus = MemoryStateStore(), RecordingBus()
-    attempt = await _run(store, bus, "ag-capped", endpoint, max_turns_per_role=2)
+    attempt = await _run(store, bus, "ag-capped", endpoint, max_turns_per_role=2, expect_pass=False)
     assert attempt.error is None, attempt.error
     assert attempt.llm_roles == ["monitor"] * 2 + ["diagnostician"] * 2 + ["operator"] * 2
     assert attempt.outcome is not None
@@ -381,6 +390,54 @@ async def test_plant_tool_sends_the_catalogue_schema_and_keys_calls_by_their_id(
         ("call-monitor-call_x", False),
     ]
     assert len((await _ledger(store, "ag-tool")).ledger) == 2
+
+
+async def test_calls_agentchat_cannot_run_still_reach_the_executor(
+    endpoint: ModelEndpoint,
+) -> None:
+    store, bus, attempt = MemoryStateStore(), RecordingBus(), Attempt()
+    async with _context(store, bus, "ag-unrunnable", endpoint, attempt) as (_, ctx, __):
+        bench = PlantWorkbench(ctx.tools["monitor"])
+        runnable = FunctionCall(id="c1", name="check_device_status", arguments='{"device_id": "p"}')
+        assert await bench.answer_unrunnable(runnable) is None  # AgentChat runs it as usual
+        malformed = FunctionCall(id="c2", name="check_device_status", arguments='{"device_id": ')
+        unknown = FunctionCall(id="c3", name="restart_device", arguments='{"device_id": "p"}')
+        answers = [await bench.answer_unrunnable(call) for call in (malformed, unknown)]
+    assert [a.is_error if a else None for a in answers] == [True, True]
+    assert [a.call_id if a else None for a in answers] == ["c2", "c3"]
+    # Recorded like any other call: under the model's id when it named a tool of the role.
+    assert [(r.tool, r.idempotency_key.startswith("call-monitor-c2")) for r in attempt.records] == [
+        ("check_device_status", True),
+        ("restart_device", False),
+    ]
+    assert all(not r.result.ok for r in attempt.records)
+
+
+async def test_under_injected_tool_call_faults_every_call_the_model_made_is_recorded(
+    tmp_path: Path,
+) -> None:
+    profile = tmp_path / "tool-faults.yaml"
+    profile.write_text("rates: {malformed_tool_arguments: 0.25, unknown_tool: 0.25}\n")
+    faulty = parse_model_spec("reference").resolve(faults=str(profile))
+    store, bus = MemoryStateStore(), RecordingBus()
+    attempt = await _run(store, bus, "ag-faults", faulty, expect_pass=False)
+    assert attempt.error is None, attempt.error
+    checkpoint = await TeamCheckpoints(store, "ag-faults").load()
+    assert checkpoint is not None
+    made = [
+        call
+        for role in ROLES
+        for message in checkpoint.team["agent_states"][role]["agent_state"]["llm_context"][
+            "messages"
+        ]
+        if message["type"] == "AssistantMessage" and isinstance(message["content"], list)
+        for call in message["content"]
+    ]
+    assert len(attempt.records) == len(made)
+    role_tools = {role: {spec.name for spec in tools_for_role(role)} for role in ROLES}
+    odd = [r for r in attempt.records if r.tool not in role_tools[r.role] or "_raw" in r.arguments]
+    assert odd, "the profile should have injected malformed or unknown tool calls"
+    assert all(not r.result.ok for r in odd)
 
 
 class SlowFirstLoadStore(MemoryStateStore):
@@ -492,7 +549,5 @@ def test_missing_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         importlib.import_module("agentrig.adapters.autogen")
 
 
-def _token() -> Any:
-    from autogen_core import CancellationToken
-
+def _token() -> CancellationToken:
     return CancellationToken()
