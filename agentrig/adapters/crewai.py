@@ -31,6 +31,7 @@ from typing import Any
 
 from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
 from agentrig.adapters.crewai_run import (
+    AgentrigCrew,
     CrewRun,
     PlantTool,
     RoleAgent,
@@ -201,7 +202,7 @@ def _build_crew(ctx: RunContext, alarm: str, saved: list[SavedTaskOutput], llm: 
             agent=done.role,
         )
     first = len(saved)
-    return Crew(
+    return AgentrigCrew(
         agents=agents[first:],
         tasks=tasks[first:],
         process=Process.sequential,

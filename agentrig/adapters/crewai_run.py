@@ -40,17 +40,19 @@ from agentrig.exceptions import AdapterError, MissingExtraError
 
 disable_phone_home()  # before CrewAI is imported (see agentrig.core.optouts)
 try:
-    from crewai import Agent, Task
+    from crewai import Agent, Crew, Task
     from crewai.agents.agent_executor import AgentExecutor
     from crewai.hooks.dispatch import HookAborted
     from crewai.tasks.task_output import TaskOutput
     from crewai.tools import BaseTool
     from crewai.utilities.agent_utils import extract_tool_call_info
+    from crewai.utilities.task_output_storage_handler import TaskOutputStorageHandler
 except ImportError as error:  # pragma: no cover - exercised in a venv without the extra
     raise MissingExtraError("the CrewAI adapter", "crewai") from error
 
 __all__ = [
     "CHATTY_INFO_PREFIXES",
+    "AgentrigCrew",
     "CrewAIChatterFilter",
     "CrewRun",
     "PlantTool",
@@ -189,6 +191,37 @@ class RoleAgent(Agent):
             return super().execute_task(task, context, tools)
         with run.ctx.telemetry.agent(self.role):
             return super().execute_task(task, context, tools)
+
+
+class NoKickoffLog(TaskOutputStorageHandler):
+    """CrewAI's "latest kickoff" task-output log, switched off: the StateStore keeps the outputs.
+
+    CrewAI writes every task output of every crew to one SQLite file under HOME (for its
+    ``crewai replay`` command) behind a file lock -- or a Redis lock when ``REDIS_URL`` is set --
+    and each kickoff empties it, so concurrent runs overwrite each other's. It cost ~11 ms per run
+    here and is never read: agentrig saves the outputs in the StateStore (crewai_outputs).
+    """
+
+    def __init__(self) -> None:  # no storage to open
+        pass
+
+    def update(self, task_index: int, log: dict[str, Any]) -> None:
+        return None
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def reset(self) -> None:
+        return None
+
+    def load(self) -> list[dict[str, Any]] | None:
+        return None
+
+
+class AgentrigCrew(Crew):
+    """A CrewAI ``Crew`` without CrewAI's own task-output log (see :class:`NoKickoffLog`)."""
+
+    _task_output_handler: TaskOutputStorageHandler = PrivateAttr(default_factory=NoKickoffLog)
 
 
 def _pass_tool_call_ids() -> None:

@@ -423,7 +423,7 @@ async def test_crewais_log_noise_is_tamed(model_server: ModelServer, tmp_path: P
     assert repeated.suppressed[approximate] - before >= result.llm_calls - 1
 
 
-async def test_no_tiktoken_and_no_network_beyond_this_machine(
+async def test_nothing_leaves_the_run_no_tiktoken_no_network_no_files(
     model_server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import tiktoken.load
@@ -454,10 +454,18 @@ async def test_no_tiktoken_and_no_network_beyond_this_machine(
         return connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", local_only)
+    home = Path.home()
+    before = _files_under(home)
     result = await run_crew(tmp_path, model_server.model())
     assert result.status == "passed", result.errors
     assert loads == []
     assert remote == []
+    # Nor does the run write under HOME: CrewAI's own task-output log (a SQLite file) is off.
+    assert _files_under(home) == before
+
+
+def _files_under(folder: Path) -> dict[str, int]:
+    return {str(path): path.stat().st_mtime_ns for path in folder.rglob("*") if path.is_file()}
 
 
 # ----------------------------------------------------------------------------- errors and stops
