@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.agentrig-installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint format typecheck bench record lock clean promtool
+.PHONY: install run test test-fast lint format typecheck bench record lock clean promtool chromium
 
 install: $(STAMP)
 
@@ -34,8 +34,19 @@ promtool:
 	    echo "promtool not found and cannot be installed here: apt-get install prometheus (as root)"; \
 	  fi; }
 
+# Chromium (Debian package chromium) opens the HTML report in its browser test, driven by
+# Playwright with executable_path (no browser download). Installed like promtool.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Chromium (Debian package chromium)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "chromium not found and cannot be installed here: apt-get install chromium (as root)"; \
+	  fi; }
+
 # The whole suite, slow tests included: this is what CI runs.
-test: install promtool
+test: install promtool chromium
 	$(BIN)/python -m pytest --run-slow $(PYTEST_ARGS)
 
 # The quick loop while developing: slow tests skipped.

@@ -46,7 +46,7 @@ def _root(
 
 
 trace_app = typer.Typer(
-    help="Inspect a run's trace: its steps as a tree (show); more commands build on the same steps.",
+    help="Inspect runs' traces: one run's steps as a tree (show), two runs aligned (diff).",
     no_args_is_help=True,
 )
 app.add_typer(trace_app, name="trace")
@@ -84,6 +84,83 @@ def _trace_show(
         typer.echo(steps.model_dump_json(indent=2))
         return
     Console().print(render_run_tree(steps))
+
+
+@trace_app.command("diff")
+def _trace_diff(
+    run_a: Annotated[str, typer.Argument(help="Run A (the reference): run id, directory or file.")],
+    run_b: Annotated[str, typer.Argument(help="Run B: run id, run directory or trace.jsonl.")],
+    out: Annotated[
+        str, typer.Option("--out", help="The runs directory: <out>/<run_id>/trace.jsonl.")
+    ] = "runs",
+    context: Annotated[
+        int | None,
+        typer.Option(
+            "--context", min=0, help="Show only N identical steps around each difference."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the alignment as JSON instead.")
+    ] = False,
+) -> None:
+    """Align two runs' steps (role, tool, arguments) and show where they diverge.
+
+    Exit status: 0 when the runs took the same steps, 1 when they diverge, 2 on bad input.
+    """
+    from rich.console import Console
+
+    from agentrig.core.report.diff import diff_runs, render_diff
+    from agentrig.core.telemetry.jsonl import read_trace_file, resolve_trace_file
+    from agentrig.core.telemetry.normalise import normalise
+    from agentrig.exceptions import TraceFileError
+
+    traces = []
+    for run in (run_a, run_b):
+        try:
+            traces.append(normalise(read_trace_file(resolve_trace_file(run, out))))
+        except (TraceFileError, ValueError) as error:
+            raise _fail(error) from error
+    diff = diff_runs(*traces)
+    if as_json:
+        typer.echo(diff.model_dump_json(indent=2))
+    else:
+        console = Console() if sys.stdout.isatty() else Console(width=160)
+        console.print(render_diff(diff, context=context))
+    if not diff.identical:
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def _report(
+    folder: Annotated[
+        Path, typer.Argument(help="A comparison folder: results.jsonl and <run_id>/trace.jsonl.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write (default: FOLDER/report.html)."),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline", help="Align every framework against this one (default: plain)."
+        ),
+    ] = None,
+) -> None:
+    """Re-render the HTML report of a comparison folder from its results and trace files."""
+    from agentrig.core.report.html import write_report
+    from agentrig.exceptions import AgentrigError
+
+    try:
+        path, data = write_report(folder, baseline=baseline, path=output)
+    except AgentrigError as error:
+        raise _fail(error) from error
+    for run_id, problem in sorted(data.problems.items()):
+        typer.echo(f"warning: {run_id}: {problem}", err=True)
+    typer.echo(
+        f"report: {path} ({len(data.results)} runs, {len(data.traces)} traces"
+        + (f", {len(data.problems)} missing or unreadable" if data.problems else "")
+        + ")"
+    )
 
 
 model_app = typer.Typer(
@@ -576,6 +653,8 @@ def _compare(
         )
         console.print(f"results: {comparison.results_file}")
         console.print(f"metrics: {comparison.metrics_file}")
+        if comparison.report_file.is_file():
+            console.print(f"report:  {comparison.report_file}")
     if interrupted:
         raise typer.Exit(130)
 

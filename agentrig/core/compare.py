@@ -2,7 +2,8 @@
 
 ``agentrig compare`` is a thin shell over :func:`compare`. Each finished run is appended to
 ``<out>/results.jsonl`` at once, so an interrupted comparison keeps every run that finished; each
-run's trace is ``<out>/<run_id>/trace.jsonl``; the metrics end in ``<out>/metrics.prom``.
+run's trace is ``<out>/<run_id>/trace.jsonl``; the metrics end in ``<out>/metrics.prom`` and the
+HTML report in ``<out>/report.html`` -- also after Ctrl-C, with the runs that finished.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -26,6 +28,7 @@ from rich.progress import (
 
 from agentrig.core.plant.scenarios import list_scenarios
 from agentrig.core.registry import available_adapters
+from agentrig.core.report.html import REPORT_FILE_NAME, write_report
 from agentrig.core.report.summary import FrameworkSummary, summarise
 from agentrig.core.results import RESULTS_FILE_NAME, RunResult, append_result
 from agentrig.core.runner import (
@@ -38,7 +41,7 @@ from agentrig.core.runner import (
     run_matrix,
 )
 from agentrig.core.telemetry.metrics import AgentrigMetrics, serve_metrics, write_textfile
-from agentrig.exceptions import ConfigurationError
+from agentrig.exceptions import AgentrigError, ConfigurationError
 
 __all__ = [
     "METRICS_FILE_NAME",
@@ -49,6 +52,8 @@ __all__ = [
 ]
 
 METRICS_FILE_NAME = "metrics.prom"
+
+logger = structlog.get_logger(__name__)
 
 
 def resolve_frameworks(requested: str | None) -> list[str]:
@@ -112,6 +117,10 @@ class Comparison:
     @property
     def metrics_file(self) -> Path:
         return self.out_dir / METRICS_FILE_NAME
+
+    @property
+    def report_file(self) -> Path:
+        return self.out_dir / REPORT_FILE_NAME
 
     def summaries(self, order: Sequence[str] = ()) -> list[FrameworkSummary]:
         return summarise(self.results, order=order)
@@ -189,4 +198,20 @@ async def compare(
         write_textfile(metrics.registry, comparison.metrics_file)
         if server is not None:
             server.stop()
+        _write_report(comparison, frameworks)
     return comparison
+
+
+def _write_report(comparison: Comparison, frameworks: Sequence[str]) -> None:
+    """The HTML report of what finished; a failure here costs the report, never the results."""
+    if not comparison.results:
+        return
+    try:
+        write_report(comparison.out_dir, comparison.results, order=frameworks)
+    except (AgentrigError, OSError) as error:
+        # results.jsonl is already complete; `agentrig report DIR` can retry the rendering.
+        logger.error(
+            "compare: could not write the HTML report",
+            error=str(error),
+            retry=f"agentrig report {comparison.out_dir}",
+        )
