@@ -39,9 +39,11 @@ from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import PlantState, plant_key
 from agentrig.core.plant.tools import ACTION_TOOLS, tools_for_role
 from agentrig.core.roles import ROLES
+from agentrig.core.runner import RunServices, RunSettings, RunSpec, run_matrix
 from agentrig.core.state import MemoryStateStore
 from agentrig.core.state.base import Versioned
 from agentrig.core.telemetry import Telemetry, capture_telemetry, setup_telemetry
+from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.normalise import normalise
 from agentrig.exceptions import AdapterError, BusError, MissingExtraError, StateError
 
@@ -360,6 +362,32 @@ async def test_a_checkpoint_that_is_not_one_is_reported_and_kept(endpoint: Model
     loaded = await store.load(checkpoint_key("ag-bad"))
     assert loaded is not None
     assert loaded.state["team"] == "not a team"
+
+
+# ---------------------------------------------------------------- telemetry
+
+
+async def test_concurrent_runs_keep_their_spans_under_their_own_roles(tmp_path: Path) -> None:
+    # AgentChat runs agents as tasks of each team's runtime; each must carry its own run's context.
+    settings = RunSettings(state_url="memory://", out_dir=tmp_path)
+    scenarios = ["blocked-discharge", "motor-overheating", "stuck-pressure-sensor"]
+    specs = [RunSpec(framework="autogen", scenario=s, run_id=f"ag-conc-{s}") for s in scenarios]
+    async with RunServices(settings, store=MemoryStateStore(), bus=RecordingBus()) as services:
+        results = await run_matrix(specs, services, concurrency=3)
+    assert sorted(r.status for r in results) == ["passed"] * 3
+    for result in results:
+        spans = read_trace_file(result.trace_file or "")
+        assert {s.trace_id for s in spans} == {result.trace_id}
+        assert {s.attributes.get("agentrig.run_id") for s in spans} == {result.run_id}
+        by_id = {s.span_id: s for s in spans}
+        steps = [s for s in spans if s.name.startswith(("chat ", "execute_tool "))]
+        assert len([s for s in steps if s.name.startswith("execute_tool ")]) == result.tool_calls
+        for step in steps:
+            parent = by_id[step.parent_span_id or ""]
+            assert parent.name == f"invoke_agent {step.attributes['agentrig.role']}"
+            assert parent.attributes.get("agentrig.role") == step.attributes["agentrig.role"]
+        trace = normalise(spans, result.run_id)
+        assert [segment.role for segment in trace.roles] == list(ROLES)
 
 
 # ---------------------------------------------------------------- tools
