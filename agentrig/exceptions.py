@@ -258,13 +258,18 @@ class CassetteMismatchError(CassetteError):
         diff: a readable diff against the nearest recorded request.
     """
 
-    def __init__(self, cassette: str, position: int, diff: str) -> None:
+    def __init__(
+        self,
+        cassette: str,
+        position: int,
+        diff: str,
+        hint: str = "re-record with `agentrig record` if the change is intended",
+    ) -> None:
         self.cassette = cassette
         self.position = position
         self.diff = diff
         super().__init__(
-            f"no recorded response in {cassette} matches request #{position}; "
-            f"re-record with `agentrig record` if the change is intended.\n{diff}"
+            f"no recorded response in {cassette} matches request #{position}; {hint}.\n{diff}"
         )
 
 

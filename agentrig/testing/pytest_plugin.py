@@ -19,6 +19,7 @@ Configuration (pyproject ``[tool.pytest.ini_options]`` or the command line):
                                    ``--agentrig-record-mode`` overrides it
 ``agentrig_block_model_requests``  ``true``: every test fails that reaches a live model without a
                                    cassette, unless marked ``@pytest.mark.allow_model_requests``
+                                   (off while recording: record modes other than ``none``)
 =================================  ==================================================================
 
 Markers: ``allow_model_requests`` (this test talks to a model on purpose) and
@@ -140,7 +141,7 @@ def agentrig_replay(
     directory = _cassette_dir(request.config)
     mode = _record_mode(request.config)
     path = _test_cassette_path(request.node, directory)
-    cassette = TestCassette(path, mode, f"pytest {request.node.nodeid} --agentrig-record-mode=once")
+    cassette = TestCassette(path, mode, f"pytest {request.node.nodeid}")
     if mode == "none":
         # Replay must not need the reference model: make sure nothing can start one.
         monkeypatch.setattr(endpoints, "shared_reference_server", _refuse_reference_server)
@@ -156,8 +157,12 @@ def agentrig_replay(
 
 
 def _guarded(item: pytest.Item) -> bool:
-    return bool(item.config.getini("agentrig_block_model_requests")) and (
-        item.get_closest_marker(ALLOW_MARKER) is None
+    """Whether the guard applies: it is on, the test is not marked, and nothing is recording."""
+    return (
+        bool(item.config.getini("agentrig_block_model_requests"))
+        and item.get_closest_marker(ALLOW_MARKER) is None
+        # Recording (--agentrig-record-mode once, new_episodes, all) is reaching live models.
+        and _record_mode(item.config) == "none"
     )
 
 

@@ -45,10 +45,10 @@ class TestCassette:
 
     __test__ = False  # not a test class, whatever its name says
 
-    def __init__(self, path: Path, mode: RecordMode, record_hint: str) -> None:
+    def __init__(self, path: Path, mode: RecordMode, test_command: str) -> None:
         self.path = path
         self.mode = mode
-        self.record_hint = record_hint
+        self.test_command = test_command  # pytest <node id>
         self.errors: list[AgentrigError] = []
         self._cassette: RunCassette | None = None
         self._lock = threading.Lock()
@@ -62,8 +62,12 @@ class TestCassette:
                     self._cassette = RunCassette(
                         self.path,
                         self.mode,
-                        header=f"agentrig cassette of a test.\nRe-record: {self.record_hint}",
-                        record_hint=f"record it with `{self.record_hint}`",
+                        header=(
+                            "agentrig cassette of a test.\n"
+                            f"Re-record: {self.test_command} --agentrig-record-mode=all"
+                        ),
+                        record_command=f"{self.test_command} --agentrig-record-mode=once",
+                        rerecord_command=f"{self.test_command} --agentrig-record-mode=all",
                     )
                 except AgentrigError as error:
                     self.errors.append(error)

@@ -91,7 +91,9 @@ class RunCassette:
         mode: ``none`` (replay only), ``once`` (record if the file is missing, else replay),
             ``new_episodes`` (replay what matches, record the rest) or ``all`` (record afresh).
         header: comment lines written at the top of the file.
-        record_hint: how to record the cassette, for the error when replay finds none.
+        record_command: the command that records the cassette (named when it is missing).
+        rerecord_command: the command that records it afresh (named when a request drifted);
+            ``record_command`` when not given.
         substitutions: live text -> stable placeholder, replaced in stored request and
             response bodies (and back in replayed responses), for values that differ per run.
 
@@ -106,11 +108,14 @@ class RunCassette:
         mode: str = "none",
         *,
         header: str = "",
-        record_hint: str = "record it first",
+        record_command: str = "agentrig record",
+        rerecord_command: str | None = None,
         substitutions: Mapping[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
         self.mode = VcrRecordMode(mode)
+        self.record_command = record_command
+        self.rerecord_command = rerecord_command or record_command
         self.substitutions = dict(substitutions or {})
         self.mismatches: list[CassetteMismatchError] = []
         self.replayed = 0
@@ -118,7 +123,7 @@ class RunCassette:
         self._positions = itertools.count()
         self._lock = threading.Lock()
         if self.mode is VcrRecordMode.NONE and not self.path.is_file():
-            raise MissingCassetteError(str(self.path), record_hint)
+            raise MissingCassetteError(str(self.path), f"record it with `{record_command}`")
         options: dict[str, Any] = {
             "path": str(self.path),
             "serializer": ReadableYamlSerializer,
@@ -211,7 +216,12 @@ class RunCassette:
             for index, stored in enumerate(self._cassette.requests)
         ]
         diff = explain_miss(request.method, request.uri, request.body, position, recorded)
-        error = CassetteMismatchError(str(self.path), position, diff)
+        error = CassetteMismatchError(
+            str(self.path),
+            position,
+            diff,
+            f"if the change is intended, re-record it with `{self.rerecord_command}`",
+        )
         self.mismatches.append(error)
         return error
 
@@ -283,7 +293,8 @@ def open_cassette(
     mode: str = "none",
     *,
     header: str = "",
-    record_hint: str = "record it first",
+    record_command: str = "agentrig record",
+    rerecord_command: str | None = None,
     substitutions: Mapping[str, str] | None = None,
 ) -> Iterator[RunCassette]:
     """Route the block's requests (and its tasks' and carried threads') to one cassette.
@@ -297,7 +308,12 @@ def open_cassette(
         CassetteMismatchError: a request matched no recorded interaction.
     """
     cassette = RunCassette(
-        path, mode, header=header, record_hint=record_hint, substitutions=substitutions
+        path,
+        mode,
+        header=header,
+        record_command=record_command,
+        rerecord_command=rerecord_command,
+        substitutions=substitutions,
     )
     with _claim_for_recording(cassette):
         try:

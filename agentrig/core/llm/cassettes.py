@@ -89,7 +89,8 @@ def use_cassette(
     mode: RecordMode = "none",
     *,
     header: str = "",
-    record_hint: str = "record it first (docs/cassettes.md)",
+    record_command: str = "agentrig record",
+    rerecord_command: str | None = None,
     substitutions: Mapping[str, str] | None = None,
 ) -> Iterator[RunCassette]:
     """Answer the block's LLM requests from the cassette at ``path`` (or record them).
@@ -105,7 +106,12 @@ def use_cassette(
     from agentrig.core.llm.cassette_player import open_cassette
 
     with open_cassette(
-        path, mode, header=header, record_hint=record_hint, substitutions=substitutions
+        path,
+        mode,
+        header=header,
+        record_command=record_command,
+        rerecord_command=rerecord_command,
+        substitutions=substitutions,
     ) as cassette:
         yield cassette
 
@@ -130,18 +136,20 @@ class CassetteSettings(BaseModel):
         self, model: str, framework: str, scenario: str, repeat: int = 0
     ) -> AbstractContextManager[RunCassette]:
         """The cassette context of one run (see :func:`use_cassette`)."""
-        record = f"agentrig record -f {framework} -s {scenario} --model {model}"
+        command = f"agentrig record -f {framework} -s {scenario} --model {model}"
         if repeat:
-            record += f" --repeats {repeat + 1}"
-        if self.directory != DEFAULT_CASSETTE_DIR:
-            record += f" --cassettes {self.directory}"
+            command += f" --repeats {repeat + 1}"
+        # The file's header names no folder, so moving or re-recording it changes no byte.
         header = (
             f"agentrig cassette: the LLM traffic of {framework} on scenario {scenario} with "
-            f"model {model} (repeat {repeat}).\nRe-record: {record}  (see docs/cassettes.md)"
+            f"model {model} (repeat {repeat}).\nRe-record: {command}  (see docs/cassettes.md)"
         )
+        record = command
+        if self.directory != DEFAULT_CASSETTE_DIR:
+            record += f" --cassettes {self.directory}"
         return use_cassette(
             self.path_for(model, framework, scenario, repeat),
             self.mode,
             header=header,
-            record_hint=f"record it with `{record}`",
+            record_command=record,
         )
