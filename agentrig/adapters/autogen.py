@@ -200,7 +200,7 @@ class AutoGenAdapter:
         if checkpoint is None:
             checkpoint = TeamCheckpoint(framework_version=self.framework_version, team={})
         else:
-            await team.load_state(checkpoint.team)
+            await self._load_team(team, checkpoint, checkpoints.key)
             ctx.telemetry.logger.info(
                 "resuming the AutoGen team", run_id=ctx.run_id, finished=list(checkpoint.answers)
             )
@@ -227,6 +227,18 @@ class AutoGenAdapter:
                 )
                 await checkpoints.save(checkpoint)
         return Outcome.from_answers(checkpoint.answers)
+
+    async def _load_team(
+        self, team: RoundRobinGroupChat, checkpoint: TeamCheckpoint, key: str
+    ) -> None:
+        try:
+            await team.load_state(checkpoint.team)
+        except (ValueError, KeyError, TypeError) as error:  # AgentChat's ways to refuse a state
+            raise AdapterError(
+                f"the AutoGen team state under {key!r} (written by autogen-agentchat "
+                f"{checkpoint.framework_version}) does not load into {self.framework_version}: "
+                f"{error}. It is left in place; delete the key to start the run over"
+            ) from error
 
     async def _take_turn(
         self, team: RoundRobinGroupChat, role: Role, task: str | None, guard: RunGuard
@@ -257,7 +269,12 @@ class AutoGenAdapter:
             async for item in team.run_stream(
                 task=task, cancellation_token=guard.token, output_task_messages=False
             ):
-                if isinstance(item, TextMessage) and item.source == role:
+                if isinstance(item, TextMessage):
+                    if item.source != role:
+                        raise AdapterError(
+                            f"the AutoGen team gave the turn to {item.source!r} where the "
+                            f"{role}'s was due: its saved state and answers disagree"
+                        )
                     answer = item.content
         except Exception as error:
             # AgentChat reports an agent's failure as RuntimeError(str(error)): raise the original.

@@ -364,6 +364,22 @@ async def test_a_checkpoint_that_is_not_one_is_reported_and_kept(endpoint: Model
     assert loaded.state["team"] == "not a team"
 
 
+async def test_a_team_state_agentchat_refuses_is_reported_and_kept(
+    endpoint: ModelEndpoint,
+) -> None:
+    store, bus = MemoryStateStore(), RecordingBus()
+    broken = TeamCheckpoint(framework_version="0.7.5", team={"agent_states": {}})
+    await store.save(checkpoint_key("ag-refused"), broken.model_dump(mode="json"))
+    attempt = await _run(store, bus, "ag-refused", endpoint)
+    assert isinstance(attempt.error, AdapterError)
+    assert "does not load" in str(attempt.error)
+    assert "Agent state for monitor not found" in str(attempt.error)
+    assert attempt.records == []
+    loaded = await store.load(checkpoint_key("ag-refused"))
+    assert loaded is not None
+    assert loaded.version == 1
+
+
 # ---------------------------------------------------------------- telemetry
 
 
