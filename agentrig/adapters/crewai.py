@@ -5,9 +5,9 @@ backstory), each with its own ``Task``; ``Process.sequential`` runs them in orde
 routes the outputs itself -- the diagnostician's task has the monitor's as context, the
 operator's both. The adapter adds what the rig needs around that idiom:
 
-- **Off the event loop.** ``Crew.kickoff`` is synchronous: it runs in a worker thread
-  (``asyncio.to_thread``, which carries the run's context), while the loop stays free to serve
-  the tool calls and handoffs the thread sends back to it.
+- **Off the event loop.** ``Crew.kickoff`` is synchronous: it runs in a thread of its own that
+  carries the run's context, while the loop stays free to serve the tool calls and handoffs the
+  thread sends back to it.
 - **Tools.** Each plant tool is a ``BaseTool`` whose ``_run`` calls the role's
   :class:`~agentrig.core.agent.BoundTool` (``call``), so every call goes through the plant's
   executor, with the model's tool-call id as the idempotency key. CrewAI's tool cache is off.
@@ -27,7 +27,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+from collections.abc import Callable
 from typing import Any
+
+import structlog
 
 from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
 from agentrig.adapters.crewai_run import (
@@ -44,6 +47,7 @@ from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
 from agentrig.core.optouts import disable_phone_home
 from agentrig.core.roles import ROLES, Role
+from agentrig.core.telemetry.context import start_thread
 from agentrig.exceptions import MissingExtraError
 
 disable_phone_home()  # before CrewAI is imported (see agentrig.core.optouts)
@@ -56,6 +60,8 @@ except ImportError as error:  # pragma: no cover - exercised in a venv without t
     raise MissingExtraError("the CrewAI adapter", "crewai") from error
 
 __all__ = ["EXPECTED_OUTPUTS", "GOALS", "CrewAIAdapter"]
+
+logger = structlog.get_logger(__name__)
 
 GOALS: dict[Role, str] = {
     "monitor": "Confirm or refute the alarm from the alarming device's status and telemetry.",
@@ -113,7 +119,14 @@ class CrewAIAdapter:
         if len(saved) < len(ROLES):
             llm_key = (id(run.loop), _endpoint_digest(ctx.model))
             try:
-                await asyncio.to_thread(self._kickoff, run, ctx.alarm_text(task), saved, llm_key)
+                await _in_own_thread(
+                    f"agentrig-crew-{ctx.run_id}",
+                    self._kickoff,
+                    run,
+                    ctx.alarm_text(task),
+                    saved,
+                    llm_key,
+                )
             except HookAborted as aborted:
                 if run.failure is not None:
                     raise run.failure from aborted
@@ -159,6 +172,40 @@ class CrewAIAdapter:
                     max_retries=options["max_retries"],
                 )
             return llm
+
+
+async def _in_own_thread(name: str, function: Callable[..., None], *args: Any) -> None:
+    """Run ``function(*args)`` in a new thread carrying this context; await its end.
+
+    Not ``asyncio.to_thread``: a crew thread blocks while the event loop runs its tool calls,
+    and those may need the loop's default executor themselves (the file store's I/O, DNS
+    lookups); with as many crews as that executor has workers, nothing would move again.
+    """
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def report(error: BaseException | None) -> None:
+        if finished.done():  # the run was cancelled; nobody waits for this thread any more
+            return
+        if error is None:
+            finished.set_result(None)
+        else:
+            finished.set_exception(error)
+
+    def target() -> None:
+        error: BaseException | None = None
+        try:
+            function(*args)
+        except BaseException as raised:  # noqa: BLE001 - handed to the awaiting coroutine, raised there
+            error = raised
+        try:
+            loop.call_soon_threadsafe(report, error)
+        except RuntimeError:
+            # The loop closed after a cancelled run: there is no one left to tell.
+            logger.debug("crew thread ended after its event loop closed", thread=name, error=error)
+
+    start_thread(target, name=name)
+    await finished
 
 
 def _endpoint_digest(endpoint: ModelEndpoint) -> str:

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
 from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.results import RunResult
 from agentrig.core.roles import ROLES, SYSTEM_PROMPTS
-from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
+from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run, run_matrix
 from agentrig.core.state import MemoryStateStore
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.logs import REPEATED_WARNINGS, configure_logging
@@ -270,6 +271,22 @@ async def test_every_tool_call_goes_through_the_executor_keyed_by_the_models_cal
     # The key is the id the model gave the call: a replayed request replays, never re-acts.
     assert all(entry.key.startswith(f"call-{entry.role}-") for entry in entries)
     assert {entry.key.removeprefix(f"call-{entry.role}-") for entry in entries} == set(ids)
+
+
+async def test_more_crews_at_once_than_the_default_executor_has_threads(
+    model_server: ModelServer, tmp_path: Path
+) -> None:
+    # A crew thread blocks while the loop runs its tool calls, and the file store does its I/O
+    # in the loop's default executor: crews must not take that executor's threads.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2))
+    settings = RunSettings(state_url=f"file://{tmp_path / 'state'}", out_dir=tmp_path)
+    specs = [
+        RunSpec(framework="crewai", scenario=SCENARIO, model=model_server.model(), run_id=f"c{i}")
+        for i in range(3)
+    ]
+    async with RunServices(settings) as services:
+        results = await asyncio.wait_for(run_matrix(specs, services, concurrency=3), 60)
+    assert [result.status for result in results] == ["passed"] * 3, [r.errors for r in results]
 
 
 # ----------------------------------------------------------------------------- persistence
