@@ -333,6 +333,20 @@ async def test_a_run_with_saved_task_outputs_runs_only_the_rest(
     assert all(output.output in task for output in earlier)
 
 
+async def test_a_finished_run_resumed_answers_from_its_saved_outputs(
+    model_server: ModelServer, tmp_path: Path
+) -> None:
+    store, bus = MemoryStateStore(), RecordingBus()
+    first = await run_crew(tmp_path / "first", model_server.model(), store=store)
+    assert first.status == "passed", first.errors
+    model_server.recorder.exchanges.clear()
+    again = await run_crew(tmp_path / "again", model_server.model(), store=store, bus=bus)
+    assert again.status == "passed", again.errors
+    assert again.final_report == first.final_report
+    assert model_server.recorder.exchanges == []  # no crew: every task's output was saved
+    assert [m.type for m in bus.delivered] == ["alarm"]  # its handoffs were mirrored before
+
+
 async def test_a_run_killed_mid_task_resumes_without_acting_twice(
     model_server: ModelServer, tmp_path: Path
 ) -> None:
