@@ -264,6 +264,8 @@ async def test_resume_after_a_crash_inside_the_operators_turn_acts_once(
             await run
         # The token cancelled the stalled tool call: AgentChat's runtime stopped, nothing waits.
         assert time.monotonic() - clock < 4.0
+        await asyncio.sleep(0.05)
+        assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
         await adapter.aclose()
     checkpoint = await TeamCheckpoints(store, "ag-crash").load()
     assert checkpoint is not None
