@@ -2,10 +2,12 @@
 
 Each role -- monitor, diagnostician, operator -- is a LangChain 1.x agent
 (``langchain.agents.create_agent``, a LangGraph graph) named after the role, with the role's
-system prompt and its plant tools as ``StructuredTool``\\ s whose coroutine calls the
+system prompt and its plant tools as ``StructuredTool`` objects whose coroutine calls the
 :class:`~agentrig.core.agent.BoundTool` with the model's tool-call id (the executor's idempotency
-key). The roles hand over on the bus: the next role's task is built from the message it received
-there, as in the plain baseline. Every agent checkpoints into the run's StateStore through
+key); a middleware hands the calls LangChain would answer itself (unknown tools, invalid or
+non-JSON arguments) to the executor too. The roles hand over on the bus: the next role's task is
+built from the message it received there, as in the plain baseline. Every agent checkpoints into
+the run's StateStore through
 :class:`~agentrig.adapters.langchain_checkpoint.StateStoreCheckpointer`, one thread per role
 (``{run_id}:{role}``), so running the same run id again over the same store resumes: a role whose
 thread holds a final answer is not asked again, an interrupted one continues from its last
@@ -41,7 +43,6 @@ disable_phone_home()
 
 try:
     import langchain
-    import langgraph.version
     import openai
     from langchain.agents import create_agent
     from langchain.agents.middleware import (
@@ -60,7 +61,14 @@ try:
 except ImportError as error:  # pragma: no cover - exercised by the missing-extra test
     raise MissingExtraError("the LangChain adapter", "langchain") from error
 
-__all__ = ["LangChainAdapter", "langchain_tool", "role_thread_id"]
+__all__ = [
+    "ExecutorFallback",
+    "LangChainAdapter",
+    "PlantTool",
+    "langchain_tool",
+    "recursion_limit",
+    "role_thread_id",
+]
 
 
 def role_thread_id(run_id: str, role: str) -> str:
@@ -100,7 +108,7 @@ class LangChainAdapter:
 
     @property
     def framework_version(self) -> str:
-        return f"langchain {langchain.__version__}, langgraph {langgraph.version.__version__}"
+        return str(langchain.__version__)
 
     def _model(self, endpoint: ModelEndpoint) -> ChatOpenAI:
         options = endpoint.client_options()

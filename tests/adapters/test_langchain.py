@@ -49,6 +49,11 @@ from agentrig.core.telemetry.facade import Telemetry
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.exceptions import MissingExtraError
 
+# The in-process reference model, on purpose: scripted brains count each role's model calls, and
+# a crashed run's resume asks what only the live conversation can answer (a cassette would replay
+# one fixed exchange).
+pytestmark = pytest.mark.allow_model_requests
+
 SCENARIO = "blocked-discharge"
 
 
@@ -462,3 +467,35 @@ def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPat
     monkeypatch.delitem(sys.modules, "agentrig.adapters.langchain")
     with pytest.raises(MissingExtraError, match=r"pip install 'agentrig\[langchain\]'"):
         importlib.import_module("agentrig.adapters.langchain")
+
+
+async def test_a_cancelled_run_leaves_no_task_behind(endpoint: ModelEndpoint) -> None:
+    import threading
+
+    from agentrig.core.llm.brain import default_decide as policy
+
+    started = threading.Event()
+    release = threading.Event()
+    decide = policy()
+
+    def slow_brain(inp: PolicyInput, skill: Skill) -> Decision:
+        if inp.role == "diagnostician":
+            started.set()
+            release.wait(5)  # the model "thinks" until the test is done cancelling
+        return decide(inp, skill)
+
+    adapter = LangChainAdapter()
+    with ReferenceModelServer(decide=slow_brain) as slow:
+        run = await start_run(
+            MemoryStateStore(), endpoint.model_copy(update={"base_url": slow.base_url}), "lc-cancel"
+        )
+        before = asyncio.all_tasks()
+        task = asyncio.create_task(adapter.run(run.alarm, run.ctx))
+        await asyncio.to_thread(started.wait, 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()
+        await asyncio.sleep(0.05)
+        assert asyncio.all_tasks() == before  # LangGraph's step and checkpoint tasks are gone
+        await adapter.aclose()
