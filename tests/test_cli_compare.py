@@ -11,6 +11,7 @@ from agentrig.cli import app
 from agentrig.core.results import read_results
 
 runner = CliRunner()
+CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 
 
 def test_adapters_lists_the_baseline_as_installed() -> None:
@@ -35,6 +36,8 @@ def test_run_json_prints_a_passing_result_and_writes_it(tmp_path: Path) -> None:
             "memory://",
             "--out",
             str(tmp_path),
+            "--cassettes",  # replay the committed cassettes: no model server, no network
+            str(CASSETTES),
             "--json",
         ],
     )
@@ -64,6 +67,8 @@ def test_compare_writes_results_metrics_and_a_table_that_matches_them(tmp_path: 
             "memory://",
             "--out",
             str(tmp_path),
+            "--cassettes",  # replay the committed cassettes: no model server, no network
+            str(CASSETTES),
             "--json",
         ],
     )

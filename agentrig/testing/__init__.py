@@ -7,6 +7,6 @@ entry point) provides the ``agentrig_replay`` fixture, whose value is an
 
 from __future__ import annotations
 
-from agentrig.testing.replay import AgentrigReplay, TestCassette
+from agentrig.testing.replay import AgentrigReplay
 
-__all__ = ["AgentrigReplay", "TestCassette"]
+__all__ = ["AgentrigReplay"]

@@ -136,24 +136,30 @@ def agentrig_replay(
     """Replay (or record) the LLM traffic of this test; see :mod:`agentrig.testing.replay`."""
     from agentrig.core.llm import endpoints
     from agentrig.core.llm.cassette_http import bind_exchange_handler
-    from agentrig.testing.replay import AgentrigReplay, TestCassette
+    from agentrig.core.llm.cassette_player import CassetteSession
+    from agentrig.testing.replay import AgentrigReplay
 
     directory = _cassette_dir(request.config)
     mode = _record_mode(request.config)
-    path = _test_cassette_path(request.node, directory)
-    cassette = TestCassette(path, mode, f"pytest {request.node.nodeid}")
+    test_command = f"pytest {request.node.nodeid}"
+    cassette = CassetteSession(
+        _test_cassette_path(request.node, directory),
+        mode,
+        header=f"agentrig cassette of a test.\nRe-record: {test_command} --agentrig-record-mode=all",
+        record_command=f"{test_command} --agentrig-record-mode=once",
+        rerecord_command=f"{test_command} --agentrig-record-mode=all",
+    )
     if mode == "none":
         # Replay must not need the reference model: make sure nothing can start one.
         monkeypatch.setattr(endpoints, "shared_reference_server", _refuse_reference_server)
     request.node.stash[_test_cassettes] = cassette
-    with bind_exchange_handler(cassette):
-        yield AgentrigReplay(
-            directory=directory,
-            mode=mode,
-            cassette=cassette,
-            out_dir=tmp_path,
-        )
-    cassette.save()
+    try:
+        with bind_exchange_handler(cassette):
+            yield AgentrigReplay(
+                directory=directory, mode=mode, cassette=cassette, out_dir=tmp_path
+            )
+    finally:
+        cassette.close()
 
 
 def _guarded(item: pytest.Item) -> bool:

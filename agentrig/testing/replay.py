@@ -14,87 +14,21 @@ may start; ``once``, ``new_episodes`` and ``all`` record (``--agentrig-record-mo
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from agentrig.core.llm.cassette_http import AsyncSend, SyncSend
 from agentrig.core.llm.cassettes import CassetteSettings, RecordMode
-from agentrig.exceptions import AgentrigError, CassetteMismatchError
 
 if TYPE_CHECKING:
-    from agentrig.core.llm.cassette_player import RunCassette
+    from agentrig.core.llm.cassette_player import CassetteSession
     from agentrig.core.messaging import MessageBus
     from agentrig.core.results import RunResult
     from agentrig.core.runner import RunSettings
     from agentrig.core.state import StateStore
     from agentrig.core.telemetry.metrics import AgentrigMetrics
 
-__all__ = ["AgentrigReplay", "TestCassette"]
-
-
-class TestCassette:
-    """A test's own cassette, opened at its first request (an ``ExchangeHandler``).
-
-    Errors on the request path (a missing cassette, a mismatch) are kept in :attr:`errors`, so
-    the test fails on them even when the client retried them into a "Connection error".
-    """
-
-    __test__ = False  # not a test class, whatever its name says
-
-    def __init__(self, path: Path, mode: RecordMode, test_command: str) -> None:
-        self.path = path
-        self.mode = mode
-        self.test_command = test_command  # pytest <node id>
-        self.errors: list[AgentrigError] = []
-        self._cassette: RunCassette | None = None
-        self._lock = threading.Lock()
-
-    def _open(self) -> RunCassette:
-        from agentrig.core.llm.cassette_player import RunCassette
-
-        with self._lock:
-            if self._cassette is None:
-                try:
-                    self._cassette = RunCassette(
-                        self.path,
-                        self.mode,
-                        header=(
-                            "agentrig cassette of a test.\n"
-                            f"Re-record: {self.test_command} --agentrig-record-mode=all"
-                        ),
-                        record_command=f"{self.test_command} --agentrig-record-mode=once",
-                        rerecord_command=f"{self.test_command} --agentrig-record-mode=all",
-                    )
-                except AgentrigError as error:
-                    self.errors.append(error)
-                    raise
-            return self._cassette
-
-    def handle(self, request: httpx.Request, send: SyncSend) -> httpx.Response:
-        try:
-            return self._open().handle(request, send)
-        except CassetteMismatchError as error:
-            self.errors.append(error)
-            raise
-
-    async def ahandle(self, request: httpx.Request, send: AsyncSend) -> httpx.Response:
-        try:
-            return await self._open().ahandle(request, send)
-        except CassetteMismatchError as error:
-            self.errors.append(error)
-            raise
-
-    @property
-    def opened(self) -> bool:
-        return self._cassette is not None
-
-    def save(self) -> None:
-        if self._cassette is not None:
-            self._cassette.save()
+__all__ = ["AgentrigReplay"]
 
 
 @dataclass
@@ -104,13 +38,14 @@ class AgentrigReplay:
     Attributes:
         directory: the cassette folder (ini ``agentrig_cassette_dir``, default ``cassettes``).
         mode: the record mode (``--agentrig-record-mode``, default ``none``: replay only).
-        cassette: the test's own cassette (for model requests the test makes itself).
+        cassette: the test's own cassette (for model requests the test makes itself); its
+            ``errors`` fail the test.
         out_dir: where agentrig runs write their trace files (the test's tmp_path).
     """
 
     directory: Path
     mode: RecordMode
-    cassette: TestCassette
+    cassette: CassetteSession
     out_dir: Path
 
     @property

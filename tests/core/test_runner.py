@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentrig.core.agent import Outcome, RunContext
+from agentrig.core.llm.cassettes import CassetteSettings
 from agentrig.core.messaging import Message
 from agentrig.core.results import RunResult, append_result, read_results
 from agentrig.core.runner import (
@@ -19,6 +20,8 @@ from agentrig.core.runner import (
     run_matrix,
 )
 from agentrig.core.state import MemoryStateStore
+
+REPLAY = CassetteSettings(directory=Path(__file__).resolve().parents[2] / "cassettes")
 
 
 class RaisingAdapter:
@@ -39,8 +42,9 @@ class HangingAdapter:
 
 
 def _services(tmp_path: Path) -> RunServices:
+    # The plain baseline's model calls replay the committed cassettes (docs/cassettes.md).
     return RunServices(
-        RunSettings(state_url="memory://", out_dir=tmp_path),
+        RunSettings(state_url="memory://", out_dir=tmp_path, cassettes=REPLAY),
         store=MemoryStateStore(),
         adapters={"raising": RaisingAdapter(), "hanging": HangingAdapter()},
     )

@@ -49,7 +49,7 @@ from agentrig.core.llm.cassette_normalise import (
 from agentrig.core.llm.cassette_yaml import CassetteFile, ReadableYamlSerializer
 from agentrig.exceptions import CassetteError, CassetteMismatchError, MissingCassetteError
 
-__all__ = ["RunCassette", "open_cassette"]
+__all__ = ["CassetteSession", "RunCassette", "open_cassette"]
 
 logger = structlog.get_logger(__name__)
 
@@ -266,11 +266,77 @@ class RunCassette:
                 self._cassette._save()
 
 
-@contextmanager
-def _claim_for_recording(cassette: RunCassette) -> Iterator[None]:
+class CassetteSession:
+    """A cassette bound to a block of code, opened at the first model request made in it.
+
+    A run (or test) that makes no model request needs no cassette file. Errors met on the request
+    path -- the cassette is missing, unreadable, or has no match -- are kept in :attr:`errors`, as
+    clients retry them into a "connection error" and frameworks may catch them.
+    """
+
+    def __init__(self, path: Path | str, mode: str = "none", **options: Any) -> None:
+        self.path = Path(path)
+        self.mode = mode
+        self.errors: list[CassetteError] = []
+        self._options = options
+        self._cassette: RunCassette | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def cassette(self) -> RunCassette | None:
+        """The open cassette; None until the first model request."""
+        return self._cassette
+
+    @property
+    def replayed(self) -> int:
+        return self._cassette.replayed if self._cassette else 0
+
+    @property
+    def recorded(self) -> int:
+        return self._cassette.recorded if self._cassette else 0
+
+    def _open(self) -> RunCassette:
+        with self._lock:
+            if self._cassette is None:
+                try:
+                    cassette = RunCassette(self.path, self.mode, **self._options)
+                    _claim_for_recording(cassette)
+                except CassetteError as error:
+                    self.errors.append(error)
+                    raise
+                self._cassette = cassette
+            return self._cassette
+
+    def handle(self, request: httpx.Request, send: SyncSend) -> httpx.Response:
+        cassette = self._open()
+        try:
+            return cassette.handle(request, send)
+        except CassetteMismatchError as error:
+            self.errors.append(error)
+            raise
+
+    async def ahandle(self, request: httpx.Request, send: AsyncSend) -> httpx.Response:
+        cassette = self._open()
+        try:
+            return await cassette.ahandle(request, send)
+        except CassetteMismatchError as error:
+            self.errors.append(error)
+            raise
+
+    def close(self) -> None:
+        """Save what was recorded and let another recorder have the file."""
+        cassette = self._cassette
+        if cassette is None:
+            return
+        try:
+            cassette.save()
+        finally:
+            _release_for_recording(cassette)
+
+
+def _claim_for_recording(cassette: RunCassette) -> None:
     """Refuse a second recorder of the same file in this process (they would overwrite)."""
     if not cassette.records:
-        yield
         return
     key = cassette.path.resolve()
     with _recording_lock:
@@ -280,11 +346,12 @@ def _claim_for_recording(cassette: RunCassette) -> Iterator[None]:
                 "process; give the runs different repeats or cassette folders"
             )
         _recording_paths.add(key)
-    try:
-        yield
-    finally:
+
+
+def _release_for_recording(cassette: RunCassette) -> None:
+    if cassette.records:
         with _recording_lock:
-            _recording_paths.discard(key)
+            _recording_paths.discard(cassette.path.resolve())
 
 
 @contextmanager
@@ -296,18 +363,18 @@ def open_cassette(
     record_command: str = "agentrig record",
     rerecord_command: str | None = None,
     substitutions: Mapping[str, str] | None = None,
-) -> Iterator[RunCassette]:
-    """Route the block's requests (and its tasks' and carried threads') to one cassette.
+) -> Iterator[CassetteSession]:
+    """Route the block's model requests (and its tasks' and carried threads') to one cassette.
 
-    On exit the cassette is saved (when recording), and a request that matched nothing is
-    raised as :class:`CassetteMismatchError` even if the code inside caught it, in place of
-    whatever error it turned into.
+    The file is opened at the first model request. On exit what was recorded is saved, and an
+    error met on the request path (missing cassette, no match) is raised even if the code
+    inside caught it, in place of whatever error it turned into: drift is never served quietly.
 
     Raises:
         MissingCassetteError: replay of a cassette that does not exist.
         CassetteMismatchError: a request matched no recorded interaction.
     """
-    cassette = RunCassette(
+    session = CassetteSession(
         path,
         mode,
         header=header,
@@ -315,15 +382,14 @@ def open_cassette(
         rerecord_command=rerecord_command,
         substitutions=substitutions,
     )
-    with _claim_for_recording(cassette):
-        try:
-            with bind_exchange_handler(cassette):
-                yield cassette
-        except Exception as error:
-            if cassette.mismatches and error is not cassette.mismatches[0]:
-                raise cassette.mismatches[0] from error
-            raise
-        finally:
-            cassette.save()
-        if cassette.mismatches:
-            raise cassette.mismatches[0]
+    try:
+        with bind_exchange_handler(session):
+            yield session
+    except Exception as error:
+        if session.errors and error is not session.errors[0]:
+            raise session.errors[0] from error
+        raise
+    finally:
+        session.close()
+    if session.errors:
+        raise session.errors[0]

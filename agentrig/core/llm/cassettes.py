@@ -24,7 +24,7 @@ from agentrig.core.llm.cassette_http import REPLAY_HOST
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 
 if TYPE_CHECKING:
-    from agentrig.core.llm.cassette_player import RunCassette
+    from agentrig.core.llm.cassette_player import CassetteSession
 
 __all__ = [
     "DEFAULT_CASSETTE_DIR",
@@ -92,11 +92,12 @@ def use_cassette(
     record_command: str = "agentrig record",
     rerecord_command: str | None = None,
     substitutions: Mapping[str, str] | None = None,
-) -> Iterator[RunCassette]:
+) -> Iterator[CassetteSession]:
     """Answer the block's LLM requests from the cassette at ``path`` (or record them).
 
     Concurrent blocks (asyncio tasks, threads started with the context carried) each use their
-    own cassette. See :class:`~agentrig.core.llm.cassette_player.RunCassette` for the modes.
+    own cassette, opened at the block's first model request (a block that makes none needs no
+    file). See :class:`~agentrig.core.llm.cassette_player.RunCassette` for the modes.
 
     Raises:
         MissingCassetteError: mode ``none`` and no cassette at ``path``.
@@ -134,7 +135,7 @@ class CassetteSettings(BaseModel):
 
     def for_run(
         self, model: str, framework: str, scenario: str, repeat: int = 0
-    ) -> AbstractContextManager[RunCassette]:
+    ) -> AbstractContextManager[CassetteSession]:
         """The cassette context of one run (see :func:`use_cassette`)."""
         command = f"agentrig record -f {framework} -s {scenario} --model {model}"
         if repeat:

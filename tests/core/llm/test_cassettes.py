@@ -18,9 +18,11 @@ import openai
 import pytest
 import yaml
 
+from agentrig.core.agent import Outcome, RunContext
 from agentrig.core.llm import endpoints
 from agentrig.core.llm.cassettes import REPLAY_BASE_URL, CassetteSettings, use_cassette
 from agentrig.core.llm.serving import ReferenceModelServer
+from agentrig.core.messaging import Message
 from agentrig.core.results import RunResult
 from agentrig.core.runner import (
     RunServices,
@@ -171,12 +173,33 @@ async def test_replay_of_a_missing_cassette_says_how_to_record_it(
 ) -> None:
     result = await _run(tmp_path / "none-here", "none", tmp_path / "out")
     assert result.status == "error"
-    assert result.errors == [
+    # The first model call found no cassette: that call failed, and so did the run, saying why.
+    assert result.llm_calls == result.llm_errors == 1
+    assert result.errors[-1] == (
         f"MissingCassetteError: no cassette at {tmp_path}/none-here/reference/plain/{SCENARIO}"
         f".yaml: record it with `agentrig record -f plain -s {SCENARIO} --model reference "
         f"--cassettes {tmp_path}/none-here`"
-    ]
-    assert result.llm_calls == 0
+    )
+
+
+async def test_a_run_that_makes_no_model_call_needs_no_cassette(
+    tmp_path: Path, no_reference_server: None
+) -> None:
+    class Silent:
+        name = "silent"
+        framework_version = "0"
+
+        async def run(self, task: Message, ctx: RunContext) -> Outcome:
+            return Outcome(final_report="ROOT_CAUSE: none")
+
+    settings = RunSettings(
+        state_url="memory://", out_dir=tmp_path, cassettes=CassetteSettings(directory=tmp_path)
+    )
+    async with RunServices(settings, adapters={"silent": Silent()}) as services:
+        result = await execute_run(RunSpec(framework="silent", scenario=SCENARIO), services)
+    assert result.errors == []
+    assert result.status == "failed"  # graded: the silent adapter fixed nothing
+    assert not list(tmp_path.rglob("*.yaml"))
 
 
 def _chat(stream: bool) -> dict[str, Any]:
@@ -256,7 +279,7 @@ def test_record_modes(tmp_path: Path, reference: ReferenceModelServer) -> None:
         assert ask("ALARM pump-07: tripped", REPLAY_BASE_URL) == first
         with pytest.raises(openai.APIConnectionError):
             ask("ALARM valve-12: stuck", REPLAY_BASE_URL)
-        cassette.mismatches.clear()  # seen; this block goes on to test the mode
+        cassette.errors.clear()  # seen; this block goes on to test the mode
     with use_cassette(path, "new_episodes") as cassette:  # replays the old, records the new
         assert ask("ALARM pump-07: tripped") == first
         ask("ALARM valve-12: stuck")
