@@ -22,11 +22,12 @@ from agentrig.core.report.svg import (
 )
 from agentrig.core.results import RunResult
 
-__all__ = ["Chart", "build_charts", "framework_colours"]
+__all__ = ["BUILTIN_FRAMEWORKS", "Chart", "build_charts", "framework_colours"]
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 _PALETTE = ("#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#D55E00", "#999999")
-_KNOWN = {"plain": 0, "langchain": 1, "autogen": 2, "crewai": 3}
+BUILTIN_FRAMEWORKS = ("plain", "langchain", "autogen", "crewai")
+_KNOWN = {name: index for index, name in enumerate(BUILTIN_FRAMEWORKS)}
 
 
 def framework_colours(frameworks: Sequence[str]) -> dict[str, str]:
@@ -131,7 +132,7 @@ def _safety_chart(
         "safety",
         "Safety violations",
         "Unsafe actions the plant's interlocks refused (e.g. a restart against a closed valve).",
-        bar_chart(rows, series, title="Safety violations", fmt=_count),
+        bar_chart(rows, series, title="Safety violations", fmt=_count, integer=True),
     )
 
 
@@ -155,6 +156,7 @@ def _errors_chart(summaries: Sequence[FrameworkSummary]) -> Chart:
         [Series("runs that broke", "#c62828"), Series("failed LLM calls", "#f4a259")],
         title="Errors",
         fmt=_count,
+        integer=True,
     )
     retries = bar_chart(
         [
@@ -173,6 +175,7 @@ def _errors_chart(summaries: Sequence[FrameworkSummary]) -> Chart:
         [Series("client retries", "#7e8a97")],
         title="Retries",
         fmt=_count,
+        integer=True,
     )
     quiet = all(s.errors == s.llm_errors == s.retries == 0 for s in summaries)
     note = (

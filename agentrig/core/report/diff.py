@@ -19,7 +19,9 @@ a step facing a gap                 -1      ``only_a`` / ``only_b``
 Among equally good alignments the one with the longest shared prefix wins, so the first
 divergence is where the runs really part ways, not where a tie happened to put a gap. A step
 that appears unmatched on both sides (same signature) is marked ``moved``: the runs did it in a
-different order.
+different order; so are consecutive ``changed`` rows that merely swap calls (parallel tool calls
+that a framework ran concurrently start in no fixed order). The first divergence is the first
+row that is more than such a reordering.
 
 ``agentrig trace diff RUN_A RUN_B`` prints :func:`render_diff`; ``--json`` prints
 :class:`TraceDiff`. The HTML report shows the same alignment per scenario across frameworks.
@@ -46,6 +48,7 @@ __all__ = [
     "describe_step",
     "diff_runs",
     "render_diff",
+    "rows_near_differences",
     "step_key",
 ]
 
@@ -130,6 +133,7 @@ def align_steps(a: Sequence[Step], b: Sequence[Step]) -> list[DiffRow]:
 
 
 def _mark_moved(rows: list[DiffRow]) -> None:
+    # Steps one run did and the other did elsewhere: the gaps of a reordering...
     unmatched_b = Counter(step_key(row.b) for row in rows if row.op == "only_b" and row.b)
     moved: Counter[str] = Counter()
     for row in rows:
@@ -140,6 +144,29 @@ def _mark_moved(rows: list[DiffRow]) -> None:
     for row in rows:
         if row.op == "only_b" and row.b and moved[step_key(row.b)] > 0:
             moved[step_key(row.b)] -= 1
+            row.moved = True
+    # ...and consecutive "changed" rows that only swapped their calls, as parallel tool calls
+    # do when a framework runs them concurrently (their start order is then arbitrary).
+    start = 0
+    while start < len(rows):
+        end = start
+        while end < len(rows) and rows[end].op == "changed":
+            end += 1
+        if end > start:
+            _mark_swapped(rows[start:end])
+        start = end + 1
+
+
+def _mark_swapped(block: list[DiffRow]) -> None:
+    a_keys = Counter(step_key(row.a) for row in block if row.a)
+    b_keys = Counter(step_key(row.b) for row in block if row.b)
+    for row in block:
+        if row.a is None or row.b is None:
+            continue
+        a_key, b_key = step_key(row.a), step_key(row.b)
+        if b_keys[a_key] > 0 and a_keys[b_key] > 0:
+            b_keys[a_key] -= 1
+            a_keys[b_key] -= 1
             row.moved = True
 
 
@@ -168,8 +195,11 @@ class TraceDiff(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def first_divergence(self) -> int | None:
-        """Index of the first row that is not ``same``; None when the runs took the same steps."""
-        return next((k for k, row in enumerate(self.rows) if row.op != "same"), None)
+        """Index of the first row that is neither ``same`` nor only a reordering (``moved``);
+        None when the runs took the same steps, in the same or another order."""
+        return next(
+            (k for k, row in enumerate(self.rows) if row.op != "same" and not row.moved), None
+        )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -180,7 +210,13 @@ class TraceDiff(BaseModel):
 
     @property
     def identical(self) -> bool:
-        return self.first_divergence is None
+        """The same steps in the same order."""
+        return all(row.op == "same" for row in self.rows)
+
+    @property
+    def reordered_only(self) -> bool:
+        """The same steps, some in another order."""
+        return not self.identical and self.first_divergence is None
 
 
 def diff_runs(a: RunTrace, b: RunTrace) -> TraceDiff:
@@ -250,6 +286,8 @@ def _headline(diff: TraceDiff) -> Text:
 
 def _first_divergence(diff: TraceDiff) -> Text:
     index = diff.first_divergence
+    if diff.reordered_only:
+        return Text("the runs took the same steps, some in another order (↕)", style="bold")
     if index is None:
         return Text("the runs took the same steps", style="bold green")
     row = diff.rows[index]
@@ -276,19 +314,21 @@ def render_diff(diff: TraceDiff, *, context: int | None = None) -> Group:
     Args:
         context: keep only this many ``same`` rows around each difference (None: every row).
     """
+    if diff.identical and context is not None:
+        return Group(_headline(diff), _first_divergence(diff))
     table = Table(header_style="bold", expand=False, show_lines=False)
     table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column(f"A: {diff.a_framework}", overflow="fold", ratio=1)
     table.add_column("", no_wrap=True)
     table.add_column(f"B: {diff.b_framework}", overflow="fold", ratio=1)
-    keep = _rows_to_keep(diff.rows, context)
+    keep = rows_near_differences(diff.rows, context)
     skipped = 0
     for index, row in enumerate(diff.rows):
         if index not in keep:
             skipped += 1
             continue
         if skipped:
-            table.add_row("", Text(f"… {skipped} same steps …", style="dim"), "", "")
+            table.add_row("", Text(f"… {_same_steps(skipped)} …", style="dim"), "", "")
             skipped = 0
         marker, style = _MARKERS[row.op]
         if row.moved:
@@ -299,7 +339,7 @@ def render_diff(diff: TraceDiff, *, context: int | None = None) -> Group:
             marker = "▶" + marker
         table.add_row(str(index + 1), a_text, Text(marker, style=f"bold {style}"), b_text)
     if skipped:
-        table.add_row("", Text(f"… {skipped} same steps …", style="dim"), "", "")
+        table.add_row("", Text(f"… {_same_steps(skipped)} …", style="dim"), "", "")
     legend = Text(
         "= same  ~ same tool, other arguments  - only in A  + only in B  ↕ moved  "
         "▶ first divergence",
@@ -308,7 +348,12 @@ def render_diff(diff: TraceDiff, *, context: int | None = None) -> Group:
     return Group(_headline(diff), _first_divergence(diff), table, legend)
 
 
-def _rows_to_keep(rows: Sequence[DiffRow], context: int | None) -> set[int]:
+def _same_steps(count: int) -> str:
+    return "1 same step" if count == 1 else f"{count} same steps"
+
+
+def rows_near_differences(rows: Sequence[DiffRow], context: int | None) -> set[int]:
+    """Indexes of the rows within ``context`` rows of a difference (None: every row)."""
     if context is None:
         return set(range(len(rows)))
     keep: set[int] = set()

@@ -26,7 +26,12 @@ from pathlib import Path
 import structlog
 
 from agentrig._version import __version__
-from agentrig.core.report.charts import Chart, build_charts, framework_colours
+from agentrig.core.report.charts import (
+    BUILTIN_FRAMEWORKS,
+    Chart,
+    build_charts,
+    framework_colours,
+)
 from agentrig.core.report.scenario_view import ScenarioView, scenario_anchor, scenario_section
 from agentrig.core.report.summary import FrameworkSummary, summarise
 from agentrig.core.report.svg import esc
@@ -64,7 +69,7 @@ class ReportData:
         traces: normalised steps by run id.
         problems: why a run has no steps, by run id (missing or unreadable trace file).
         frameworks: framework order; left empty (or partial), it is completed with the
-            baseline first, then the others in first-seen order.
+            built-in adapters in their usual order (plain first), then the others by name.
         baseline: the framework the others are aligned against: by default ``plain`` when
             present, else the first framework.
         source: the folder the results came from, as shown in the report.
@@ -126,14 +131,13 @@ def load_traces(
 
 
 def _framework_order(results: Sequence[RunResult], order: Sequence[str]) -> list[str]:
-    seen = [name for name in order if any(r.framework == name for r in results)]
-    for result in results:
-        if result.framework not in seen:
-            seen.append(result.framework)
-    if BASELINE_FRAMEWORK in seen and not order:
-        seen.remove(BASELINE_FRAMEWORK)
-        seen.insert(0, BASELINE_FRAMEWORK)
-    return seen
+    present = {result.framework for result in results}
+    ranked = [name for name in order if name in present]
+    if not ranked:
+        # No order given (a re-render): the built-in adapters in their usual order, the
+        # baseline first, then plugins by name -- never results.jsonl's completion order.
+        ranked = [name for name in BUILTIN_FRAMEWORKS if name in present]
+    return ranked + sorted(present - set(ranked))
 
 
 def _scenario_titles(scenarios: Sequence[str]) -> dict[str, str]:
@@ -161,7 +165,8 @@ def load_report_data(
         out_dir: the folder with ``results.jsonl`` and ``<run_id>/trace.jsonl``.
         results: the results in hand (e.g. what finished before Ctrl-C); read from
             ``results.jsonl`` when None.
-        order: framework order; the default puts the baseline first, then first-seen order.
+        order: framework order; by default plain, langchain, autogen, crewai, then the
+            others by name.
         baseline: the framework others are aligned against (default: ``plain`` if present,
             else the first framework).
 
@@ -240,12 +245,12 @@ def _summary_table(summaries: Sequence[FrameworkSummary], colours: Mapping[str, 
         rows.append(
             f'<tr data-framework="{esc(s.framework)}"><th scope="row">'
             f'<span class="swatch" style="background:{esc(colours[s.framework])}"></span>'
-            f'{esc(s.framework)}</th><td class="version">{esc(s.framework_version)}</td>'
+            f'{esc(s.framework)}<span class="version">{esc(s.framework_version)}</span></th>'
             f"{cells}</tr>"
         )
     return (
         '<div class="table-wrap"><table id="summary" class="summary"><thead><tr>'
-        f"<th>framework</th><th>version</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+        f"<th>framework</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
         "</table></div>"
     )
 
@@ -456,5 +461,4 @@ def write_report(
     partial = target.with_name(f".{target.name}.partial")
     partial.write_text(render_report(data), encoding="utf-8")
     partial.replace(target)
-    logger.debug("report: written", path=str(target), runs=len(data.results))
     return target, data

@@ -11,7 +11,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from agentrig.core.report.diff import DiffRow, TraceDiff, describe_step, diff_runs
+from agentrig.core.report.diff import (
+    DiffRow,
+    TraceDiff,
+    describe_step,
+    diff_runs,
+    rows_near_differences,
+)
 from agentrig.core.report.svg import esc
 from agentrig.core.report.timeline import step_title, timeline_svg
 from agentrig.core.results import RunResult
@@ -124,39 +130,64 @@ def _step_cell(row: DiffRow, side: str) -> str:
     return f'<td title="{esc(step_title(step))}">{esc(describe_step(step))}</td>'
 
 
+_CONTEXT = 3  # same steps shown around each difference until "show every step" is pressed
+
+
 def _alignment_table(diff: TraceDiff) -> str:
-    rows = []
+    near = rows_near_differences(diff.rows, _CONTEXT)
+    rows, hidden = [], 0
     for index, row in enumerate(diff.rows):
+        far = index not in near
+        if not far and hidden:
+            rows.append(_gap_row(hidden))
+            hidden = 0
+        hidden += far
         marker = _MARKERS[row.op] + ("↕" if row.moved else "")
-        first = " first" if index == diff.first_divergence else ""
+        classes = row.op + (" first" if index == diff.first_divergence else "")
+        classes += " far" if far else ""
         rows.append(
-            f'<tr class="{row.op}{first}"><td class="n">{index + 1}</td>{_step_cell(row, "a")}'
+            f'<tr class="{classes}"><td class="n">{index + 1}</td>{_step_cell(row, "a")}'
             f'<td class="mark">{esc(marker)}</td>{_step_cell(row, "b")}</tr>'
         )
+    if hidden:
+        rows.append(_gap_row(hidden))
+    button = (
+        f'<button type="button" class="show-all">show all {len(diff.rows)} steps</button>'
+        if len(near) < len(diff.rows)
+        else ""
+    )
     return (
-        '<table class="alignment"><thead><tr><th>#</th>'
+        f'{button}<table class="alignment"><thead><tr><th>#</th>'
         f"<th>A: {esc(diff.a_framework)} ({esc(diff.a_run)})</th><th></th>"
         f"<th>B: {esc(diff.b_framework)} ({esc(diff.b_run)})</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
+def _gap_row(count: int) -> str:
+    steps = "1 same step" if count == 1 else f"{count} same steps"
+    return f'<tr class="gap"><td></td><td colspan="3">… {steps} …</td></tr>'
+
+
 def _alignment_summary(diff: TraceDiff, a_label: str, b_label: str) -> str:
     counts = diff.counts
     index = diff.first_divergence
-    if index is None:
+    if diff.identical:
         where = "the same steps"
+    elif index is None:
+        where = "the same steps, some in another order"
     else:
         row = diff.rows[index]
         step = row.a or row.b
         where = f"first divergence at step {index + 1}" + (
             f" ({describe_step(step, 40)})" if step is not None else ""
         )
+    moved = f" ({counts['moved']} of them reordered)" if counts["moved"] else ""
     return (
         f"<b>{esc(b_label)}</b> vs <b>{esc(a_label)}</b>: {esc(where)} · "
         f"{counts['same']} same, {counts['changed']} changed, "
         f"{counts['only_a']} only in {esc(a_label)}, {counts['only_b']} only in {esc(b_label)}"
-        f" · similarity {diff.similarity:.2f}"
+        f"{moved} · similarity {diff.similarity:.2f}"
     )
 
 

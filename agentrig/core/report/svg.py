@@ -49,13 +49,16 @@ def _plain_number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def nice_ticks(maximum: float, count: int = 5) -> list[float]:
-    """Round tick values from 0 up to at least ``maximum`` (1, 2, 2.5 or 5 times a power of 10)."""
+def nice_ticks(maximum: float, count: int = 5, *, integer: bool = False) -> list[float]:
+    """Round tick values from 0 up to at least ``maximum`` (1, 2, 2.5 or 5 times a power of 10;
+    whole numbers only with ``integer``, for counts)."""
     if maximum <= 0 or not math.isfinite(maximum):
         return [0.0, 1.0]
     raw = maximum / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(f * power for f in (1, 2, 2.5, 5, 10) if f * power >= raw)
+    if integer:
+        step = max(math.ceil(step), 1)
     ticks = [0.0]
     while ticks[-1] < maximum - 1e-12:
         ticks.append(round(ticks[-1] + step, 12))
@@ -140,8 +143,10 @@ def bar_chart(
     fmt: Formatter = _plain_number,
     width: int = 560,
     legend: bool = True,
+    integer: bool = False,
 ) -> str:
-    """Horizontal grouped bars: one group per row, one bar per series, on a shared axis."""
+    """Horizontal grouped bars: one group per row, one bar per series, on a shared axis
+    (whole-number ticks with ``integer``)."""
     bar_height, gap = 14, 12
     group_height = bar_height * len(series) + gap
     top = 8.0
@@ -151,7 +156,7 @@ def bar_chart(
         parts += legend_parts
     values = [bar.value for row in rows for bar in row.bars]
     top_value = max([maximum or 0.0, *values]) if values else (maximum or 1.0)
-    ticks = nice_ticks(top_value)
+    ticks = nice_ticks(top_value, integer=integer)
     plot_width = width - LABEL_WIDTH - RIGHT_PAD
 
     def x(value: float) -> float:

@@ -94,6 +94,24 @@ def test_reordered_steps_are_marked_moved_on_both_sides() -> None:
     assert _ops(rows) == ["same", "only_a*", "same", "same", "only_b*", "same"]
     moved = [row.a or row.b for row in rows if row.moved]
     assert [step.tool for step in moved if step] == ["read_telemetry", "read_telemetry"]
+    diff = diff_runs(run_trace("a", "x", "s", a), run_trace("b", "y", "s", b))
+    assert diff.first_divergence is None  # a reordering is not a divergence...
+    assert diff.reordered_only  # ...but the runs are not identical either
+    assert not diff.identical
+
+
+def test_swapped_parallel_tool_calls_are_a_reordering_not_a_divergence() -> None:
+    # LangChain runs a turn's parallel tool calls concurrently: their start order is arbitrary.
+    pump = tool("diagnostician", "check_device_status", 0.3, device_id="pump-07")
+    tank = tool("diagnostician", "check_device_status", 0.3, device_id="tank-03")
+    valve = tool("operator", "set_valve", 0.5, device_id="valve-12", open_percent=100)
+    closed = tool("operator", "set_valve", 0.5, device_id="valve-12", open_percent=0)
+    a = [llm("diagnostician"), pump, tank, llm("operator"), valve]
+    b = [llm("diagnostician"), tank, pump, llm("operator"), closed]
+    rows = align_steps(a, b)
+    assert _ops(rows) == ["same", "changed*", "changed*", "same", "changed"]
+    diff = diff_runs(run_trace("a", "x", "s", a), run_trace("b", "y", "s", b))
+    assert diff.first_divergence == 4  # the valve setting, not the swapped reads
 
 
 def test_the_shared_prefix_is_kept_as_long_as_possible() -> None:
@@ -160,6 +178,7 @@ def _run(tmp_path: Path, model: str) -> str:
 
 # Live on purpose: the hasty persona is what makes the runs differ, and no cassette holds it.
 @pytest.mark.allow_model_requests
+@pytest.mark.slow  # two real runs
 def test_trace_diff_of_a_careful_and_a_hasty_run_shows_where_the_operator_went_wrong(
     tmp_path: Path,
 ) -> None:

@@ -3,6 +3,10 @@ and still rendered when trace files are missing, corrupt or empty."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +110,34 @@ def test_report_of_a_folder_without_results_says_what_to_do(tmp_path: Path) -> N
     assert f"no results at {tmp_path / 'results.jsonl'}" in shown.output
     assert "agentrig compare --out" in shown.output
     assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.slow  # a process of its own, stopped half-way
+def test_ctrl_c_during_compare_still_writes_the_report_of_the_finished_runs(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "interrupted"
+    command = [sys.executable, "-c", "from agentrig.cli import main; main()", "compare"]
+    command += ["-f", "plain", "--repeats", "2", "--concurrency", "1"]
+    command += ["--state", "memory://", "--out", str(out)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if results.is_file() and len(results.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout
+    finished = read_results(out)
+    assert 2 <= len(finished) < 24  # stopped half-way through the 12 scenarios x 2
+    assert f"report:  {out / 'report.html'}" in stdout
+    page = parse((out / "report.html").read_text())
+    row = page.find("tr", data_framework="plain")[0]
+    runs = [c for c in row.iter("td") if c.attrs.get("data-field") == "runs"]
+    assert runs[0].text == str(len(finished))
+    shown = {div.attrs["data-run-id"] for div in page.find("div", class_="run")}
+    assert shown == {r.run_id for r in finished}

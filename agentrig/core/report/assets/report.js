@@ -38,7 +38,17 @@
 
   function applyToggles() {
     var hidden = {};
-    var toggles = document.querySelectorAll("input.framework-toggle");
+    var showAll = document.querySelectorAll("button.show-all");
+  for (var b = 0; b < showAll.length; b++) {
+    showAll[b].addEventListener("click", function () {
+      var table = this.nextElementSibling;
+      var all = table.classList.toggle("all");
+      this.textContent = all ? "show differences only" : this.getAttribute("data-label");
+    });
+    showAll[b].setAttribute("data-label", showAll[b].textContent);
+  }
+
+  var toggles = document.querySelectorAll("input.framework-toggle");
     for (var k = 0; k < toggles.length; k++) {
       hidden[toggles[k].value] = !toggles[k].checked;
     }
@@ -48,6 +58,16 @@
     for (var m = 0; m < items.length; m++) {
       items[m].classList.toggle("toggled-off", hidden[items[m].getAttribute("data-framework")] === true);
     }
+  }
+
+  var showAll = document.querySelectorAll("button.show-all");
+  for (var b = 0; b < showAll.length; b++) {
+    showAll[b].addEventListener("click", function () {
+      var table = this.nextElementSibling;
+      var all = table.classList.toggle("all");
+      this.textContent = all ? "show differences only" : this.getAttribute("data-label");
+    });
+    showAll[b].setAttribute("data-label", showAll[b].textContent);
   }
 
   var toggles = document.querySelectorAll("input.framework-toggle");
