@@ -23,13 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import json
 import logging
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import PrivateAttr
+from pydantic import BaseModel, PrivateAttr
 
 from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
 from agentrig.core.agent import HANDOFF_TIMEOUT_S, BoundTool, RunContext
@@ -157,7 +158,11 @@ class PlantTool(BaseTool):
 
     @classmethod
     def bind(cls, bound: BoundTool) -> PlantTool:
-        tool = cls(name=bound.name, description=bound.description, args_schema=bound.args_model)
+        tool = cls(
+            name=bound.name,
+            description=bound.description,
+            args_schema=_with_plant_schema(bound.args_model, json.dumps(bound.parameters())),
+        )
         tool._bound = bound
         return tool
 
@@ -176,6 +181,27 @@ class PlantTool(BaseTool):
             if run is not None:
                 run.fail(error)
             raise
+
+
+@functools.cache
+def _with_plant_schema(args_model: type[BaseModel], schema_json: str) -> type[BaseModel]:
+    """``args_model`` whose JSON schema is the plant's strict one, as every adapter sends it.
+
+    CrewAI derives a tool's schema from its ``args_schema`` model itself, keeping pydantic's
+    ``title``, ``default: null``, ``minLength`` and bounds -- keywords the plant's schema leaves
+    out because strict function calling rejects some of them (``default``, on Azure) -- so the
+    same tools would reach the model as different, longer text than in the other frameworks.
+    One subclass per argument model, made once per process.
+    """
+
+    class PlantArguments(args_model):  # type: ignore[misc,valid-type]
+        @classmethod
+        def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            schema: dict[str, Any] = json.loads(schema_json)
+            return schema
+
+    PlantArguments.__name__ = PlantArguments.__qualname__ = args_model.__name__
+    return PlantArguments
 
 
 class RoleAgent(Agent):

@@ -36,9 +36,9 @@ from agentrig.core.llm.serving import ReferenceModelServer
 from agentrig.core.messaging import Delivery, Message
 from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
-from agentrig.core.plant.tools import ACTION_TOOLS
+from agentrig.core.plant.tools import ACTION_TOOLS, ToolSpec, tools_for_role
 from agentrig.core.results import RunResult
-from agentrig.core.roles import ROLES, SYSTEM_PROMPTS
+from agentrig.core.roles import ROLES, SYSTEM_PROMPTS, Role
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run, run_matrix
 from agentrig.core.state import MemoryStateStore
 from agentrig.core.telemetry.jsonl import read_trace_file
@@ -197,9 +197,15 @@ async def test_the_crew_runs_the_role_prompts_and_mirrors_each_handoff(
     alarm = bus.delivered[0].content["text"]
     for role, request in zip(roles, requests, strict=True):
         assert request["model"] == MODEL_ID
-        offered = [tool["function"]["name"] for tool in request["tools"]]
-        assert offered == [tool.name for tool in _bound_tools(role)]
-        assert all(tool["function"]["strict"] is True for tool in request["tools"])
+        offered = [tool["function"] for tool in request["tools"]]
+        assert [tool["name"] for tool in offered] == [spec.name for spec in _specs(role)]
+        assert all(tool["strict"] is True for tool in offered)
+        # The plant's own strict schemas, not CrewAI's (which adds title, default, minLength);
+        # CrewAI drops a top-level description ("No arguments.").
+        assert [tool["parameters"] for tool in offered] == [
+            {k: v for k, v in spec.json_schema().items() if k != "description"}
+            for spec in _specs(role)
+        ]
         first_user = next(m["content"] for m in request["messages"] if m["role"] == "user")
         assert alarm.strip() in first_user
 
@@ -252,10 +258,8 @@ async def test_a_call_with_invalid_arguments_reaches_the_executor(
     assert result.tool_calls == 14
 
 
-def _bound_tools(role: str) -> list[Any]:
-    from agentrig.core.plant.tools import tools_for_role
-
-    return list(tools_for_role(role))  # type: ignore[arg-type]
+def _specs(role: Role) -> list[ToolSpec]:
+    return list(tools_for_role(role))
 
 
 async def test_every_tool_call_goes_through_the_executor_keyed_by_the_models_call_id(
