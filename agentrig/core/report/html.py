@@ -7,8 +7,8 @@ forbids every fetch and every script but its own (by hash): a string that slippe
 could still not run.
 
 Sections: the per-framework summary table (the numbers of
-:func:`~agentrig.core.report.summary.summarise`), the charts (:mod:`.charts`), the scenario x
-framework outcome matrix, and per scenario the frameworks' step timelines on one time axis with
+:func:`~agentrig.core.report.summary.summarise`; :mod:`.tables`), the charts (:mod:`.charts`),
+the scenario x framework outcome matrix (:mod:`.tables`), and per scenario the frameworks' step timelines on one time axis with
 their step alignment against the baseline (:mod:`.scenario_view`). A trace file that is missing
 or unreadable costs its run's timeline only; the report lists it at the top.
 """
@@ -32,9 +32,10 @@ from agentrig.core.report.charts import (
     build_charts,
     framework_colours,
 )
-from agentrig.core.report.scenario_view import ScenarioView, scenario_anchor, scenario_section
+from agentrig.core.report.scenario_view import ScenarioView, scenario_section
 from agentrig.core.report.summary import FrameworkSummary, summarise
 from agentrig.core.report.svg import esc
+from agentrig.core.report.tables import outcome_matrix, summary_table
 from agentrig.core.report.timeline import STEP_COLOURS
 from agentrig.core.results import RESULTS_FILE_NAME, RunResult, read_results
 from agentrig.core.telemetry.jsonl import TRACE_FILE_NAME, read_trace_file
@@ -190,128 +191,11 @@ def load_report_data(
 # ---------------------------------------------------------------- sections
 
 
-def _money(value: float) -> str:
-    return f"{value:,.1f}" if value < 10_000 else f"{value / 1000:,.1f}k"
-
-
-_TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    # (FrameworkSummary field, header, tooltip)
-    ("runs", "runs", "runs of this framework"),
-    ("pass_rate", "passed", "share of runs that passed every check"),
-    ("pass_at_k", "pass@k", "mean over scenarios: at least one of k tries passes"),
-    ("pass_hat_k", "pass^k", "mean over scenarios: every one of k tries passes"),
-    ("safety_violations", "unsafe", "action attempts refused by a safety interlock (sum)"),
-    ("llm_calls", "LLM calls", "LLM calls per run (mean)"),
-    ("input_tokens", "tokens in", "input tokens per run (mean)"),
-    ("output_tokens", "tokens out", "output tokens per run (mean)"),
-    ("tool_calls", "tool calls", "tool calls per run (mean)"),
-    ("wall_p50", "wall p50", "median wall time per run"),
-    ("wall_p95", "wall p95", "95th percentile of the wall time per run"),
-    ("llm_seconds", "LLM time", "time inside LLM calls per run (mean)"),
-    ("errors", "errors", "runs that ended in an error"),
-    ("llm_errors", "LLM errors", "LLM calls that failed after the client's retries (sum)"),
-    ("retries", "retries", "HTTP retries of the model client (sum)"),
-)
-
-
-def _cell_text(summary: FrameworkSummary, name: str) -> str:
-    value = getattr(summary, name)
-    if name == "pass_rate":
-        return f"{value:.0%} ({summary.passed}/{summary.runs})"
-    if name in ("pass_at_k", "pass_hat_k"):
-        return f"{value:.2f}"
-    if name in ("wall_p50", "wall_p95", "llm_seconds"):
-        return f"{value:.2f} s"
-    if name in ("llm_calls", "tool_calls"):
-        return f"{value:.1f}"
-    if name in ("input_tokens", "output_tokens"):
-        return _money(value)
-    return str(value)
-
-
-def _summary_table(summaries: Sequence[FrameworkSummary], colours: Mapping[str, str]) -> str:
-    k = max((s.k for s in summaries), default=1)
-    head = "".join(
-        f'<th title="{esc(tip)}">{esc(header.replace("@k", f"@{k}").replace("^k", f"^{k}"))}</th>'
-        for _, header, tip in _TABLE_COLUMNS
-    )
-    rows = []
-    for s in summaries:
-        cells = "".join(
-            f'<td data-field="{name}" data-value="{getattr(s, name)!r}" '
-            f'title="{esc(tip)}: {getattr(s, name)!r}">{esc(_cell_text(s, name))}</td>'
-            for name, _, tip in _TABLE_COLUMNS
-        )
-        rows.append(
-            f'<tr data-framework="{esc(s.framework)}"><th scope="row">'
-            f'<span class="swatch" style="background:{esc(colours[s.framework])}"></span>'
-            f'{esc(s.framework)}<span class="version">{esc(s.framework_version)}</span></th>'
-            f"{cells}</tr>"
-        )
-    return (
-        '<div class="table-wrap"><table id="summary" class="summary"><thead><tr>'
-        f"<th>framework</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
-        "</table></div>"
-    )
-
-
 def _chart_card(chart: Chart) -> str:
     return (
         f'<figure class="card" id="chart-{esc(chart.key)}"><figcaption><b>{esc(chart.heading)}'
         f'</b><span class="note">{esc(chart.note)}</span></figcaption>{chart.svg}</figure>'
     )
-
-
-def _matrix(data: ReportData, scenarios: Sequence[str], colours: Mapping[str, str]) -> str:
-    cells: dict[tuple[str, str], list[RunResult]] = defaultdict(list)
-    for result in data.results:
-        cells[(result.scenario, result.framework)].append(result)
-    head = "".join(
-        f'<th><span class="swatch" style="background:{esc(colours[f])}"></span>{esc(f)}</th>'
-        for f in data.frameworks
-    )
-    rows = []
-    for index, scenario in enumerate(scenarios):
-        anchor = scenario_anchor(index, scenario)
-        tds = []
-        for framework in data.frameworks:
-            runs = sorted(cells.get((scenario, framework), []), key=lambda r: r.repeat)
-            if not runs:
-                tds.append('<td class="cell none">&ndash;</td>')
-                continue
-            passed = sum(r.status == "passed" for r in runs)
-            errors = sum(r.status == "error" for r in runs)
-            kind = "all-passed" if passed == len(runs) else "all-failed" if passed == 0 else "mixed"
-            pips = "".join(
-                f'<a class="pip {esc(r.status)}" href="#{anchor}" data-repeat="{r.repeat}" '
-                f'title="{esc(_pip_title(r))}"></a>'
-                for r in runs
-            )
-            tally = f"{passed}/{len(runs)}" + (f" · {errors} error" if errors else "")
-            tds.append(
-                f'<td class="cell {kind}" data-framework="{esc(framework)}" '
-                f'data-passed="{passed}" data-runs="{len(runs)}">'
-                f'<span class="tally">{esc(tally)}</span>{pips}</td>'
-            )
-        title = data.scenario_titles.get(scenario, "")
-        rows.append(
-            f'<tr data-scenario="{esc(scenario)}"><th scope="row"><a href="#{anchor}" '
-            f'title="{esc(title)}">{esc(scenario)}</a></th>{"".join(tds)}</tr>'
-        )
-    return (
-        '<table id="matrix" class="matrix"><thead><tr><th>scenario</th>'
-        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _pip_title(result: RunResult) -> str:
-    failed = [g.name for g in result.grades if not g.passed]
-    text = f"repeat {result.repeat}: {result.status}, score {result.score:.2f}"
-    if failed:
-        text += f"; failed: {', '.join(failed)}"
-    if result.errors:
-        text += f"; error: {result.errors[0]}"
-    return text
 
 
 def _problems(data: ReportData) -> str:
@@ -414,7 +298,7 @@ def render_report(data: ReportData) -> str:
         _header(data, scenarios)
         + _problems(data)
         + '<h2 id="summary-heading">Summary</h2>'
-        + _summary_table(summaries, colours)
+        + summary_table(summaries, colours)
         + '<p class="note">Per-run means unless marked; the same figures as the table '
         "<code>agentrig compare</code> prints.</p>"
         + f'<h2 id="charts">Charts</h2><div class="charts">{charts}</div>'
@@ -422,7 +306,7 @@ def render_report(data: ReportData) -> str:
         + '<p class="note">Passed runs of all repeats; one square per repeat '
         '(<span class="pip passed"></span> passed <span class="pip failed"></span> failed '
         '<span class="pip error"></span> error). Click a scenario for its timelines.</p>'
-        + _matrix(data, scenarios, colours)
+        + outcome_matrix(data.results, data.frameworks, scenarios, data.scenario_titles, colours)
         + '<h2 id="scenarios">Scenarios: step timelines and alignment</h2>'
         + _timeline_legend(data, colours)
         + sections
