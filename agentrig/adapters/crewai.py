@@ -146,7 +146,7 @@ class CrewAIAdapter:
         saved: list[SavedTaskOutput],
         llm_key: tuple[int, str],
     ) -> None:
-        """Build the crew and run the tasks not yet done (in a worker thread)."""
+        """Build the crew and run the tasks not yet done (in the crew's own thread)."""
         token = active_run.set(run)
         try:
             crew = _build_crew(run.ctx, alarm, saved, self._llm(llm_key, run.ctx.model))
@@ -225,7 +225,9 @@ def _build_crew(ctx: RunContext, alarm: str, saved: list[SavedTaskOutput], llm: 
             backstory=ctx.prompts[role],
             llm=llm,
             tools=[PlantTool.bind(tool) for tool in ctx.tools[role]],
-            max_iter=ctx.max_turns_per_role,
+            # CrewAI makes one more call, without tools, for the final answer once max_iter
+            # iterations are done: max_iter + 1 calls at most, as many as max_turns_per_role.
+            max_iter=max(ctx.max_turns_per_role - 1, 0),
             cache=False,  # a cached tool result would not go through the executor
             allow_delegation=False,
             verbose=False,

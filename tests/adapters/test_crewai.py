@@ -8,6 +8,7 @@ and replies are recorded (:class:`RecordingApp`), through the real runner.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 
 from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
+from agentrig.core.agent import Outcome, RunContext
 from agentrig.core.llm.brain import (
     Decide,
     Decision,
@@ -604,3 +606,22 @@ def test_without_crewai_the_error_names_the_extra() -> None:
         "MissingExtraError the CrewAI adapter needs the 'crewai' extra: "
         "pip install 'agentrig[crewai]'"
     )
+
+
+async def test_a_role_makes_at_most_max_turns_per_role_model_calls(
+    model_server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    adapter = CrewAIAdapter()
+    run = adapter.run
+
+    async def run_with_two_turns(task: Message, ctx: RunContext) -> Outcome:
+        return await run(task, dataclasses.replace(ctx, max_turns_per_role=2))
+
+    monkeypatch.setattr(adapter, "run", run_with_two_turns)
+    monkeypatch.setattr(RunServices, "adapter", lambda self, name: adapter)
+    await run_crew(tmp_path, model_server.model())
+    requests = model_server.recorder.requests()
+    roles = [next(r for r in ROLES if SYSTEM_PROMPTS[r] in system_text(req)) for req in requests]
+    assert roles == ["monitor"] * 2 + ["diagnostician"] * 2 + ["operator"] * 2
+    # Each role's last call asks for the answer: CrewAI offers no tools in it.
+    assert [bool(request.get("tools")) for request in requests] == [True, False] * 3
