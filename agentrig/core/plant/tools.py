@@ -19,6 +19,7 @@ descriptions and enforced by validation instead).
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -124,8 +125,8 @@ class ToolSpec:
     kind: ToolKind
 
     def json_schema(self) -> dict[str, Any]:
-        """The parameters' JSON schema, valid for OpenAI strict function calling."""
-        return _strict_schema(self.args_model.model_json_schema())
+        """The parameters' JSON schema, valid for OpenAI strict function calling (a fresh copy)."""
+        return copy.deepcopy(_cached_strict_schema(self.args_model))
 
     def openai_tool(self, *, strict: bool = True) -> dict[str, Any]:
         """This tool in the Chat Completions ``tools`` format."""
@@ -138,6 +139,13 @@ class ToolSpec:
                 "strict": strict,
             },
         }
+
+
+@functools.cache
+def _cached_strict_schema(args_model: type[BaseModel]) -> dict[str, Any]:
+    # Building a schema through pydantic costs ~0.3 ms a tool, and every adapter asks for the
+    # operator's nine on every model turn; the models are fixed, so build each once.
+    return _strict_schema(args_model.model_json_schema())
 
 
 def _strict_schema(schema: dict[str, Any]) -> dict[str, Any]:

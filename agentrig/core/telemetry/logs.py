@@ -48,6 +48,8 @@ NOISY_LOGGER_LEVELS: dict[str, int] = {
     # AutoGen logs every message and model call as an INFO "event"; the spans carry them.
     "autogen_core.events": logging.WARNING,
     "autogen_agentchat.events": logging.WARNING,
+    # AgentChat's runtime logs every routed message (tool results and answers) at INFO.
+    "autogen_core": logging.WARNING,
     # The in-process reference model server's start/stop lines, once per comparison.
     "uvicorn.error": logging.WARNING,
     "uvicorn.access": logging.WARNING,
