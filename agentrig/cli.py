@@ -614,6 +614,8 @@ def _compare(
         f"comparing {', '.join(names)} on {len(scenario_ids)} scenario(s) x {repeats} "
         f"with model {model!r}, state {state}, bus {bus} -> {settings.out_dir}"
     )
+    if settings.cassettes is not None:
+        err_console.print(f"replaying every LLM call from {settings.cassettes.directory}/")
     comparison = Comparison(out_dir=settings.out_dir, specs=[])
     interrupted = False
     try:
@@ -748,7 +750,10 @@ def _record(
         raise typer.Exit(130) from None
     except AgentrigError as error:
         raise _fail(error, 1) from error
-    table = Table(title=f"{len(comparison.results)} cassettes in {comparison.wall_seconds:.1f} s")
+    table = Table(
+        title=f"{len(comparison.results)} cassettes in {cassettes}/ "
+        f"({comparison.wall_seconds:.1f} s)"
+    )
     for column in ("cassette", "status", "llm calls", "size"):
         table.add_column(column, justify="right" if column in ("llm calls", "size") else "left")
     results = sorted(comparison.results, key=lambda r: (r.framework, r.scenario, r.repeat))
@@ -756,8 +761,8 @@ def _record(
         path = recording.path_for(result.model, result.framework, result.scenario, result.repeat)
         size = f"{path.stat().st_size / 1024:.1f} KiB" if path.is_file() else "missing"
         status = result.status if result.status == "passed" else f"[red]{result.status}[/red]"
-        table.add_row(str(path), status, str(result.llm_calls), size)
-    Console().print(table)
+        table.add_row(str(path.relative_to(cassettes)), status, str(result.llm_calls), size)
+    (Console() if sys.stdout.isatty() else Console(width=160)).print(table)
     failed = [r for r in results if r.status != "passed"]
     for result in failed:
         err_console.print(
