@@ -17,7 +17,7 @@ CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 def test_adapters_lists_the_baseline_as_installed() -> None:
     result = runner.invoke(app, ["adapters", "--json"])
     assert result.exit_code == 0, result.output
-    listed = {info["name"]: info for info in json.loads(result.output)}
+    listed = {info["name"]: info for info in json.loads(result.stdout)}  # logs go to stderr
     assert listed["plain"]["installed"] is True
     assert listed["plain"]["framework_version"].startswith("openai ")
     assert set(listed) >= {"plain", "langchain", "autogen", "crewai"}
