@@ -4,6 +4,11 @@ With the full-skill reference persona every scenario must pass in every framewor
 call must have gone through the plant's executor (its ledger holds exactly the calls the run
 reports, and the trace shows one ``execute_tool`` span per call); the role handoffs must be
 protocol messages on the bus; and each framework must leave spans and metrics under its name.
+
+The runs replay the committed cassettes (``cassettes/reference/<framework>/``, docs/cassettes.md)
+through the ``agentrig_replay`` fixture, with the reference model server unavailable. Adapters
+whose runs are not yet deterministic (so not replayable) still run live against the reference
+model, marked ``allow_model_requests``.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from agentrig.core.state import MemoryStateStore
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.metrics import AgentrigMetrics
 from agentrig.core.telemetry.normalise import normalise
+from agentrig.testing import AgentrigReplay
 
 ADAPTERS = ["plain", "langchain", "autogen", "crewai"]
+REPLAYED = {"plain", "autogen"}
 SCENARIOS = [scenario.id for scenario in list_scenarios()]
 
 
@@ -53,19 +60,28 @@ def _total(registry: CollectorRegistry, sample_name: str, **labels: str) -> floa
     )
 
 
-@pytest.fixture(params=ADAPTERS)
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=() if name in REPLAYED else pytest.mark.allow_model_requests)
+        for name in ADAPTERS
+    ]
+)
 def framework(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 async def test_every_scenario_passes_through_the_shared_layers(
-    framework: str, scenario: str, tmp_path: Path
+    framework: str, scenario: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     store = MemoryStateStore()
     bus = RecordingBus()
     metrics = AgentrigMetrics()
-    settings = RunSettings(state_url="memory://", out_dir=tmp_path)
+    if framework in REPLAYED:
+        replay: AgentrigReplay = request.getfixturevalue("agentrig_replay")
+        settings = replay.run_settings(out_dir=tmp_path)
+    else:
+        settings = RunSettings(state_url="memory://", out_dir=tmp_path)
     spec = RunSpec(framework=framework, scenario=scenario, run_id=f"conf-{framework}-{scenario}")
     async with RunServices(settings, store=store, bus=bus, metrics=metrics) as services:
         result: RunResult = await execute_run(spec, services)
