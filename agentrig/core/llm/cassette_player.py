@@ -9,9 +9,12 @@ that the process-wide httpx patch hands the run's requests to:
 - otherwise, when the record mode allows, it is sent, its response read to the end (decoded),
   stored, and handed to the client exactly as a replay would hand it;
 - otherwise it fails with :class:`~agentrig.exceptions.CassetteMismatchError` naming the
-  cassette, the request's position in the run and a diff against the nearest recording. The
-  error is also kept (:attr:`RunCassette.mismatches`), because clients retry and frameworks
-  catch: :func:`open_cassette` raises it when the run ends, so drift is never served quietly.
+  cassette, the request's position in the run and a diff against the nearest recording.
+
+:func:`open_cassette` binds a :class:`CassetteSession` to a block of code (a run): it opens the
+cassette at the block's first model request and keeps every error met on the request path
+(:attr:`CassetteSession.errors`), because clients retry and frameworks catch; it raises the
+first when the block ends, so drift is never served quietly.
 
 A streamed (server-sent events) response is replayed one event per chunk, the same chunks on
 every replay. Recording reads a stream to its end before the client sees the first event, so
