@@ -13,9 +13,11 @@ pieces below be plain classes and module-level functions:
 - :func:`stop_if_asked`: a pre-model-call / pre-tool-call hook that aborts a crew whose run is
   over (cancelled, or the plant became unusable).
 
-Two process-wide adjustments are made on import: CrewAI's native tool-call loop tells the tool
-which model tool-call id it runs (the idempotency key), and CrewAI's per-call INFO chatter on the
-root logger is demoted to DEBUG (see :class:`CrewAIChatterFilter`).
+Process-wide adjustments made on import: CrewAI's native tool-call loop tells the tool which
+model tool-call id it runs (the idempotency key) and, for agentrig's crews only, runs a reply's
+tool calls in order rather than in parallel threads (the plant's clock makes order matter);
+CrewAI's per-call INFO chatter on the root logger is demoted to DEBUG
+(see :class:`CrewAIChatterFilter`).
 """
 
 from __future__ import annotations
@@ -275,6 +277,30 @@ def _pass_tool_call_ids() -> None:
     AgentExecutor._execute_single_native_tool_call = execute_single_native_tool_call  # type: ignore[method-assign]
 
 
+def _run_tool_calls_in_order() -> None:
+    """Run the tool calls of one model reply one after another, in the model's order.
+
+    CrewAI runs them in parallel threads; every plant tool call advances the plant's clock, so the
+    results -- and every later request -- would depend on thread scheduling: runs would not
+    repeat, cassettes would not replay, resumed tasks would not meet their ledger again. Only
+    agentrig's crews are affected (the override asks the contextvar); the plain baseline applies a
+    reply's calls in order too.
+    """
+    original = AgentExecutor._should_parallelize_native_tool_calls
+    if getattr(original, "_agentrig_in_order", False):
+        return
+
+    @functools.wraps(original)
+    def should_parallelize_native_tool_calls(self: Any, tool_calls: list[Any]) -> bool:
+        if active_run.get() is not None:
+            return False
+        parallel: bool = original(self, tool_calls)
+        return parallel
+
+    should_parallelize_native_tool_calls._agentrig_in_order = True  # type: ignore[attr-defined]
+    AgentExecutor._should_parallelize_native_tool_calls = should_parallelize_native_tool_calls  # type: ignore[method-assign]
+
+
 CHATTY_INFO_PREFIXES: tuple[str, ...] = (
     # crewai.llms.providers.utils.common: once per offered tool on every model call (12 tools
     # per operator call: ~100 lines per run).
@@ -311,4 +337,5 @@ def _quiet_crewai_chatter() -> None:
 
 
 _pass_tool_call_ids()
+_run_tool_calls_in_order()
 _quiet_crewai_chatter()

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
-from agentrig.core.agent import Outcome, RunContext
+from agentrig.core.agent import BoundTool, Outcome, RunContext
 from agentrig.core.llm.brain import (
     Decide,
     Decision,
@@ -34,6 +34,7 @@ from agentrig.core.llm.brain import (
     ToolRequest,
     default_decide,
 )
+from agentrig.core.llm.cassettes import CassetteSettings
 from agentrig.core.llm.serving import ReferenceModelServer
 from agentrig.core.messaging import Delivery, Message
 from agentrig.core.messaging.memory import MemoryMessageBus
@@ -150,8 +151,9 @@ async def run_crew(
     run_id: str = "crew-1",
     timeout_s: float = 60.0,
     frameworks: tuple[str, ...] = (),
+    cassettes: CassetteSettings | None = None,
 ) -> RunResult:
-    settings = RunSettings(state_url="memory://", out_dir=tmp_path)
+    settings = RunSettings(state_url="memory://", out_dir=tmp_path, cassettes=cassettes)
     spec = RunSpec(
         framework="crewai", scenario=SCENARIO, model=model, run_id=run_id, timeout_s=timeout_s
     )
@@ -233,6 +235,62 @@ async def test_the_crew_runs_the_role_prompts_and_mirrors_each_handoff(
         m["content"] for m in diagnostician_request["messages"] if m["role"] == "user"
     )
     assert saved[0].output in diagnostician_task
+
+
+async def test_a_replys_tool_calls_run_one_after_another_in_the_models_order(
+    model_server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each call advances the plant's clock, so the order changes the results. CrewAI would run a
+    # reply's calls in parallel threads: slowing the first lets the second overtake it there.
+    call = BoundTool.call
+
+    def slow_alarm_history(self: BoundTool, arguments: Any, *, call_id: str | None = None) -> str:
+        if self.name == "get_alarm_history":
+            time.sleep(0.2)
+        return call(self, arguments, call_id=call_id)
+
+    monkeypatch.setattr(BoundTool, "call", slow_alarm_history)
+    store = MemoryStateStore()
+    result = await run_crew(tmp_path, model_server.model(), store=store)
+    assert result.status == "passed", result.errors
+    replies = [
+        [(c["id"], c["function"]["name"]) for c in choice["message"]["tool_calls"]]
+        for _, reply in model_server.recorder.exchanges
+        for choice in reply["choices"]
+        if len(choice["message"].get("tool_calls") or []) > 1
+    ]
+    # The diagnostician asks for the alarm history and the maintenance log in one reply.
+    assert [[name for _, name in calls] for calls in replies] == [
+        ["get_alarm_history", "get_maintenance_log"]
+    ]
+    applied = [entry.key.split("-", 2)[2] for entry in await ledger(store, "crew-1")]
+    ids = [call_id for call_id, _ in replies[0]]
+    first = applied.index(ids[0])
+    assert applied[first : first + 2] == ids
+
+
+async def test_a_recorded_crew_replays_from_its_cassette(
+    model_server: ModelServer, tmp_path: Path
+) -> None:
+    # The crew's requests are a function of the run's spec (no parallel tool calls racing the
+    # plant's clock, nothing random in a request), so its recorded traffic replays offline.
+    model = model_server.model()
+    folder = tmp_path / "cassettes"
+    recorded = await run_crew(
+        tmp_path / "record", model, cassettes=CassetteSettings(directory=folder, mode="all")
+    )
+    assert recorded.status == "passed", recorded.errors
+    model_server.recorder.exchanges.clear()
+    replayed = await run_crew(
+        tmp_path / "replay", model, cassettes=CassetteSettings(directory=folder, mode="none")
+    )
+    assert replayed.status == "passed", replayed.errors
+    assert model_server.recorder.exchanges == []  # answered from the cassette alone
+    assert (replayed.llm_calls, replayed.tool_calls, replayed.final_report) == (
+        recorded.llm_calls,
+        recorded.tool_calls,
+        recorded.final_report,
+    )
 
 
 async def test_a_call_with_invalid_arguments_reaches_the_executor(
