@@ -183,7 +183,8 @@ class RunCassette:
         recorded_request = VcrRequest(
             request.method,
             normalise_uri(request.url),
-            normalise_request_body(body, self.substitutions),
+            # No body is stored as none at all, and loads back as None: match it the same way.
+            normalise_request_body(body, self.substitutions) or None,
             {},
         )
         return recorded_request, next(self._positions)

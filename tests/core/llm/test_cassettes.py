@@ -293,6 +293,22 @@ def test_record_modes(tmp_path: Path, reference: ReferenceModelServer) -> None:
 
 
 @pytest.mark.allow_model_requests
+def test_a_request_without_a_body_replays(tmp_path: Path, reference: ReferenceModelServer) -> None:
+    path = tmp_path / "models.yaml"
+    with use_cassette(path, "all"), openai.OpenAI(base_url=reference.base_url, api_key="k") as c:
+        live = [model.id for model in c.models.list()]
+    assert live
+    with (
+        _blocked(),
+        use_cassette(path, "none") as cassette,
+        openai.OpenAI(base_url=REPLAY_BASE_URL, api_key="k") as client,
+    ):
+        assert [model.id for model in client.models.list()] == live
+    assert cassette.replayed == 1
+    assert "body" not in yaml.safe_load(path.read_text())["interactions"][0]["request"]
+
+
+@pytest.mark.allow_model_requests
 def test_a_request_made_more_often_than_recorded_is_a_mismatch(
     tmp_path: Path, reference: ReferenceModelServer
 ) -> None:
