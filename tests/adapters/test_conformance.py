@@ -31,7 +31,7 @@ from agentrig.core.telemetry.normalise import normalise
 from agentrig.testing import AgentrigReplay
 
 ADAPTERS = ["plain", "langchain", "autogen", "crewai"]
-REPLAYED = {"plain", "autogen"}
+REPLAYED = {"plain", "autogen", "crewai"}
 SCENARIOS = [scenario.id for scenario in list_scenarios()]
 
 

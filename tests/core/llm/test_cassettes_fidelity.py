@@ -23,12 +23,12 @@ from agentrig.exceptions import ModelError
 
 REPO_CASSETTES = Path(__file__).resolve().parents[3] / "cassettes"
 
-REPLAYABLE_ADAPTERS = ["plain", "autogen"]
+REPLAYABLE_ADAPTERS = ["plain", "autogen", "crewai"]
 """Adapters whose runs are deterministic, so that a recording can be replayed.
 
-langchain and crewai run the tool calls of one model response concurrently, so the plant's
-clock (``sim_time_s`` in tool results) depends on scheduling and two recordings differ; they
-join this list when they run them in the order asked.
+langchain runs the tool calls of one model response concurrently, so the plant's clock
+(``sim_time_s`` in tool results) depends on scheduling and two recordings differ; it joins this
+list when it runs them in the order asked (as crewai has since 289a0e3).
 """
 
 FAST_SCENARIO = "closed-discharge-valve"
