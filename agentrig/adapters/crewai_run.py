@@ -58,6 +58,7 @@ __all__ = [
     "AgentrigCrew",
     "CrewAIChatterFilter",
     "CrewRun",
+    "NoKickoffLog",
     "PlantTool",
     "RoleAgent",
     "active_run",
