@@ -178,6 +178,12 @@ async def _run_role(
     config: RunnableConfig = {
         "configurable": {"thread_id": role_thread_id(ctx.run_id, role)},
         "recursion_limit": recursion_limit(ctx.max_turns_per_role),
+        # create_agent sends each tool call of a model response to its own task, and LangGraph
+        # runs a step's tasks concurrently; callbacks (OpenInference's) hop through threads, so
+        # the calls would reach the plant -- whose clock every call advances -- in any order.
+        # One task at a time, in the order the model gave them: runs are reproducible and can
+        # be replayed from cassettes (docs/cassettes.md), as with plain and AutoGen.
+        "max_concurrency": 1,
     }
     saved = await agent.aget_state(config)
     inputs: InputAgentState | None = {"messages": [HumanMessage(task)]}

@@ -36,7 +36,14 @@ from agentrig.adapters.langchain_checkpoint import (
 )
 from agentrig.core.agent import BoundTool, Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.llm import ReferenceModelServer
-from agentrig.core.llm.brain import Decision, PolicyInput, Skill, default_decide
+from agentrig.core.llm.brain import (
+    Decision,
+    FinalAnswer,
+    PolicyInput,
+    Skill,
+    ToolRequest,
+    default_decide,
+)
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging import Message
 from agentrig.core.messaging.memory import MemoryMessageBus
@@ -469,7 +476,9 @@ def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPat
         importlib.import_module("agentrig.adapters.langchain")
 
 
-async def test_a_cancelled_run_leaves_no_task_behind(endpoint: ModelEndpoint) -> None:
+async def test_a_cancelled_run_leaves_no_task_behind(
+    endpoint: ModelEndpoint, adapter: LangChainAdapter
+) -> None:
     import threading
 
     from agentrig.core.llm.brain import default_decide as policy
@@ -484,7 +493,6 @@ async def test_a_cancelled_run_leaves_no_task_behind(endpoint: ModelEndpoint) ->
             release.wait(5)  # the model "thinks" until the test is done cancelling
         return decide(inp, skill)
 
-    adapter = LangChainAdapter()
     with ReferenceModelServer(decide=slow_brain) as slow:
         run = await start_run(
             MemoryStateStore(), endpoint.model_copy(update={"base_url": slow.base_url}), "lc-cancel"
@@ -498,4 +506,32 @@ async def test_a_cancelled_run_leaves_no_task_behind(endpoint: ModelEndpoint) ->
         release.set()
         await asyncio.sleep(0.05)
         assert asyncio.all_tasks() == before  # LangGraph's step and checkpoint tasks are gone
-        await adapter.aclose()
+
+
+async def test_tool_calls_of_one_response_reach_the_plant_in_the_models_order(
+    endpoint: ModelEndpoint, adapter: LangChainAdapter
+) -> None:
+    from agentrig.core.telemetry.instrumentation import instrument_framework
+
+    # OpenInference's callbacks hop through threads: without one-task-at-a-time, the four calls
+    # below reached the executor out of order in 4 runs of 10 (so a replay would not match).
+    instrument_framework("langchain")
+    calls = [
+        ToolRequest("check_device_status", {"device_id": "pump-07"}),
+        ToolRequest("read_telemetry", {"device_id": "valve-12"}),
+        ToolRequest("check_device_status", {"device_id": "tank-01"}),
+        ToolRequest("read_telemetry", {"device_id": "valve-03"}),
+    ]
+
+    def four_at_once(inp: PolicyInput, skill: Skill) -> Decision:
+        if inp.role == "monitor" and not inp.observations:
+            return calls
+        return FinalAnswer(f"{inp.role}: done.\nROOT_CAUSE: blocked_discharge\nDEVICE: valve-12")
+
+    with ReferenceModelServer(decide=four_at_once) as scripted:
+        scripted_endpoint = endpoint.model_copy(update={"base_url": scripted.base_url})
+        for attempt in range(8):
+            run = await start_run(MemoryStateStore(), scripted_endpoint, f"lc-order-{attempt}")
+            await adapter.run(run.alarm, run.ctx)
+            ledger = await run.ledger()
+            assert [(e.tool, e.arguments) for e in ledger] == [(c.tool, c.arguments) for c in calls]
