@@ -6,9 +6,9 @@ reports, and the trace shows one ``execute_tool`` span per call); the role hando
 protocol messages on the bus; and each framework must leave spans and metrics under its name.
 
 The runs replay the committed cassettes (``cassettes/reference/<framework>/``, docs/cassettes.md)
-through the ``agentrig_replay`` fixture, with the reference model server unavailable. Adapters
-whose runs are not yet deterministic (so not replayable) still run live against the reference
-model, marked ``allow_model_requests``.
+through the ``agentrig_replay`` fixture, with the reference model server unavailable and live
+model requests blocked: the suite runs offline. ``make record`` re-records the cassettes after
+an intended change; ``tests/core/llm/test_cassettes_fidelity.py`` checks them against live runs.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant import list_scenarios
 from agentrig.core.plant.state import PlantState, plant_key
 from agentrig.core.results import RunResult
-from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
+from agentrig.core.runner import RunServices, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.metrics import AgentrigMetrics
@@ -31,7 +31,6 @@ from agentrig.core.telemetry.normalise import normalise
 from agentrig.testing import AgentrigReplay
 
 ADAPTERS = ["plain", "langchain", "autogen", "crewai"]
-REPLAYED = {"plain", "autogen", "crewai"}
 SCENARIOS = [scenario.id for scenario in list_scenarios()]
 
 
@@ -60,28 +59,20 @@ def _total(registry: CollectorRegistry, sample_name: str, **labels: str) -> floa
     )
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(name, marks=() if name in REPLAYED else pytest.mark.allow_model_requests)
-        for name in ADAPTERS
-    ]
-)
+@pytest.fixture(params=ADAPTERS)
 def framework(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 async def test_every_scenario_passes_through_the_shared_layers(
-    framework: str, scenario: str, tmp_path: Path, request: pytest.FixtureRequest
+    framework: str, scenario: str, tmp_path: Path, agentrig_replay: AgentrigReplay
 ) -> None:
+    assert agentrig_replay.replaying  # record mode none: no model server, no network
     store = MemoryStateStore()
     bus = RecordingBus()
     metrics = AgentrigMetrics()
-    if framework in REPLAYED:
-        replay: AgentrigReplay = request.getfixturevalue("agentrig_replay")
-        settings = replay.run_settings(out_dir=tmp_path)
-    else:
-        settings = RunSettings(state_url="memory://", out_dir=tmp_path)
+    settings = agentrig_replay.run_settings(out_dir=tmp_path)
     spec = RunSpec(framework=framework, scenario=scenario, run_id=f"conf-{framework}-{scenario}")
     async with RunServices(settings, store=store, bus=bus, metrics=metrics) as services:
         result: RunResult = await execute_run(spec, services)

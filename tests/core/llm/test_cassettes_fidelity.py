@@ -23,13 +23,9 @@ from agentrig.exceptions import ModelError
 
 REPO_CASSETTES = Path(__file__).resolve().parents[3] / "cassettes"
 
-REPLAYABLE_ADAPTERS = ["plain", "autogen", "crewai"]
-"""Adapters whose runs are deterministic, so that a recording can be replayed.
-
-langchain runs the tool calls of one model response concurrently, so the plant's clock
-(``sim_time_s`` in tool results) depends on scheduling and two recordings differ; it joins this
-list when it runs them in the order asked (as crewai has since 289a0e3).
-"""
+REPLAYABLE_ADAPTERS = ["plain", "langchain", "autogen", "crewai"]
+"""Every adapter: each runs a model response's tool calls one at a time in the order given, so
+its runs are deterministic and a recording can be replayed (docs/cassettes.md)."""
 
 FAST_SCENARIO = "closed-discharge-valve"
 SCENARIOS = [scenario.id for scenario in list_scenarios()]
