@@ -74,20 +74,27 @@ KEPT_RESPONSE_HEADERS: frozenset[str] = frozenset(
 )
 """Response headers a cassette keeps (plus any ``x-agentrig-*`` header of the reference model)."""
 
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+_SECRET_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
+    # (literal one of which the text must hold, pattern, replacement): the literal test is far
+    # cheaper than the scan, and most bodies hold none.
     # OpenAI-style keys (sk-..., sk-proj-...), Anthropic (sk-ant-...), and similar.
-    (re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), f"sk-{REDACTED}"),
-    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]{8,}"), rf"\1 {REDACTED}"),
+    (("sk-",), re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), f"sk-{REDACTED}"),
+    (
+        ("Bearer", "Basic"),
+        re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]{8,}"),
+        rf"\1 {REDACTED}",
+    ),
     # Google API keys and AWS access key ids.
-    (re.compile(r"\bAIza[0-9A-Za-z_\-]{30,}"), REDACTED),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), REDACTED),
+    (("AIza",), re.compile(r"\bAIza[0-9A-Za-z_\-]{30,}"), REDACTED),
+    (("AKIA",), re.compile(r"\bAKIA[0-9A-Z]{16}\b"), REDACTED),
 )
 
 
 def redact_secrets(text: str) -> str:
     """``text`` with key-like strings (``sk-...``, ``Bearer ...``) replaced by ``REDACTED``."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+    for literals, pattern, replacement in _SECRET_PATTERNS:
+        if any(literal in text for literal in literals):
+            text = pattern.sub(replacement, text)
     return text
 
 
