@@ -32,7 +32,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ValidationError, create_model
 
 from agentrig.adapters.langchain_checkpoint import StateStoreCheckpointer, checkpoint_prefix
-from agentrig.core.agent import BoundTool, Outcome, RunContext
+from agentrig.core.agent import BoundTool, Outcome, RunContext, no_final_answer
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
 from agentrig.core.optouts import disable_phone_home
@@ -56,6 +56,7 @@ try:
     from langchain_core.runnables import RunnableConfig
     from langchain_core.tools import InjectedToolCallId, StructuredTool
     from langchain_openai import ChatOpenAI
+    from langgraph.errors import GraphRecursionError
     from langgraph.prebuilt.tool_node import ToolCallRequest
     from langgraph.types import Command
 except ImportError as error:  # pragma: no cover - exercised by the missing-extra test
@@ -194,7 +195,15 @@ async def _run_role(
         # Interrupted mid-way (a crash, a timeout): continue from the last checkpoint.
         ctx.telemetry.logger.info("langchain: resuming the role from its checkpoint", role=role)
         inputs = None
-    result = await agent.ainvoke(inputs, config)
+    try:
+        result = await agent.ainvoke(inputs, config)
+    except GraphRecursionError:
+        # Out of turns is the agent's failure, not the framework's: answer as plain, AutoGen and
+        # CrewAI do when they hit their limits, so it is graded (failed), not an error result.
+        ctx.telemetry.logger.warning(
+            "langchain: role ran out of model turns", role=role, turns=ctx.max_turns_per_role
+        )
+        return no_final_answer(role, ctx.max_turns_per_role)
     return _final_text(result["messages"])
 
 

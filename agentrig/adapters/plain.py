@@ -16,7 +16,7 @@ import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
-from agentrig.core.agent import BoundTool, Outcome, RunContext
+from agentrig.core.agent import BoundTool, Outcome, RunContext, no_final_answer
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
 from agentrig.core.roles import ROLES, Role
@@ -101,7 +101,7 @@ class PlainAdapter:
                     tools, ctx, role, call.function.name, call.function.arguments, call.id
                 )
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
-        return f"{role}: no final answer within {ctx.max_turns_per_role} model turns"
+        return no_final_answer(role, ctx.max_turns_per_role)
 
 
 async def _call_tool(

@@ -38,6 +38,7 @@ __all__ = [
     "Outcome",
     "RunContext",
     "bind_tools",
+    "no_final_answer",
 ]
 
 HANDOFF_TIMEOUT_S = 30.0
@@ -110,6 +111,15 @@ def _key(role: str, call_id: str | None) -> str | None:
     # The executor's ledger is per run; the prefix keeps model-given ids apart from the keys the
     # executor derives itself ("auto-...") and one role's "call_0" apart from another's.
     return f"call-{role}-{call_id}" if call_id else None
+
+
+def no_final_answer(role: str, max_turns: int) -> str:
+    """The answer of a role that used up its model turns without a final answer.
+
+    Every adapter answers with it when its framework's turn limit is hit, so running out of turns
+    is graded (a failed run) the same way in every framework, never an error.
+    """
+    return f"{role}: no final answer within {max_turns} model turns"
 
 
 def bind_tools(executor: ToolExecutor) -> dict[Role, list[BoundTool]]:
