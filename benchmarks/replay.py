@@ -1,12 +1,15 @@
 """Replay versus live: the full run matrix from cassettes against the same matrix on the model.
 
     .venv/bin/python benchmarks/replay.py [-f plain,autogen] [--concurrency 4] [--rounds 2]
+                                          [--latency fast]
 
-Both sides run every adapter that has committed cassettes x every scenario, in this process,
+Every side runs every adapter that has committed cassettes x every scenario, in this process,
 through ``run_matrix`` as ``agentrig compare`` does (memory state and bus, the same concurrency):
 
-* live: against the in-process reference model (latency off: its fastest, so the comparison is
-  the least flattering to replay);
+* live: against the in-process reference model with latency off -- its fastest, an instant
+  server in the same process, so the comparison least flattering to replay;
+* live with latency: the same model answering with a latency preset (``fast``: 50 ms + 1 ms per
+  token; ``--latency none`` skips this side), closer to a model across a network;
 * replay: every model call answered from ``cassettes/`` (record mode ``none``): no server, no
   socket.
 
@@ -49,11 +52,16 @@ async def _matrix(
     frameworks: list[str],
     scenarios: list[str],
     cassettes: CassetteSettings | None,
+    latency: str | None,
     concurrency: int,
 ) -> tuple[float, list[RunResult]]:
     with tempfile.TemporaryDirectory(prefix="agentrig-bench-replay-") as out:
         settings = RunSettings(
-            state_url="memory://", bus_url="memory://", out_dir=Path(out), cassettes=cassettes
+            state_url="memory://",
+            bus_url="memory://",
+            out_dir=Path(out),
+            cassettes=cassettes,
+            latency=latency,
         )
         async with RunServices(settings, frameworks=frameworks) as services:
             # Warm-up: one untimed run per framework (imports, model clients, first requests).
@@ -70,6 +78,7 @@ def main() -> None:
     parser.add_argument("-f", "--frameworks", help="comma-separated (default: all with cassettes)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--latency", default="fast", help="the latency side's preset, or none")
     args = parser.parse_args()
     disable_phone_home()
     console = Console(width=140)
@@ -80,13 +89,17 @@ def main() -> None:
     setup_telemetry(frameworks=frameworks)
     replay = CassetteSettings(directory=CASSETTES, mode="none")
 
+    sides: list[tuple[str, CassetteSettings | None, str | None]] = [("live", None, None)]
+    if args.latency != "none":
+        sides.append((f"live, latency {args.latency}", None, args.latency))
+    sides.append(("replay", replay, None))
     best: dict[str, float] = {}
     results: dict[str, list[RunResult]] = {}
-    per_framework: dict[str, dict[str, float]] = {"live": {}, "replay": {}}
+    per_framework: dict[str, dict[str, float]] = {side: {} for side, _, _ in sides}
     for _ in range(args.rounds):
-        for side, cassettes in (("live", None), ("replay", replay)):
+        for side, cassettes, latency in sides:
             wall, side_results = asyncio.run(
-                _matrix(frameworks, scenarios, cassettes, args.concurrency)
+                _matrix(frameworks, scenarios, cassettes, latency, args.concurrency)
             )
             if wall < best.get(side, float("inf")):
                 best[side], results[side] = wall, side_results
@@ -102,20 +115,26 @@ def main() -> None:
 
     table = Table(
         title=f"full matrix: {len(frameworks)} adapters x {len(scenarios)} scenarios = {runs} "
-        f"runs, concurrency {args.concurrency}, best of {args.rounds} rounds"
+        f"runs, concurrency {args.concurrency}, best of {args.rounds} rounds; seconds "
+        "(per framework: the sum of its runs' wall times)"
     )
     table.add_column("framework")
-    table.add_column("live: run s (sum)", justify="right")
-    table.add_column("replay: run s (sum)", justify="right")
-    table.add_column("live / replay", justify="right")
+    for side, _, _ in sides:
+        table.add_column(side, justify="right")
+    for side, _, _ in sides[:-1]:
+        table.add_column(f"{side} / replay", justify="right")
     for framework in frameworks:
-        live_s, replay_s = per_framework["live"][framework], per_framework["replay"][framework]
-        table.add_row(framework, f"{live_s:.2f}", f"{replay_s:.2f}", f"{live_s / replay_s:.2f}x")
+        times = [per_framework[side][framework] for side, _, _ in sides]
+        table.add_row(
+            framework,
+            *(f"{value:.2f}" for value in times),
+            *(f"{value / times[-1]:.2f}x" for value in times[:-1]),
+        )
+    walls = [best[side] for side, _, _ in sides]
     table.add_row(
         "[bold]matrix wall time[/bold]",
-        f"[bold]{best['live']:.2f}[/bold]",
-        f"[bold]{best['replay']:.2f}[/bold]",
-        f"[bold]{best['live'] / best['replay']:.2f}x[/bold]",
+        *(f"[bold]{value:.2f}[/bold]" for value in walls),
+        *(f"[bold]{value / walls[-1]:.2f}x[/bold]" for value in walls[:-1]),
     )
     console.print(table)
 
