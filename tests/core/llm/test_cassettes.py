@@ -406,6 +406,7 @@ def test_compressed_responses_and_secrets_never_reach_the_cassette(tmp_path: Pat
     assert replayed.model_dump() == live.model_dump()
 
 
+@pytest.mark.allow_model_requests  # it blocks, then lets through, requests to a real server
 def test_the_guard_blocks_live_model_requests_only(tmp_path: Path) -> None:
     from agentrig.core.llm.cassette_http import allow_model_requests
 
