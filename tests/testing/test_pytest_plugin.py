@@ -58,6 +58,7 @@ USER_TESTS = textwrap.dedent(
 
 
 @pytest.mark.slow
+@pytest.mark.allow_model_requests  # it records against a reference model server it starts
 def test_record_once_then_replay_offline_with_drift_and_guard(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     pytester.makeini("[pytest]\nagentrig_block_model_requests = true\n")
