@@ -141,9 +141,7 @@ def _report(
     ] = None,
     baseline: Annotated[
         str | None,
-        typer.Option(
-            "--baseline", help="Align every framework against this one (default: plain)."
-        ),
+        typer.Option("--baseline", help="Align every framework against this one (default: plain)."),
     ] = None,
 ) -> None:
     """Re-render the HTML report of a comparison folder from its results and trace files."""
