@@ -53,6 +53,11 @@ if TYPE_CHECKING:
     from agentrig.core.compare import (
         compare,
     )
+    from agentrig.core.llm.cassettes import (
+        CassetteSettings,
+        RecordMode,
+        use_cassette,
+    )
     from agentrig.core.llm.endpoints import (
         ModelEndpoint,
         parse_model_spec,
@@ -126,6 +131,9 @@ if TYPE_CHECKING:
         normalise,
         setup_telemetry,
     )
+    from agentrig.testing import (
+        AgentrigReplay,
+    )
 
 # name -> the module that defines it, imported on first attribute access.
 _LAZY: dict[str, str] = {
@@ -182,6 +190,10 @@ _LAZY: dict[str, str] = {
     "read_results": "agentrig.core.results",
     "compare": "agentrig.core.compare",
     "write_report": "agentrig.core.report.html",
+    "CassetteSettings": "agentrig.core.llm.cassettes",
+    "RecordMode": "agentrig.core.llm.cassettes",
+    "use_cassette": "agentrig.core.llm.cassettes",
+    "AgentrigReplay": "agentrig.testing",
 }
 
 __all__ = [
@@ -192,11 +204,13 @@ __all__ = [
     "AgentAdapter",
     "AgentrigError",
     "AgentrigMetrics",
+    "AgentrigReplay",
     "BoundTool",
     "BusError",
     "CapturedTelemetry",
     "CassetteError",
     "CassetteMismatchError",
+    "CassetteSettings",
     "ConfigurationError",
     "CorruptStateError",
     "DeadLetter",
@@ -221,6 +235,7 @@ __all__ = [
     "Outcome",
     "Plant",
     "PlantError",
+    "RecordMode",
     "ReferenceModelServer",
     "Role",
     "RunContext",
@@ -262,6 +277,7 @@ __all__ = [
     "run_matrix",
     "setup_telemetry",
     "tools_for_role",
+    "use_cassette",
     "write_report",
 ]
 
