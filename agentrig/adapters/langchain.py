@@ -32,11 +32,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ValidationError, create_model
 
 from agentrig.adapters.langchain_checkpoint import StateStoreCheckpointer, checkpoint_prefix
-from agentrig.core.agent import BoundTool, Outcome, RunContext, no_final_answer
+from agentrig.core.agent import (
+    BoundTool,
+    Outcome,
+    RunContext,
+    no_final_answer,
+    run_roles_over_bus,
+)
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
 from agentrig.core.optouts import disable_phone_home
-from agentrig.core.roles import ROLES, Role
+from agentrig.core.roles import Role
 from agentrig.exceptions import MissingExtraError
 
 disable_phone_home()
@@ -142,22 +148,11 @@ class LangChainAdapter:
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         model = self._model(ctx.model)
         checkpointer = StateStoreCheckpointer(ctx.store, prefix=checkpoint_prefix(ctx.run_id))
-        alarm = ctx.alarm_text(task)
-        answers: dict[str, str] = {}
-        received: list[tuple[Role, str]] = []
-        previous: Message = task
-        for index, role in enumerate(ROLES):
-            if index > 0:
-                # The next role's task is built from what arrived on the bus, not from memory.
-                previous = await ctx.handoffs.hand_over(
-                    ROLES[index - 1], role, answers[ROLES[index - 1]], causation=previous
-                )
-                received.append((ROLES[index - 1], ctx.handoffs.text_of(previous)))
-            with ctx.telemetry.agent(role):
-                answers[role] = await _run_role(
-                    model, checkpointer, ctx, role, ctx.task_for(alarm, received)
-                )
-        return Outcome.from_answers(answers)
+
+        async def run_role(role: Role, task_text: str) -> str:
+            return await _run_role(model, checkpointer, ctx, role, task_text)
+
+        return await run_roles_over_bus(task, ctx, run_role)
 
 
 async def _run_role(

@@ -16,10 +16,16 @@ import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
-from agentrig.core.agent import BoundTool, Outcome, RunContext, no_final_answer
+from agentrig.core.agent import (
+    BoundTool,
+    Outcome,
+    RunContext,
+    no_final_answer,
+    run_roles_over_bus,
+)
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
-from agentrig.core.roles import ROLES, Role
+from agentrig.core.roles import Role
 
 __all__ = ["PlainAdapter"]
 
@@ -55,22 +61,11 @@ class PlainAdapter:
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         client = self._client(ctx.model)
-        alarm = ctx.alarm_text(task)
-        answers: dict[str, str] = {}
-        received: list[tuple[Role, str]] = []
-        previous: Message = task
-        for index, role in enumerate(ROLES):
-            if index > 0:
-                # The next role's task is built from what arrived on the bus, not from memory.
-                previous = await ctx.handoffs.hand_over(
-                    ROLES[index - 1], role, answers[ROLES[index - 1]], causation=previous
-                )
-                received.append((ROLES[index - 1], ctx.handoffs.text_of(previous)))
-            with ctx.telemetry.agent(role):
-                answers[role] = await self._run_role(
-                    client, ctx, role, ctx.task_for(alarm, received)
-                )
-        return Outcome.from_answers(answers)
+
+        async def run_role(role: Role, task_text: str) -> str:
+            return await self._run_role(client, ctx, role, task_text)
+
+        return await run_roles_over_bus(task, ctx, run_role)
 
     async def _run_role(self, client: AsyncOpenAI, ctx: RunContext, role: Role, task: str) -> str:
         tools = {tool.name: tool for tool in ctx.tools[role]}

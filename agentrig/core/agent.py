@@ -14,7 +14,7 @@ Adapters register under the ``agentrig.adapters`` entry-point group (see
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -39,6 +39,7 @@ __all__ = [
     "RunContext",
     "bind_tools",
     "no_final_answer",
+    "run_roles_over_bus",
 ]
 
 HANDOFF_TIMEOUT_S = 30.0
@@ -297,3 +298,30 @@ class AgentAdapter(Protocol):
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         """Run monitor -> diagnostician -> operator on ``task`` and return the outcome."""
         ...
+
+
+async def run_roles_over_bus(
+    task: Message, ctx: RunContext, run_role: Callable[[Role, str], Awaitable[str]]
+) -> Outcome:
+    """Run monitor -> diagnostician -> operator, each role's task carried by the bus.
+
+    For frameworks that do not route between roles themselves (plain, LangChain): each earlier
+    role's answer is handed over as a protocol message, and the next role's task is built from
+    what *arrived* (:meth:`Handoffs.hand_over`), so the bus really carries the work.
+    ``run_role(role, task_text)`` runs one role inside its ``invoke_agent`` span and returns its
+    final answer.
+    """
+    alarm = ctx.alarm_text(task)
+    answers: dict[str, str] = {}
+    received: list[tuple[Role, str]] = []
+    previous = task
+    for index, role in enumerate(ROLES):
+        if index > 0:
+            sender = ROLES[index - 1]
+            previous = await ctx.handoffs.hand_over(
+                sender, role, answers[sender], causation=previous
+            )
+            received.append((sender, ctx.handoffs.text_of(previous)))
+        with ctx.telemetry.agent(role):
+            answers[role] = await run_role(role, ctx.task_for(alarm, received))
+    return Outcome.from_answers(answers)
