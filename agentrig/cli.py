@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agentrig._version import __version__
 from agentrig.core.optouts import disable_phone_home
+
+if TYPE_CHECKING:
+    from agentrig.core.runner import RunSettings
 
 app = typer.Typer(
     name="agentrig",
@@ -425,6 +428,28 @@ CassettesOption = Annotated[
 ]
 
 
+def _run_settings(
+    state: str,
+    bus: str,
+    out_dir: Path,
+    faults: str | None,
+    otlp_endpoint: str | None,
+    replay: bool,
+    cassettes: Path | None,
+) -> RunSettings:
+    """The settings `run` and `compare` share, from their options."""
+    from agentrig.core.runner import RunSettings
+
+    return RunSettings(
+        state_url=state,
+        bus_url=bus,
+        out_dir=out_dir,
+        faults=faults,
+        otlp_endpoint=otlp_endpoint,
+        cassettes=_cassette_settings(replay, cassettes, faults),
+    )
+
+
 def _cassette_settings(
     replay: bool, cassettes: Path | None, faults: str | None
 ) -> Any:  # CassetteSettings | None, imported lazily
@@ -490,7 +515,6 @@ def _run(
     from agentrig.core.results import RESULTS_FILE_NAME, RunResult, append_result
     from agentrig.core.runner import (
         RunServices,
-        RunSettings,
         build_matrix,
         execute_run,
         new_session_id,
@@ -501,13 +525,8 @@ def _run(
     try:
         resolve_frameworks(framework)
         resolve_scenarios(scenario)
-        settings = RunSettings(
-            state_url=state,
-            bus_url=bus,
-            out_dir=out or Path("runs") / session,
-            faults=faults,
-            otlp_endpoint=otlp_endpoint,
-            cassettes=_cassette_settings(replay, cassettes, faults),
+        settings = _run_settings(
+            state, bus, out or Path("runs") / session, faults, otlp_endpoint, replay, cassettes
         )
     except (AgentrigError, ValueError) as error:
         raise _fail(error) from error
@@ -588,20 +607,15 @@ def _compare(
         resolve_scenarios,
     )
     from agentrig.core.report.console import comparison_table
-    from agentrig.core.runner import RunSettings, new_session_id
+    from agentrig.core.runner import new_session_id
     from agentrig.exceptions import AgentrigError
 
     session = new_session_id()
     try:
         names = resolve_frameworks(frameworks)
         scenario_ids = resolve_scenarios(scenarios)
-        settings = RunSettings(
-            state_url=state,
-            bus_url=bus,
-            out_dir=out or Path("runs") / session,
-            faults=faults,
-            otlp_endpoint=otlp_endpoint,
-            cassettes=_cassette_settings(replay, cassettes, faults),
+        settings = _run_settings(
+            state, bus, out or Path("runs") / session, faults, otlp_endpoint, replay, cassettes
         )
     except (AgentrigError, ValueError) as error:
         raise _fail(error) from error
