@@ -18,9 +18,7 @@ Query parameters (all optional): ``prefix`` (key namespace, default ``agentrig:`
 
 from __future__ import annotations
 
-from importlib import import_module
-from urllib.parse import urlsplit
-
+from agentrig.core.backends import open_backend
 from agentrig.core.messaging.base import (
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_DELIVERIES,
@@ -37,7 +35,6 @@ from agentrig.core.messaging.base import (
 from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.messaging.message import SCHEMA_VERSION, Message, new_message_id
 from agentrig.core.messaging.tracecontext import extract_trace_context, inject_trace_context
-from agentrig.exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_BUS_URL",
@@ -79,13 +76,5 @@ def open_message_bus(url: str = DEFAULT_BUS_URL) -> MessageBus:
         ConfigurationError: the scheme is unknown or the URL is malformed.
         MissingExtraError: the backend's client library is not installed.
     """
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in _BACKENDS:
-        known = ", ".join(f"{name}://" for name in sorted(_BACKENDS))
-        raise ConfigurationError(
-            f"unknown message bus URL {url!r}: the scheme must be one of {known}"
-        )
-    module_name, class_name = _BACKENDS[scheme]
-    backend = getattr(import_module(module_name), class_name)
-    bus: MessageBus = backend.from_url(url)
+    bus: MessageBus = open_backend(url, _BACKENDS, "message bus")
     return bus

@@ -13,9 +13,7 @@ URL                            backend                                       ext
 
 from __future__ import annotations
 
-from importlib import import_module
-from urllib.parse import urlsplit
-
+from agentrig.core.backends import open_backend
 from agentrig.core.state.base import (
     MAX_KEY_BYTES,
     JsonObject,
@@ -27,7 +25,6 @@ from agentrig.core.state.base import (
     validate_key,
 )
 from agentrig.core.state.memory import MemoryStateStore
-from agentrig.exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_STATE_URL",
@@ -65,13 +62,5 @@ def open_state_store(url: str) -> StateStore:
         ConfigurationError: the scheme is unknown or the URL is malformed.
         MissingExtraError: the backend's client library is not installed.
     """
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in _BACKENDS:
-        known = ", ".join(f"{name}://" for name in sorted(_BACKENDS))
-        raise ConfigurationError(
-            f"unknown state store URL {url!r}: the scheme must be one of {known}"
-        )
-    module_name, class_name = _BACKENDS[scheme]
-    backend = getattr(import_module(module_name), class_name)
-    store: StateStore = backend.from_url(url)
+    store: StateStore = open_backend(url, _BACKENDS, "state store")
     return store

@@ -1,0 +1,38 @@
+"""Pick a backend class by URL scheme, importing its module only then.
+
+The state store and the message bus both choose their backend from a URL (``redis://...``);
+importing the chosen module lazily keeps ``import agentrig`` free of the optional client
+libraries, whose absence then surfaces as a :class:`~agentrig.exceptions.MissingExtraError`
+naming the extra to install.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import import_module
+from typing import Any
+from urllib.parse import urlsplit
+
+from agentrig.exceptions import ConfigurationError
+
+__all__ = ["open_backend"]
+
+
+def open_backend(url: str, backends: Mapping[str, tuple[str, str]], what: str) -> Any:
+    """``Backend.from_url(url)`` for the class that ``backends[scheme]`` names.
+
+    Args:
+        url: the backend URL.
+        backends: scheme -> (module, class name).
+        what: what is being opened, for the error message ("state store").
+
+    Raises:
+        ConfigurationError: the scheme is not one of ``backends``.
+        MissingExtraError: the backend's client library is not installed.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in backends:
+        known = ", ".join(f"{name}://" for name in sorted(backends))
+        raise ConfigurationError(f"unknown {what} URL {url!r}: the scheme must be one of {known}")
+    module_name, class_name = backends[scheme]
+    return getattr(import_module(module_name), class_name).from_url(url)
