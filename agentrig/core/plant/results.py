@@ -11,6 +11,7 @@ policy) can parse it::
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,12 @@ class ToolResult:
 
     def to_text(self) -> str:
         """The canonical text of this result: one JSON object, compact, keys in a fixed order."""
+        return self._text
+
+    @functools.cached_property
+    def _text(self) -> str:
+        # Asked for by the adapter, the telemetry hook and the ledger: encode once. (A frozen
+        # dataclass still lets cached_property store into the instance's __dict__.)
         return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
 
     def to_dict(self) -> dict[str, Any]:

@@ -110,6 +110,11 @@ class Telemetry:
             self.state.router.add_run_sink(run_id, sink)
         self._workflow: Span | None = None
         self._closed = False
+        self._span_labels = {
+            semconv.AGENTRIG_RUN_ID: run_id,
+            semconv.AGENTRIG_FRAMEWORK: framework,
+            semconv.AGENTRIG_SCENARIO: scenario,
+        }
 
     @classmethod
     def for_run(
@@ -177,10 +182,10 @@ class Telemetry:
         """
         labels = current_labels()
         if labels is not None and labels.run_id == self.run_id:
-            record_tool_call(self.tracer, record)
+            record_tool_call(self.tracer, record, self._span_labels)
         else:  # called from outside the run's context (a hook run on another thread)
             with self.bind():
-                record_tool_call(self.tracer, record)
+                record_tool_call(self.tracer, record, self._span_labels)
         self.metrics.record_tool_call(
             self.framework,
             record.tool,

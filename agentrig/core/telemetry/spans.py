@@ -175,14 +175,18 @@ def tool_call_status(record: ToolCallRecordLike) -> str:
     return "ok"
 
 
-def record_tool_call(tracer: trace.Tracer, record: ToolCallRecordLike) -> Span:
+def record_tool_call(
+    tracer: trace.Tracer, record: ToolCallRecordLike, labels: Mapping[str, str] | None = None
+) -> Span:
     """Emit ``execute_tool {tool}`` for a finished call, with its real start and end times.
 
     Call it in the caller's context (the executor's hook does): the span is parented on the
-    current span, normally the role's ``invoke_agent``.
+    current span, normally the role's ``invoke_agent``. ``labels`` (run id, framework, scenario)
+    go on the span at creation, which spares the run stamping its own writes on this hot path.
     """
     status = tool_call_status(record)
     attributes: dict[str, Any] = {
+        **(labels or {}),
         semconv.GEN_AI_OPERATION_NAME: semconv.OP_EXECUTE_TOOL,
         semconv.GEN_AI_TOOL_NAME: record.tool,
         semconv.GEN_AI_TOOL_TYPE: "function",
