@@ -158,3 +158,24 @@ async def postgres_url(postgres_server_url: str) -> AsyncIterator[str]:
     yield f"{postgres_server_url}{separator}schema={schema}"
     async with await psycopg.AsyncConnection.connect(postgres_server_url, autocommit=True) as conn:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+STATE_BACKENDS = ["memory", "file", "sqlite", "redis", "postgres"]
+
+
+@pytest.fixture(params=STATE_BACKENDS)
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty state store URL of each backend (Redis and PostgreSQL scoped per test).
+
+    The state conformance suite and the plant's tests run on every backend through it.
+    """
+    name = request.param
+    if name == "memory":
+        return "memory://"
+    if name == "file":
+        return f"file://{tmp_path / 'state'}"
+    if name == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    if name == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    return str(request.getfixturevalue("postgres_url"))

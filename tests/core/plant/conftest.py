@@ -5,30 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agentrig.core.plant import Grade, Plant, PolicyFunction, ScriptedOutcome, run_scripted
 from agentrig.core.state import MemoryStateStore, StateStore, Versioned, open_state_store
-
-BACKENDS = ["memory", "file", "sqlite", "redis", "postgres"]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty store URL of each backend (Redis and PostgreSQL scoped per test)."""
-    name = request.param
-    if name == "memory":
-        return "memory://"
-    if name == "file":
-        return f"file://{tmp_path / 'state'}"
-    if name == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    if name == "redis":
-        return str(request.getfixturevalue("redis_url"))
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

@@ -22,8 +22,6 @@ from agentrig.core.state.file import FileStateStore
 from agentrig.core.state.memory import MemoryStateStore
 from agentrig.core.state.sqlite import SqliteStateStore
 
-BACKENDS = ["memory", "file", "sqlite", "redis", "postgres"]
-
 
 class RawAccess(Protocol):
     """Reads and overwrites a key's stored document behind the store's back."""
@@ -164,21 +162,6 @@ class PostgresRaw:
 
     def location_hint(self, key: str) -> str:
         return self.schema
-
-
-@pytest.fixture(params=BACKENDS)
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of a fresh, empty store of each backend."""
-    name = request.param
-    if name == "memory":
-        return "memory://"
-    if name == "file":
-        return f"file://{tmp_path / 'state'}"
-    if name == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    if name == "redis":
-        return str(request.getfixturevalue("redis_url"))
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
