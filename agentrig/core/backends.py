@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib import import_module
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from agentrig.exceptions import ConfigurationError
 
-__all__ = ["open_backend"]
+__all__ = ["AsyncClosing", "open_backend"]
 
 
 def open_backend(url: str, backends: Mapping[str, tuple[str, str]], what: str) -> Any:
@@ -36,3 +37,21 @@ def open_backend(url: str, backends: Mapping[str, tuple[str, str]], what: str) -
         raise ConfigurationError(f"unknown {what} URL {url!r}: the scheme must be one of {known}")
     module_name, class_name = backends[scheme]
     return getattr(import_module(module_name), class_name).from_url(url)
+
+
+class AsyncClosing:
+    """``async with`` for the built-in stores, buses and subscriptions: leaving closes."""
+
+    async def close(self) -> None:
+        """Release resources; classes holding any override this."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -26,6 +26,7 @@ from typing import Protocol, Self, runtime_checkable
 
 from pydantic import ValidationError
 
+from agentrig.core.backends import AsyncClosing
 from agentrig.core.messaging.message import Message
 from agentrig.core.messaging.tracecontext import inject_trace_context
 from agentrig.exceptions import ConfigurationError, InvalidMessageError, MessageTooLargeError
@@ -181,7 +182,7 @@ class MessageBus(Protocol):
     ) -> None: ...
 
 
-class SubscriptionBase:
+class SubscriptionBase(AsyncClosing):
     """Shared behaviour of the built-in subscriptions: ``async for`` and ``async with``.
 
     Iteration ends when the subscription is closed (from another task, or by leaving the
@@ -205,19 +206,8 @@ class SubscriptionBase:
             if message is not None:
                 yield message
 
-    async def __aenter__(self) -> Self:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-
-class MessageBusBase:
+class MessageBusBase(AsyncClosing):
     """Shared behaviour of the built-in buses: size limit, trace context, ``async with``.
 
     Args:
@@ -242,20 +232,6 @@ class MessageBusBase:
         """
         message = inject_trace_context(message)
         return message, encode_message(message, self.max_message_bytes)
-
-    async def close(self) -> None:
-        """Release resources; backends with connections override this."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 def encode_message(message: Message, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> str:

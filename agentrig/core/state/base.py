@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from pydantic import BaseModel
 
+from agentrig.core.backends import AsyncClosing
 from agentrig.exceptions import CorruptStateError, InvalidKeyError, NotSerializableError, StateError
 
 __all__ = [
@@ -154,7 +155,7 @@ class StateStore(Protocol):
     ) -> None: ...
 
 
-class StateStoreBase:
+class StateStoreBase(AsyncClosing):
     """Shared behaviour of the built-in backends: ``async with`` and refusing use after close.
 
     Backends implement the :class:`StateStore` methods and call :func:`validate_key` and
@@ -174,17 +175,6 @@ class StateStoreBase:
             raise StateError(
                 f"this {type(self).__name__} is closed; open a new store to keep using it"
             )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 def validate_key(key: str) -> str:
