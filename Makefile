@@ -56,6 +56,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check agentrig tests benchmarks
 	$(BIN)/ruff format --check agentrig tests benchmarks
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format agentrig tests benchmarks

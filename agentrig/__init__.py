@@ -11,9 +11,9 @@ agentrig`` stays cheap for a CLI and needs none of the extras.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from agentrig._lazy import lazy_exports
 from agentrig._version import __version__
 from agentrig.exceptions import (
     AdapterError,
@@ -43,15 +43,29 @@ from agentrig.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from agentrig.core.agent import (
+    from agentrig.core.compare import (
+        compare,
+    )
+    from agentrig.core.contract.agent import (
         AgentAdapter,
         BoundTool,
         Handoffs,
         Outcome,
         RunContext,
     )
-    from agentrig.core.compare import (
-        compare,
+    from agentrig.core.contract.registry import (
+        available_adapters,
+        load_adapter,
+    )
+    from agentrig.core.contract.results import (
+        RunResult,
+        read_results,
+    )
+    from agentrig.core.contract.roles import (
+        ROLES,
+        SYSTEM_PROMPTS,
+        Role,
+        parse_final_answer,
     )
     from agentrig.core.llm.cassettes import (
         CassetteSettings,
@@ -92,22 +106,8 @@ if TYPE_CHECKING:
         pass_hat_k,
         tools_for_role,
     )
-    from agentrig.core.registry import (
-        available_adapters,
-        load_adapter,
-    )
     from agentrig.core.report.html import (
         write_report,
-    )
-    from agentrig.core.results import (
-        RunResult,
-        read_results,
-    )
-    from agentrig.core.roles import (
-        ROLES,
-        SYSTEM_PROMPTS,
-        Role,
-        parse_final_answer,
     )
     from agentrig.core.runner import (
         RunServices,
@@ -147,10 +147,10 @@ _LAZY: dict[str, str] = {
     "MessageBus": "agentrig.core.messaging",
     "open_message_bus": "agentrig.core.messaging",
     "MemoryMessageBus": "agentrig.core.messaging.memory",
-    "ROLES": "agentrig.core.roles",
-    "Role": "agentrig.core.roles",
-    "SYSTEM_PROMPTS": "agentrig.core.roles",
-    "parse_final_answer": "agentrig.core.roles",
+    "ROLES": "agentrig.core.contract.roles",
+    "Role": "agentrig.core.contract.roles",
+    "SYSTEM_PROMPTS": "agentrig.core.contract.roles",
+    "parse_final_answer": "agentrig.core.contract.roles",
     "Grade": "agentrig.core.plant",
     "Plant": "agentrig.core.plant",
     "Scenario": "agentrig.core.plant",
@@ -174,20 +174,20 @@ _LAZY: dict[str, str] = {
     "capture_telemetry": "agentrig.core.telemetry",
     "normalise": "agentrig.core.telemetry",
     "setup_telemetry": "agentrig.core.telemetry",
-    "AgentAdapter": "agentrig.core.agent",
-    "BoundTool": "agentrig.core.agent",
-    "Handoffs": "agentrig.core.agent",
-    "Outcome": "agentrig.core.agent",
-    "RunContext": "agentrig.core.agent",
-    "available_adapters": "agentrig.core.registry",
-    "load_adapter": "agentrig.core.registry",
+    "AgentAdapter": "agentrig.core.contract.agent",
+    "BoundTool": "agentrig.core.contract.agent",
+    "Handoffs": "agentrig.core.contract.agent",
+    "Outcome": "agentrig.core.contract.agent",
+    "RunContext": "agentrig.core.contract.agent",
+    "available_adapters": "agentrig.core.contract.registry",
+    "load_adapter": "agentrig.core.contract.registry",
     "RunServices": "agentrig.core.runner",
     "RunSettings": "agentrig.core.runner",
     "RunSpec": "agentrig.core.runner",
     "execute_run": "agentrig.core.runner",
     "run_matrix": "agentrig.core.runner",
-    "RunResult": "agentrig.core.results",
-    "read_results": "agentrig.core.results",
+    "RunResult": "agentrig.core.contract.results",
+    "read_results": "agentrig.core.contract.results",
     "compare": "agentrig.core.compare",
     "write_report": "agentrig.core.report.html",
     "CassetteSettings": "agentrig.core.llm.cassettes",
@@ -282,14 +282,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentrig' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agentrig._version import __version__
-from agentrig.core.optouts import disable_phone_home
+from agentrig.core.contract.optouts import disable_phone_home
 
 if TYPE_CHECKING:
     from agentrig.core.runner import RunSettings
@@ -330,18 +330,7 @@ def _scenarios_show(
     except ScenarioError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
-    plant = PlantSimulator.create(
-        run_id="show",
-        scenario_id=scenario.id,
-        layout=scenario.load_layout(),
-        seed=scenario.seed,
-        faults=scenario.faults,
-        overrides={device: o.changes() for device, o in scenario.overrides.items()},
-        alarm_device=scenario.alarm.device,
-        alarm_message=scenario.alarm.message,
-        warmup_ticks=scenario.warmup_ticks,
-        maintenance_log=scenario.maintenance_log,
-    )
+    plant = PlantSimulator.from_scenario(scenario, run_id="show")
     if as_json:
         document = {**scenario.model_dump(mode="json"), "alarm_text": plant.state.alarm.message}
         typer.echo(json.dumps(document, indent=2))
@@ -477,7 +466,7 @@ def _adapters(
 
     from rich.console import Console
 
-    from agentrig.core.registry import available_adapters
+    from agentrig.core.contract.registry import available_adapters
     from agentrig.core.report.console import adapters_table
 
     infos = available_adapters()
@@ -511,8 +500,8 @@ def _run(
     from rich.console import Console
 
     from agentrig.core.compare import resolve_frameworks, resolve_scenarios
+    from agentrig.core.contract.results import RESULTS_FILE_NAME, RunResult, append_result
     from agentrig.core.report.console import run_summary
-    from agentrig.core.results import RESULTS_FILE_NAME, RunResult, append_result
     from agentrig.core.runner import (
         RunServices,
         build_matrix,

@@ -36,8 +36,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from agentrig.core.contract.registry import installed_adapter_names
 from agentrig.core.plant import list_scenarios
-from agentrig.core.registry import installed_adapter_names
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore
 from agentrig.core.telemetry.jsonl import read_trace_file

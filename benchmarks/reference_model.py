@@ -31,10 +31,10 @@ import openai
 from rich.console import Console
 from rich.table import Table
 
+from agentrig.core.contract.optouts import disable_phone_home
+from agentrig.core.contract.roles import ROLES, build_task, system_prompt
 from agentrig.core.llm.serving import ReferenceModelServer
-from agentrig.core.optouts import disable_phone_home
 from agentrig.core.plant import Plant, tools_for_role
-from agentrig.core.roles import ROLES, build_task, system_prompt
 from agentrig.core.state.memory import MemoryStateStore
 
 MODEL = "agentrig-operator"

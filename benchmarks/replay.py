@@ -30,10 +30,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from agentrig.core.contract.optouts import disable_phone_home
+from agentrig.core.contract.results import RunResult
 from agentrig.core.llm.cassettes import CassetteSettings
-from agentrig.core.optouts import disable_phone_home
 from agentrig.core.plant.scenarios import list_scenarios
-from agentrig.core.results import RunResult
 from agentrig.core.runner import RunServices, RunSettings, build_matrix, run_matrix
 from agentrig.core.telemetry.facade import setup_telemetry
 

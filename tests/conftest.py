@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from agentrig.core.optouts import disable_phone_home
+from agentrig.core.contract.optouts import disable_phone_home
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from agentrig.cli import app
-from agentrig.core.results import read_results
+from agentrig.core.contract.results import read_results
 
 runner = CliRunner()
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"

@@ -20,11 +20,11 @@ import structlog
 
 from agentrig.adapters.autogen_state import TeamCheckpoint, TeamCheckpoints
 from agentrig.adapters.autogen_tools import PlantTool, PlantWorkbench, RunGuard
-from agentrig.core.agent import Outcome, RunContext
+from agentrig.core.contract.agent import Outcome, RunContext
+from agentrig.core.contract.optouts import disable_phone_home
+from agentrig.core.contract.roles import ROLES, Role
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
-from agentrig.core.optouts import disable_phone_home
-from agentrig.core.roles import ROLES, Role
 from agentrig.core.telemetry.facade import Telemetry
 from agentrig.exceptions import AdapterError, MissingExtraError
 

@@ -16,8 +16,8 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from agentrig.core.agent import BoundTool
-from agentrig.core.optouts import disable_phone_home
+from agentrig.core.contract.agent import BoundTool
+from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.plant.tools import ToolSpec
 from agentrig.exceptions import AdapterError, MissingExtraError
 

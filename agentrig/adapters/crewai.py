@@ -9,7 +9,7 @@ operator's both. The adapter adds what the rig needs around that idiom:
   carries the run's context, while the loop stays free to serve the tool calls and handoffs the
   thread sends back to it.
 - **Tools.** Each plant tool is a ``BaseTool`` whose ``_run`` calls the role's
-  :class:`~agentrig.core.agent.BoundTool` (``call``), so every call goes through the plant's
+  :class:`~agentrig.core.contract.agent.BoundTool` (``call``), so every call goes through the plant's
   executor, with the model's tool-call id as the idempotency key. CrewAI's tool cache is off.
 - **Handoffs** are mirrored onto the bus from the crew's task callback, in order, before the
   next task starts; the task outputs are saved to the StateStore there too
@@ -42,15 +42,15 @@ from agentrig.adapters.crewai_run import (
     on_task_completed,
     stop_if_asked,
 )
-from agentrig.core.agent import Outcome, RunContext
+from agentrig.core.contract.agent import Outcome, RunContext
+from agentrig.core.contract.optouts import disable_phone_home
+from agentrig.core.contract.roles import ROLES, Role
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
-from agentrig.core.optouts import disable_phone_home
-from agentrig.core.roles import ROLES, Role
 from agentrig.core.telemetry.context import start_thread
 from agentrig.exceptions import MissingExtraError
 
-disable_phone_home()  # before CrewAI is imported (see agentrig.core.optouts)
+disable_phone_home()  # before CrewAI is imported (see agentrig.core.contract.optouts)
 try:
     import crewai
     from crewai import LLM, Agent, Crew, Process, Task
@@ -78,7 +78,7 @@ EXPECTED_OUTPUTS: dict[Role, str] = {
     "operator": "What you did, ending with the ROOT_CAUSE, DEVICE, ACTIONS_TAKEN and ESCALATED "
     "lines exactly as your instructions give them.",
 }
-"""Each task's CrewAI ``expected_output``: the final-answer lines of :mod:`agentrig.core.roles`."""
+"""Each task's CrewAI ``expected_output``: the final-answer lines of :mod:`agentrig.core.contract.roles`."""
 
 
 class CrewAIAdapter:

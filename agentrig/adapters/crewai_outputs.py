@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentrig.core.roles import ROLES, Role
+from agentrig.core.contract.roles import ROLES, Role
 from agentrig.core.state.base import StateStore
 from agentrig.exceptions import AdapterError
 

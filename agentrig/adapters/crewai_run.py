@@ -8,7 +8,7 @@ pieces below be plain classes and module-level functions:
 - :class:`CrewRun`: the run's state, shared by the event loop and the crew's thread; it saves
   each finished task's output and mirrors its handoff onto the bus, on the run's loop.
 - :func:`on_task_completed`: the crew's ``task_callback``.
-- :class:`PlantTool`: a ``BaseTool`` over a role's :class:`~agentrig.core.agent.BoundTool`.
+- :class:`PlantTool`: a ``BaseTool`` over a role's :class:`~agentrig.core.contract.agent.BoundTool`.
 - :class:`RoleAgent`: an ``Agent`` whose task execution is its role's ``invoke_agent`` span.
 - :func:`stop_if_asked`: a pre-model-call / pre-tool-call hook that aborts a crew whose run is
   over (cancelled, or the plant became unusable).
@@ -35,13 +35,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, PrivateAttr
 
 from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
-from agentrig.core.agent import HANDOFF_TIMEOUT_S, BoundTool, RunContext
+from agentrig.core.contract.agent import HANDOFF_TIMEOUT_S, BoundTool, RunContext
+from agentrig.core.contract.optouts import disable_phone_home
+from agentrig.core.contract.roles import ROLES, Role
 from agentrig.core.messaging.message import Message
-from agentrig.core.optouts import disable_phone_home
-from agentrig.core.roles import ROLES, Role
 from agentrig.exceptions import AdapterError, MissingExtraError
 
-disable_phone_home()  # before CrewAI is imported (see agentrig.core.optouts)
+disable_phone_home()  # before CrewAI is imported (see agentrig.core.contract.optouts)
 try:
     from crewai import Agent, Crew, Task
     from crewai.agents.agent_executor import AgentExecutor

@@ -3,7 +3,7 @@
 Each role -- monitor, diagnostician, operator -- is a LangChain 1.x agent
 (``langchain.agents.create_agent``, a LangGraph graph) named after the role, with the role's
 system prompt and its plant tools as ``StructuredTool`` objects whose coroutine calls the
-:class:`~agentrig.core.agent.BoundTool` with the model's tool-call id (the executor's idempotency
+:class:`~agentrig.core.contract.agent.BoundTool` with the model's tool-call id (the executor's idempotency
 key); a middleware hands the calls LangChain would answer itself (unknown tools, invalid or
 non-JSON arguments) to the executor too. The roles hand over on the bus: the next role's task is
 built from the message it received there, as in the plain baseline. Every agent checkpoints into
@@ -32,17 +32,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ValidationError, create_model
 
 from agentrig.adapters.langchain_checkpoint import StateStoreCheckpointer, checkpoint_prefix
-from agentrig.core.agent import (
+from agentrig.core.contract.agent import (
     BoundTool,
     Outcome,
     RunContext,
     no_final_answer,
     run_roles_over_bus,
 )
+from agentrig.core.contract.optouts import disable_phone_home
+from agentrig.core.contract.roles import Role
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
-from agentrig.core.optouts import disable_phone_home
-from agentrig.core.roles import Role
 from agentrig.exceptions import MissingExtraError
 
 disable_phone_home()

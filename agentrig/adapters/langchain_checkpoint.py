@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, NoReturn, cast
 from urllib.parse import unquote
 
-from agentrig.core.optouts import disable_phone_home
+from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.state.base import JsonObject, StateStore, validate_key
 from agentrig.exceptions import (
     ConfigurationError,

@@ -16,16 +16,16 @@ import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
-from agentrig.core.agent import (
+from agentrig.core.contract.agent import (
     BoundTool,
     Outcome,
     RunContext,
     no_final_answer,
     run_roles_over_bus,
 )
+from agentrig.core.contract.roles import Role
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
-from agentrig.core.roles import Role
 
 __all__ = ["PlainAdapter"]
 

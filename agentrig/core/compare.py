@@ -26,11 +26,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from agentrig.core.contract.registry import available_adapters
+from agentrig.core.contract.results import RESULTS_FILE_NAME, RunResult, append_result
 from agentrig.core.plant.scenarios import list_scenarios
-from agentrig.core.registry import available_adapters
 from agentrig.core.report.html import REPORT_FILE_NAME, write_report
 from agentrig.core.report.summary import FrameworkSummary, summarise
-from agentrig.core.results import RESULTS_FILE_NAME, RunResult, append_result
 from agentrig.core.runner import (
     DEFAULT_RUN_TIMEOUT_S,
     RunServices,

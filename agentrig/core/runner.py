@@ -23,7 +23,9 @@ from typing import Self
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentrig.core.agent import AgentAdapter, Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.contract.agent import AgentAdapter, Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.contract.registry import load_adapter
+from agentrig.core.contract.results import ActionRecord, CheckGrade, RunResult, RunStatus
 from agentrig.core.llm.cassettes import CassetteSettings, replay_endpoint
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 from agentrig.core.messaging import DEFAULT_BUS_URL, MessageBus, open_message_bus
@@ -32,8 +34,6 @@ from agentrig.core.plant.grader import Grade
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.scenarios import load_scenario
 from agentrig.core.plant.tools import ACTION_TOOLS
-from agentrig.core.registry import load_adapter
-from agentrig.core.results import ActionRecord, CheckGrade, RunResult, RunStatus
 from agentrig.core.state import DEFAULT_STATE_URL, StateStore, open_state_store
 from agentrig.core.telemetry.facade import Telemetry, setup_telemetry
 from agentrig.core.telemetry.jsonl import read_trace_file

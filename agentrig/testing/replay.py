@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from agentrig.core.llm.cassettes import CassetteSettings, RecordMode
 
 if TYPE_CHECKING:
+    from agentrig.core.contract.results import RunResult
     from agentrig.core.llm.cassette_player import CassetteSession
     from agentrig.core.messaging import MessageBus
-    from agentrig.core.results import RunResult
     from agentrig.core.runner import RunSettings
     from agentrig.core.state import StateStore
     from agentrig.core.telemetry.metrics import AgentrigMetrics

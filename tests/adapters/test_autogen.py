@@ -30,7 +30,8 @@ from agentrig.adapters.autogen import (
     model_info_for,
 )
 from agentrig.adapters.autogen_state import TeamCheckpoint, TeamCheckpoints, checkpoint_key
-from agentrig.core.agent import Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.contract.agent import Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 from agentrig.core.messaging import Delivery, Message
 from agentrig.core.messaging.memory import MemoryMessageBus
@@ -38,7 +39,6 @@ from agentrig.core.plant.executor import ToolCallRecord
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import PlantState, plant_key
 from agentrig.core.plant.tools import ACTION_TOOLS, tools_for_role
-from agentrig.core.roles import ROLES
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, run_matrix
 from agentrig.core.state import MemoryStateStore
 from agentrig.core.state.base import Versioned

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+from agentrig.core.contract.results import RunResult
 from agentrig.core.messaging import Delivery, Message
 from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant import list_scenarios
 from agentrig.core.plant.state import PlantState, plant_key
-from agentrig.core.results import RunResult
 from agentrig.core.runner import RunServices, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore
 from agentrig.core.telemetry.jsonl import read_trace_file

@@ -25,7 +25,9 @@ from typing import Any
 import pytest
 
 from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
-from agentrig.core.agent import BoundTool, Outcome, RunContext
+from agentrig.core.contract.agent import BoundTool, Outcome, RunContext
+from agentrig.core.contract.results import RunResult
+from agentrig.core.contract.roles import ROLES, SYSTEM_PROMPTS, Role
 from agentrig.core.llm.brain import (
     Decide,
     Decision,
@@ -40,8 +42,6 @@ from agentrig.core.messaging import Delivery, Message
 from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
 from agentrig.core.plant.tools import ACTION_TOOLS, ToolSpec, tools_for_role
-from agentrig.core.results import RunResult
-from agentrig.core.roles import ROLES, SYSTEM_PROMPTS, Role
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run, run_matrix
 from agentrig.core.state import MemoryStateStore
 from agentrig.core.telemetry.jsonl import read_trace_file

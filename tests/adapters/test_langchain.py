@@ -33,7 +33,7 @@ from agentrig.adapters.langchain_checkpoint import (
     StateStoreCheckpointer,
     checkpoint_prefix,
 )
-from agentrig.core.agent import (
+from agentrig.core.contract.agent import (
     BoundTool,
     Handoffs,
     Outcome,
@@ -41,6 +41,7 @@ from agentrig.core.agent import (
     bind_tools,
     no_final_answer,
 )
+from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm import ReferenceModelServer
 from agentrig.core.llm.brain import (
     Decision,
@@ -55,7 +56,6 @@ from agentrig.core.messaging import Message
 from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
-from agentrig.core.roles import ROLES
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
 from agentrig.core.telemetry.facade import Telemetry

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agentrig.core.agent import Outcome, RunContext
+from agentrig.core.contract.agent import Outcome, RunContext
+from agentrig.core.contract.results import RunResult, append_result, read_results
 from agentrig.core.llm.cassettes import CassetteSettings
 from agentrig.core.messaging import Message
-from agentrig.core.results import RunResult, append_result, read_results
 from agentrig.core.runner import (
     RunServices,
     RunSettings,

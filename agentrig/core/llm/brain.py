@@ -2,15 +2,15 @@
 
 The server understands the conversation (``conversation.py``), hands the policy a
 :class:`PolicyInput`, and renders whatever it decides as Chat Completions output. Any callable with
-:func:`agentrig.core.plant.policy.decide`'s signature can stand in for it (tests script one).
+:func:`agentrig.core.expert.policy.decide`'s signature can stand in for it (tests script one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from agentrig.core.plant.policy import FinalAnswer, Observation, PolicyInput, Skill, ToolRequest
-from agentrig.core.roles import Role
+from agentrig.core.contract.roles import Role
+from agentrig.core.expert.policy import FinalAnswer, Observation, PolicyInput, Skill, ToolRequest
 
 __all__ = [
     "Decide",
@@ -30,6 +30,6 @@ Decide = Callable[[PolicyInput, Skill], Decision]
 
 def default_decide() -> Decide:
     """The plant's expert policy."""
-    from agentrig.core.plant.policy import decide
+    from agentrig.core.expert.policy import decide
 
     return decide

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
 
+from agentrig.core.contract.roles import HANDOFF_MARKER, handoff_header
 from agentrig.core.llm.brain import Observation, Role
 from agentrig.core.llm.protocol import ChatCompletionRequest, ChatMessage, message_text
 from agentrig.core.llm.react import (
@@ -39,7 +40,6 @@ from agentrig.core.llm.react import (
 )
 from agentrig.core.llm.results import is_error_result, parse_arguments, parse_tool_result
 from agentrig.core.llm.selector import SelectorPrompt, parse_selector_prompt, role_of
-from agentrig.core.roles import HANDOFF_MARKER, handoff_header
 
 __all__ = ["Conversation", "ConversationMode", "Exchange", "ToolSpec", "detect_role", "understand"]
 

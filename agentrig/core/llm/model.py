@@ -58,7 +58,7 @@ class ReferenceModel:
     """Answers chat requests from the conversation alone, through a decide() function.
 
     Args:
-        decide: the brain; defaults to ``agentrig.core.plant.policy.decide`` (imported lazily).
+        decide: the brain; defaults to ``agentrig.core.expert.policy.decide`` (imported lazily).
         seed: mixed into every persona draw, with the request's own ``seed``.
     """
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from agentrig.core.roles import HANDOFF_MARKER
+from agentrig.core.contract.roles import HANDOFF_MARKER
 
 __all__ = [
     "ReactStep",
@@ -59,7 +59,7 @@ _META_PROMPTS = (
 )
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 # CrewAI's context block holds the earlier tasks' outputs: mark it as a handoff (like
-# agentrig.core.roles.build_task does), so the alarm is what comes before it.
+# agentrig.core.contract.roles.build_task does), so the alarm is what comes before it.
 _CONTEXT_HEADER = f"{HANDOFF_MARKER} earlier tasks ---"
 _TASK_BOILERPLATE: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -160,7 +160,7 @@ def clean_task_text(text: str) -> str:
 
     The expected-output criteria go too: they often quote the answer's format
     (``ROOT_CAUSE: <label>``), which would read as an earlier role's answer. The context block
-    (earlier tasks' outputs) gets a handoff header, as in :func:`agentrig.core.roles.build_task`.
+    (earlier tasks' outputs) gets a handoff header, as in :func:`agentrig.core.contract.roles.build_task`.
     """
     for pattern, replacement in _TASK_BOILERPLATE:
         text = pattern.sub(replacement, text)

@@ -17,12 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from agentrig.core.contract.roles import ROLES
 from agentrig.core.plant import actions, views
 from agentrig.core.plant.results import ToolResult
 from agentrig.core.plant.simulator import PlantSimulator
 from agentrig.core.plant.state import LedgerEntry, LedgerOutcome, PlantState
 from agentrig.core.plant.tools import ROLE_TOOLS, TOOLS, ToolSpec
-from agentrig.core.roles import ROLES
 from agentrig.exceptions import UnknownDeviceError
 
 __all__ = ["canonical_arguments", "execute_call"]

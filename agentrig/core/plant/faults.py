@@ -26,7 +26,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentrig.core.roles import RootCauseLabel
+from agentrig.core.contract.roles import RootCauseLabel
 
 __all__ = ["FAULT_TARGET_KINDS", "Fault", "FaultEffects", "FaultKind", "fault_effects"]
 

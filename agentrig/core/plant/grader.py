@@ -24,11 +24,11 @@ from dataclasses import asdict, dataclass
 from math import comb
 from typing import Any, Literal
 
+from agentrig.core.contract.roles import ParsedAnswer, parse_final_answer
 from agentrig.core.plant.faults import Fault
 from agentrig.core.plant.physics import Physics
 from agentrig.core.plant.scenarios import Predicate, Scenario
 from agentrig.core.plant.state import PlantState
-from agentrig.core.roles import ParsedAnswer, parse_final_answer
 
 __all__ = [
     "CheckResult",

@@ -57,19 +57,7 @@ class Plant:
         chosen_seed = scenario.seed if seed is None else seed
         if await plant._resumable(scenario, chosen_seed):
             return plant
-        simulator = PlantSimulator.create(
-            run_id=run_id,
-            scenario_id=scenario.id,
-            layout=scenario.load_layout(),
-            seed=chosen_seed,
-            faults=scenario.faults,
-            overrides={device: o.changes() for device, o in scenario.overrides.items()},
-            alarm_device=scenario.alarm.device,
-            alarm_message=scenario.alarm.message,
-            warmup_ticks=scenario.warmup_ticks,
-            maintenance_log=scenario.maintenance_log,
-            scenario_json=scenario.model_dump_json(),
-        )
+        simulator = PlantSimulator.from_scenario(scenario, run_id=run_id, seed=chosen_seed)
         try:
             await store.save(plant.key, simulator.state.model_dump(mode="json"), expected_version=0)
         except VersionConflict:

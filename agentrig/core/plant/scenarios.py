@@ -18,11 +18,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agentrig.core.contract.roles import RootCauseLabel
 from agentrig.core.plant.errors import scenario_error_from_validation
 from agentrig.core.plant.faults import FAULT_TARGET_KINDS, Fault
 from agentrig.core.plant.layout import LayoutSpec, LogEntry, load_layout
 from agentrig.core.plant.tools import ACTION_TOOLS
-from agentrig.core.roles import RootCauseLabel
 from agentrig.exceptions import ScenarioError
 
 __all__ = [

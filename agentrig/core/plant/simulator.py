@@ -25,6 +25,7 @@ from agentrig.core.plant.layout import (
     SensorSpec,
 )
 from agentrig.core.plant.physics import VENT_OPENING, Physics
+from agentrig.core.plant.scenarios import Scenario
 from agentrig.core.plant.state import (
     Alarm,
     AlarmEvent,
@@ -145,6 +146,25 @@ class PlantSimulator:
         state.alarm_tick = state.tick
         state.alarm = Alarm(device=alarm_device, message=simulator.fill_readings(alarm_message))
         return simulator
+
+    @classmethod
+    def from_scenario(
+        cls, scenario: Scenario, *, run_id: str, seed: int | None = None
+    ) -> PlantSimulator:
+        """The plant ``scenario`` describes, for ``run_id``; ``seed`` overrides the scenario's."""
+        return cls.create(
+            run_id=run_id,
+            scenario_id=scenario.id,
+            layout=scenario.load_layout(),
+            seed=scenario.seed if seed is None else seed,
+            faults=scenario.faults,
+            overrides={device: o.changes() for device, o in scenario.overrides.items()},
+            alarm_device=scenario.alarm.device,
+            alarm_message=scenario.alarm.message,
+            warmup_ticks=scenario.warmup_ticks,
+            maintenance_log=scenario.maintenance_log,
+            scenario_json=scenario.model_dump_json(),
+        )
 
     def _settle_initial_conditions(self) -> None:
         """Start every lagged temperature and receiver at its fault-free steady state."""

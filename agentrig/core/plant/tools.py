@@ -25,7 +25,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentrig.core.roles import ROLES, Role
+from agentrig.core.contract.roles import ROLES, Role
 
 __all__ = [
     "ACTION_TOOLS",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from agentrig.core.contract.results import RunResult
 from agentrig.core.report.summary import FrameworkSummary
 from agentrig.core.report.svg import (
     Bar,
@@ -20,7 +21,6 @@ from agentrig.core.report.svg import (
     bar_chart,
     distribution_chart,
 )
-from agentrig.core.results import RunResult
 
 __all__ = ["BUILTIN_FRAMEWORKS", "Chart", "build_charts", "framework_colours"]
 

@@ -8,9 +8,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from agentrig.core.registry import AdapterInfo
+from agentrig.core.contract.registry import AdapterInfo
+from agentrig.core.contract.results import RunResult
 from agentrig.core.report.summary import FrameworkSummary
-from agentrig.core.results import RunResult
 
 __all__ = ["adapters_table", "comparison_table", "run_summary"]
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import structlog
 
 from agentrig._version import __version__
+from agentrig.core.contract.results import RESULTS_FILE_NAME, RunResult, read_results
 from agentrig.core.report.charts import (
     BUILTIN_FRAMEWORKS,
     Chart,
@@ -37,7 +38,6 @@ from agentrig.core.report.summary import FrameworkSummary, summarise
 from agentrig.core.report.svg import esc
 from agentrig.core.report.tables import outcome_matrix, summary_table
 from agentrig.core.report.timeline import STEP_COLOURS
-from agentrig.core.results import RESULTS_FILE_NAME, RunResult, read_results
 from agentrig.core.telemetry.jsonl import TRACE_FILE_NAME, read_trace_file
 from agentrig.core.telemetry.normalise import RunTrace, normalise
 from agentrig.exceptions import ScenarioError, TraceFileError

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from agentrig.core.contract.results import RunResult
 from agentrig.core.report.diff import (
     DiffRow,
     TraceDiff,
@@ -20,7 +21,6 @@ from agentrig.core.report.diff import (
 )
 from agentrig.core.report.svg import esc
 from agentrig.core.report.timeline import step_title, timeline_svg
-from agentrig.core.results import RunResult
 from agentrig.core.telemetry.normalise import RunTrace
 
 __all__ = ["ScenarioView", "scenario_anchor", "scenario_section"]

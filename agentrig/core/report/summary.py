@@ -1,6 +1,6 @@
 """Per-framework summaries of a comparison: the numbers the side-by-side table shows.
 
-Every figure is computed from :class:`~agentrig.core.results.RunResult` lines alone, so a
+Every figure is computed from :class:`~agentrig.core.contract.results.RunResult` lines alone, so a
 summary re-rendered from ``results.jsonl`` is the one printed when the comparison ran.
 """
 
@@ -13,8 +13,8 @@ from statistics import fmean
 
 from pydantic import BaseModel, ConfigDict
 
+from agentrig.core.contract.results import RunResult
 from agentrig.core.plant.grader import pass_at_k, pass_hat_k
-from agentrig.core.results import RunResult
 
 __all__ = ["FrameworkSummary", "percentile", "summarise"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from agentrig.core.contract.results import RunResult
 from agentrig.core.report.scenario_view import scenario_anchor
 from agentrig.core.report.summary import FrameworkSummary
 from agentrig.core.report.svg import esc
-from agentrig.core.results import RunResult
 
 __all__ = ["outcome_matrix", "summary_table"]
 

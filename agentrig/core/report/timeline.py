@@ -7,9 +7,9 @@ figures (start, duration, tokens, arguments, status).
 
 from __future__ import annotations
 
+from agentrig.core.contract.roles import ROLES
 from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.report.svg import GRID, INK, LABEL_WIDTH, MUTED, esc, nice_ticks, svg_open
-from agentrig.core.roles import ROLES
 from agentrig.core.telemetry.normalise import RunTrace, Step, canonical_arguments
 
 __all__ = ["STEP_COLOURS", "timeline_svg"]

@@ -29,8 +29,8 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
+from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.messaging.message import Message
-from agentrig.core.optouts import disable_phone_home
 from agentrig.core.telemetry import semconv
 from agentrig.core.telemetry.context import bind_run, current_labels
 from agentrig.core.telemetry.instrumentation import instrument_framework, instrument_openai

@@ -18,12 +18,12 @@ import openai
 import pytest
 import yaml
 
-from agentrig.core.agent import Outcome, RunContext
+from agentrig.core.contract.agent import Outcome, RunContext
+from agentrig.core.contract.results import RunResult
 from agentrig.core.llm import endpoints
 from agentrig.core.llm.cassettes import REPLAY_BASE_URL, CassetteSettings, use_cassette
 from agentrig.core.llm.serving import ReferenceModelServer
 from agentrig.core.messaging import Message
-from agentrig.core.results import RunResult
 from agentrig.core.runner import (
     RunServices,
     RunSettings,

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agentrig.cli import app
+from agentrig.core.contract.results import read_results
 from agentrig.core.llm import endpoints
-from agentrig.core.results import read_results
 from agentrig.exceptions import ModelError
 
 runner = CliRunner()

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from agentrig.core.contract.results import RunResult
 from agentrig.core.llm import endpoints
 from agentrig.core.llm.cassettes import CassetteSettings
 from agentrig.core.plant import list_scenarios
-from agentrig.core.results import RunResult
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore
 from agentrig.exceptions import ModelError

@@ -65,7 +65,7 @@ def test_autogen_round_robin_request() -> None:
     )
     assert conversation.mode == "tools"
     assert conversation.role == "operator"
-    # other agents' messages come under handoff headers, as agentrig.core.roles.build_task writes
+    # other agents' messages come under handoff headers, as agentrig.core.contract.roles.build_task writes
     assert conversation.task == (
         f"{ALARM}\n\n--- Handoff from the monitor ---\nConfirmed.\nCONFIRMED: yes\n\n"
         "--- Handoff from the diagnostician ---\nROOT_CAUSE: bearing_wear"

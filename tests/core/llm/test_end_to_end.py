@@ -1,7 +1,7 @@
 """The reference model with the real policy, in a minimal tool loop over the openai client.
 
 Each role (monitor -> diagnostician -> operator) is one chat conversation: its system prompt and
-task from agentrig.core.roles, its tools from the plant's catalogue, every tool call through the
+task from agentrig.core.contract.roles, its tools from the plant's catalogue, every tool call through the
 plant's ToolExecutor; the operator's answer is graded by the plant's grader.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 import openai
 import pytest
 
+from agentrig.core.contract.roles import ROLES, build_task, system_prompt
 from agentrig.core.llm.mistakes import MistakeKind
 from agentrig.core.llm.serving import ReferenceModelServer
 from agentrig.core.plant import (
@@ -26,7 +27,6 @@ from agentrig.core.plant import (
     list_scenarios,
     tools_for_role,
 )
-from agentrig.core.roles import ROLES, build_task, system_prompt
 from agentrig.core.state.memory import MemoryStateStore
 
 SCENARIOS = list_scenarios()
@@ -78,7 +78,7 @@ async def tool_loop(client: openai.AsyncOpenAI, model: str, scenario: Scenario) 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ReferenceModelServer]:
-    with ReferenceModelServer() as running:  # the default brain: agentrig.core.plant.policy
+    with ReferenceModelServer() as running:  # the default brain: agentrig.core.expert.policy
         yield running
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from agentrig.core.plant import Grade, Plant, PolicyFunction, ScriptedOutcome, run_scripted
+from agentrig.core.expert import PolicyFunction, ScriptedOutcome, run_scripted
+from agentrig.core.plant import Grade, Plant
 from agentrig.core.state import MemoryStateStore, StateStore, Versioned, open_state_store
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from agentrig.core.plant import Plant, ToolExecutor, oracle_policy, plant_key
+from agentrig.core.expert import oracle_policy
+from agentrig.core.plant import Plant, ToolExecutor, plant_key
 from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
 
 from .conftest import new_run_id, scripted_run

@@ -6,7 +6,7 @@ from typing import get_args
 
 import pytest
 
-from agentrig.core.roles import (
+from agentrig.core.contract.roles import (
     ROLES,
     ROOT_CAUSES,
     SYSTEM_PROMPTS,

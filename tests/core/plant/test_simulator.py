@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agentrig.core.plant import load_scenario, oracle_policy
+from agentrig.core.expert import oracle_policy
+from agentrig.core.plant import load_scenario
 from agentrig.core.plant.simulator import PlantSimulator, seeded_gauss
 from agentrig.core.state import MemoryStateStore
 

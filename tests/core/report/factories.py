@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agentrig.core.results import ActionRecord, CheckGrade, RunResult, RunStatus
+from agentrig.core.contract.results import ActionRecord, CheckGrade, RunResult, RunStatus
 from agentrig.core.telemetry.normalise import RoleSegment, RunTrace, Step
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from agentrig.core.contract.results import read_results
 from agentrig.core.report.html import ReportData, render_report
-from agentrig.core.results import read_results
 from tests.conftest import service_unavailable
 from tests.core.report.factories import result, several_frameworks
 

@@ -10,8 +10,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from agentrig.cli import app
+from agentrig.core.contract.results import read_results
 from agentrig.core.report.diff import align_steps, diff_runs, render_diff
-from agentrig.core.results import read_results
 from tests.core.report.factories import llm, run_trace, tool
 
 runner = CliRunner()

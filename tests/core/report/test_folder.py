@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agentrig.cli import app
+from agentrig.core.contract.results import read_results
 from agentrig.core.report.summary import summarise
-from agentrig.core.results import read_results
 from tests.core.report.htmlparse import parse
 
 # The folder comes from live runs of the reference model (see conftest.py).

@@ -7,9 +7,9 @@ import base64
 import hashlib
 import re
 
+from agentrig.core.contract.results import ActionRecord, CheckGrade
 from agentrig.core.report.html import ReportData, render_report
 from agentrig.core.report.summary import summarise
-from agentrig.core.results import ActionRecord, CheckGrade
 from agentrig.core.telemetry.normalise import Step
 from tests.core.report.factories import llm, result, run_trace, several_frameworks, tool
 from tests.core.report.htmlparse import Element, parse

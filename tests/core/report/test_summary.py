@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from agentrig.core.contract.results import RunResult, RunStatus
 from agentrig.core.report.summary import percentile, summarise
-from agentrig.core.results import RunResult, RunStatus
 
 
 def _result(

@@ -19,9 +19,9 @@ from typing import Any
 import openai
 import pytest
 
+from agentrig.core.contract.roles import ROLES, build_task, system_prompt
 from agentrig.core.llm.serving import ReferenceModelServer
 from agentrig.core.plant import Plant, ToolCallRecord, list_scenarios, tools_for_role
-from agentrig.core.roles import ROLES, build_task, system_prompt
 from agentrig.core.state.memory import MemoryStateStore
 from agentrig.core.telemetry import (
     CapturedTelemetry,

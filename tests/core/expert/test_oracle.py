@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agentrig.core.plant import Grade, Skill, list_scenarios, naive_policy, oracle_policy
+from agentrig.core.expert import Skill, naive_policy, oracle_policy
+from agentrig.core.plant import Grade, list_scenarios
 from agentrig.core.state import MemoryStateStore
-
-from .conftest import scripted_run
+from tests.core.plant.conftest import scripted_run
 
 SCENARIOS = [scenario.id for scenario in list_scenarios()]
 

@@ -1,6 +1,6 @@
 """The expert policy: decides the next tool calls, or the final answer, from what an agent saw.
 
-It is the brain of the scripted oracle (:mod:`agentrig.core.plant.oracle`) and of the reference
+It is the brain of the scripted oracle (:mod:`agentrig.core.expert.oracle`) and of the reference
 model, which drives it from a chat conversation. It decides ONLY from the agent's view: the task
 text (the alarm and earlier roles' answers), the agent's own tool calls and their results, and
 the tool names offered -- never from a scenario, an injected fault or the simulator. So it works
@@ -8,7 +8,7 @@ on an alarm about any device id, including plants it has never seen.
 
 :func:`decide` is pure and deterministic. It returns either tool requests (possibly several that
 can run in parallel; calling it again after any subset of them is answered is fine) or the final
-answer, whose last lines follow the convention of :mod:`agentrig.core.roles`.
+answer, whose last lines follow the convention of :mod:`agentrig.core.contract.roles`.
 
 - monitor: checks the alarming device's status and telemetry; hands off what it saw.
 - diagnostician: investigates (device list, statuses up- and downstream, telemetry, alarm history,
@@ -29,17 +29,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentrig.core.plant.diagnosis import (
+from agentrig.core.contract.roles import SYSTEM_PROMPTS, Role, alarm_part, parse_final_answer
+from agentrig.core.expert.diagnosis import (
     Finding,
     Investigator,
     NeedInfo,
     Request,
     abnormal_readings,
 )
-from agentrig.core.plant.knowledge import ACTION_TOOLS, Call, Knowledge, ids_in
-from agentrig.core.plant.remedies import Step, describe_steps, looks_like_machine, plan_remedy
+from agentrig.core.expert.knowledge import ACTION_TOOLS, Call, Knowledge, ids_in
+from agentrig.core.expert.remedies import Step, describe_steps, looks_like_machine, plan_remedy
 from agentrig.core.plant.tools import TOOLS
-from agentrig.core.roles import SYSTEM_PROMPTS, Role, alarm_part, parse_final_answer
 
 __all__ = [
     "FinalAnswer",

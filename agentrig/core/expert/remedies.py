@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentrig.core.plant.diagnosis import Finding, Investigator, NeedInfo
-from agentrig.core.plant.knowledge import MACHINES
+from agentrig.core.expert.diagnosis import Finding, Investigator, NeedInfo
+from agentrig.core.expert.knowledge import MACHINES
 
 __all__ = ["Step", "describe_steps", "plan_remedy"]
 

@@ -7,7 +7,7 @@ the same way::
     pydantic-ai = "my_package.agentrig_adapter:PydanticAIAdapter"
 
 The entry point names a class (or factory) called with no arguments that returns an
-:class:`~agentrig.core.agent.AgentAdapter`. An adapter whose framework is not installed fails to
+:class:`~agentrig.core.contract.agent.AgentAdapter`. An adapter whose framework is not installed fails to
 import with :class:`~agentrig.exceptions.MissingExtraError`; it is listed as not installed, with
 the extra that installs it.
 """
@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from agentrig.core.agent import AgentAdapter
+from agentrig.core.contract.agent import AgentAdapter
 from agentrig.exceptions import AdapterError, AdapterNotFoundError, MissingExtraError
 
 __all__ = [

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentrig.core.plant.knowledge import MACHINES, Knowledge
+from agentrig.core.expert.knowledge import MACHINES, Knowledge
 
 __all__ = ["Finding", "Investigator", "NeedInfo", "Request", "abnormal_readings"]
 

@@ -9,27 +9,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agentrig.core.plant import (
-    ACTION_TOOLS,
-    READ_TOOLS,
-    ROLE_TOOLS,
+from agentrig.core.contract.roles import SYSTEM_PROMPTS, build_task, parse_final_answer
+from agentrig.core.expert import (
     FinalAnswer,
     Observation,
-    Plant,
     PolicyInput,
     ToolRequest,
     decide,
-    load_scenario,
     oracle_policy,
     run_scripted,
 )
+from agentrig.core.expert.policy import alarm_device_ids
+from agentrig.core.plant import ACTION_TOOLS, READ_TOOLS, ROLE_TOOLS, Plant, load_scenario
 from agentrig.core.plant.layout import layouts_dir
-from agentrig.core.plant.policy import alarm_device_ids
 from agentrig.core.plant.scenarios import scenarios_dir
-from agentrig.core.roles import SYSTEM_PROMPTS, build_task, parse_final_answer
 from agentrig.core.state import MemoryStateStore
 
-from .conftest import new_run_id
+from tests.core.plant.conftest import new_run_id
 
 RENAMES = {
     "pump-07": "pump-31",

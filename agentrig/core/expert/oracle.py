@@ -1,8 +1,9 @@
 """Scripted runs without an LLM: the oracle (the expert policy) and the naive baseline.
 
 :func:`run_scripted` drives any policy function through the three roles -- monitor, then
-diagnostician, then operator -- over a :class:`ToolExecutor`, handing each role's final answer to
-the next inside its task (:func:`agentrig.core.roles.build_task`). Driven by :func:`oracle_policy`
+diagnostician, then operator -- over a :class:`ToolCaller` (the plant's ``ToolExecutor`` is one;
+the expert never imports it, so it reasons only from what the tools return), handing each role's final answer to
+the next inside its task (:func:`agentrig.core.contract.roles.build_task`). Driven by :func:`oracle_policy`
 it solves every scenario using only what the tools report; driven by :func:`naive_policy` (restart
 whatever alarms, then answer) it shows that the grader tells good behaviour from bad.
 """
@@ -14,9 +15,10 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from agentrig.core.plant.executor import ToolExecutor
-from agentrig.core.plant.policy import (
+from agentrig.core.contract.roles import ROLES, Role, alarm_part, build_task, parse_final_answer
+from agentrig.core.expert.policy import (
     FinalAnswer,
     Observation,
     PolicyInput,
@@ -24,13 +26,13 @@ from agentrig.core.plant.policy import (
     ToolRequest,
     decide,
 )
-from agentrig.core.plant.results import parse_result_text
+from agentrig.core.plant.results import ToolResult, parse_result_text
 from agentrig.core.plant.tools import ROLE_TOOLS
-from agentrig.core.roles import ROLES, Role, alarm_part, build_task, parse_final_answer
 
 __all__ = [
     "PolicyFunction",
     "ScriptedOutcome",
+    "ToolCaller",
     "naive_policy",
     "oracle_policy",
     "run_scripted",
@@ -39,6 +41,14 @@ __all__ = [
 PolicyFunction = Callable[[PolicyInput], "list[ToolRequest] | FinalAnswer"]
 
 MAX_ROUNDS_PER_ROLE = 30
+
+
+class ToolCaller(Protocol):
+    """What a scripted run calls tools through: the plant's ``ToolExecutor`` satisfies it."""
+
+    async def call(self, tool: str, arguments: Any, *, role: str) -> ToolResult:
+        """Run one tool call and return what the model would see."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,7 @@ def oracle_policy(skill: Skill = Skill()) -> PolicyFunction:  # noqa: B008 -- fr
 
 
 async def run_scripted(
-    policy: PolicyFunction, executor: ToolExecutor, alarm_text: str
+    policy: PolicyFunction, executor: ToolCaller, alarm_text: str
 ) -> ScriptedOutcome:
     """Run monitor -> diagnostician -> operator with ``policy`` deciding every step."""
     answers: dict[str, str] = {}

@@ -5,10 +5,10 @@ An adapter turns a task -- the alarm :class:`Message` -- plus a :class:`RunConte
 own idiom. Everything an adapter needs comes from the context: the role-bound tools (every call goes
 through the plant's one :class:`ToolExecutor`), the model endpoint, the state store, the bus (role
 handoffs are protocol messages on it, see :class:`Handoffs`) and the run's telemetry. The role
-prompts live once, in :mod:`agentrig.core.roles`.
+prompts live once, in :mod:`agentrig.core.contract.roles`.
 
 Adapters register under the ``agentrig.adapters`` entry-point group (see
-:mod:`agentrig.core.registry`), so a third party can add one without forking.
+:mod:`agentrig.core.contract.registry`), so a third party can add one without forking.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from agentrig.core.contract.roles import ROLES, SYSTEM_PROMPTS, Role, build_task, parse_final_answer
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.base import MessageBus
 from agentrig.core.messaging.message import Message
 from agentrig.core.plant.executor import ToolExecutor
 from agentrig.core.plant.tools import ToolSpec, tools_for_role
-from agentrig.core.roles import ROLES, SYSTEM_PROMPTS, Role, build_task, parse_final_answer
 from agentrig.core.state.base import StateStore
 from agentrig.core.telemetry.facade import Telemetry
 from agentrig.exceptions import BusError
@@ -238,7 +238,7 @@ class RunContext:
         bus: the shared message bus.
         telemetry: the run's telemetry (spans, metrics, logger).
         handoffs: role-to-role handoffs on the bus.
-        prompts: the system prompt of each role (:data:`agentrig.core.roles.SYSTEM_PROMPTS`).
+        prompts: the system prompt of each role (:data:`agentrig.core.contract.roles.SYSTEM_PROMPTS`).
         max_turns_per_role: the most LLM calls one role may make before it must answer.
     """
 
