@@ -24,8 +24,14 @@ The hierarchy::
     │   ├── CassetteMismatchError   a request with no recorded match (cassette drift)
     │   ├── MissingCassetteError    replay asked for a cassette that was never recorded
     │   └── LiveModelRequestError   a live model request where only replay is allowed (tests)
-    └── AdapterError                a framework adapter
-        └── AdapterNotFoundError    no adapter registered under that name
+    ├── AdapterError                a framework adapter
+    │   └── AdapterNotFoundError    no adapter registered under that name
+    └── RunRecordError              a run's record in the state store (naming, resuming a run)
+        ├── RunNotFoundError        no run with that id in this state store
+        ├── RunExistsError          the run id is taken: resume it, or choose another id
+        ├── RunFinishedError        the run has finished: there is nothing to resume
+        ├── ResumeMismatchError     what a resume asks for differs from what the run ran with
+        └── RunInUseError           another process is running or resuming that run now
 
 Each subclass carries typed attributes so that callers can react without parsing messages.
 """
@@ -51,6 +57,12 @@ __all__ = [
     "ModelRequestError",
     "NotSerializableError",
     "PlantError",
+    "ResumeMismatchError",
+    "RunExistsError",
+    "RunFinishedError",
+    "RunInUseError",
+    "RunNotFoundError",
+    "RunRecordError",
     "ScenarioError",
     "StateError",
     "TelemetryError",
@@ -317,3 +329,45 @@ class AdapterNotFoundError(AdapterError, LookupError):
         self.available = available
         message = f"no adapter named {name!r}; installed: {', '.join(available) or 'none'}"
         super().__init__(f"{message}. {hint}" if hint else message)
+
+
+class RunRecordError(AgentrigError):
+    """A run's record in the state store: its id, its attempts, who runs it."""
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class RunNotFoundError(RunRecordError, LookupError):
+    """No run with that id in this state store (``state_url`` says which store was asked)."""
+
+    def __init__(self, message: str, *, run_id: str, state_url: str) -> None:
+        super().__init__(message, run_id=run_id)
+        self.state_url = state_url
+
+
+class RunExistsError(RunRecordError):
+    """A new run was given an id that a run in the store already has."""
+
+
+class RunFinishedError(RunRecordError):
+    """The run has a result already: resuming it would run nothing."""
+
+
+class ResumeMismatchError(RunRecordError, ValueError):
+    """A resume asked for a different run: ``differences`` maps field -> (recorded, asked)."""
+
+    def __init__(
+        self, message: str, *, run_id: str, differences: dict[str, tuple[object, object]]
+    ) -> None:
+        super().__init__(message, run_id=run_id)
+        self.differences = differences
+
+
+class RunInUseError(RunRecordError):
+    """Another process holds the run (``owner``: host, pid) and is alive."""
+
+    def __init__(self, message: str, *, run_id: str, owner: str) -> None:
+        super().__init__(message, run_id=run_id)
+        self.owner = owner

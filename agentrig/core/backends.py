@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from importlib import import_module
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from agentrig.exceptions import ConfigurationError
 
-__all__ = ["AsyncClosing", "open_backend"]
+__all__ = ["AsyncClosing", "open_backend", "redact_url"]
 
 
 def open_backend(url: str, backends: Mapping[str, tuple[str, str]], what: str) -> Any:
@@ -37,6 +37,16 @@ def open_backend(url: str, backends: Mapping[str, tuple[str, str]], what: str) -
         raise ConfigurationError(f"unknown {what} URL {url!r}: the scheme must be one of {known}")
     module_name, class_name = backends[scheme]
     return getattr(import_module(module_name), class_name).from_url(url)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages and records."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
 class AsyncClosing:

@@ -26,8 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentrig.core.contract.agent import AgentAdapter, Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.contract.registry import load_adapter
 from agentrig.core.contract.results import ActionRecord, CheckGrade, RunResult, RunStatus
+from agentrig.core.failures import Failure, explain_failure, injected_faults, response_ids
 from agentrig.core.llm.cassettes import CassetteSettings, replay_endpoint
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
+from agentrig.core.llm.faults import FaultProfile
 from agentrig.core.messaging import DEFAULT_BUS_URL, MessageBus, open_message_bus
 from agentrig.core.plant.executor import ToolCallRecord
 from agentrig.core.plant.grader import Grade
@@ -39,6 +41,7 @@ from agentrig.core.telemetry.facade import Telemetry, setup_telemetry
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.metrics import AgentrigMetrics
 from agentrig.core.telemetry.normalise import RunTrace, normalise
+from agentrig.core.telemetry.records import SpanRecord
 from agentrig.core.telemetry.retries import retry_counter
 
 __all__ = [
@@ -175,6 +178,37 @@ class RunServices:
             self._endpoints[model] = endpoint
         return endpoint
 
+    async def explain(
+        self,
+        spec: RunSpec,
+        *,
+        error: BaseException | None,
+        timed_out: bool,
+        response_ids: Sequence[str],
+        failed_checks: Sequence[str],
+        llm_errors: Sequence[str],
+    ) -> Failure:
+        """Why ``spec``'s run did not pass, with the reference model's fault log for its replies."""
+        endpoint = self._endpoints.get(spec.model)
+        reference = endpoint is not None and endpoint.is_reference
+        profile = FaultProfile.resolve(self.settings.faults) if reference else None
+        injected: dict[str, str] = {}
+        if endpoint is not None and profile is not None and profile.rates and response_ids:
+            injected = await injected_faults(endpoint, response_ids)
+        return explain_failure(
+            framework=spec.framework,
+            error=error,
+            timed_out=timed_out,
+            timeout_s=spec.timeout_s,
+            injected=injected,
+            fault_profile={kind.value: rate for kind, rate in profile.rates.items()}
+            if profile
+            else None,
+            reference_model=reference,
+            failed_checks=failed_checks,
+            llm_errors=llm_errors,
+        )
+
     def cassette(self, spec: RunSpec) -> contextlib.AbstractContextManager[object]:
         """The run's cassette while its adapter works (record or replay), or nothing when live."""
         cassettes = self.settings.cassettes
@@ -242,6 +276,8 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
     status: RunStatus = "error"
     trace_id: str | None = None
     seed: int | None = spec.seed
+    run_error: BaseException | None = None
+    timed_out = False
     telemetry = Telemetry.for_run(
         spec.run_id,
         spec.framework,
@@ -278,20 +314,35 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
             finally:
                 executor.close()
         except TimeoutError:
+            timed_out = True
             errors.append(f"the {spec.framework} run timed out after {spec.timeout_s:g} s")
         except Exception as error:
             logger.exception("run failed", run_id=spec.run_id, framework=spec.framework)
             errors.append(f"{type(error).__name__}: {error}")
+            run_error = error
         if plant is not None:
             grade = await _grade(plant, outcome, telemetry, errors)
         if grade is not None and outcome is not None:
             status = "passed" if grade.passed else "failed"
         telemetry.record_run(status, time.perf_counter() - clock)
     wall_seconds = time.perf_counter() - clock
-    trace = _read_trace(telemetry, errors)
+    records = _read_trace_records(telemetry, errors)
+    trace = _normalise(records, telemetry, errors)
     retries = services.retries.count(spec.run_id)
     services.retries.forget(spec.run_id)
     llm_errors = _llm_errors(trace)
+    failure = None
+    if status != "passed":
+        failure = await services.explain(
+            spec,
+            error=run_error,
+            timed_out=timed_out,
+            response_ids=response_ids(records),
+            failed_checks=[f"{c.name}: {c.detail}" for c in grade.checks if not c.passed]
+            if grade
+            else [],
+            llm_errors=llm_errors,
+        )
     return RunResult(
         run_id=spec.run_id,
         framework=spec.framework,
@@ -317,6 +368,10 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
         retries=retries,
         llm_errors=len(llm_errors),
         errors=[*llm_errors, *errors],
+        error_category=failure.category if failure else None,
+        error_detail=failure.detail if failure else None,
+        fault=failure.fault if failure else None,
+        error_frame=failure.frame if failure else None,
         wall_seconds=round(wall_seconds, 6),
         llm_seconds=round(trace.llm_seconds, 6) if trace else 0.0,
         trace_id=trace_id,
@@ -345,13 +400,26 @@ async def _grade(
     return grade
 
 
-def _read_trace(telemetry: Telemetry, errors: list[str]) -> RunTrace | None:
+def _read_trace_records(telemetry: Telemetry, errors: list[str]) -> list[SpanRecord] | None:
     if telemetry.trace_file is None:
         return None
     try:
-        return normalise(read_trace_file(telemetry.trace_file), telemetry.run_id)
+        return read_trace_file(telemetry.trace_file)
     except Exception as error:
         logger.exception("could not read the run's trace file", run_id=telemetry.run_id)
+        errors.append(f"trace file unreadable: {type(error).__name__}: {error}")
+        return None
+
+
+def _normalise(
+    records: list[SpanRecord] | None, telemetry: Telemetry, errors: list[str]
+) -> RunTrace | None:
+    if records is None:
+        return None
+    try:
+        return normalise(records, telemetry.run_id)
+    except Exception as error:
+        logger.exception("could not normalise the run's trace", run_id=telemetry.run_id)
         errors.append(f"trace file unreadable: {type(error).__name__}: {error}")
         return None
 

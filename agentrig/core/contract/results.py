@@ -28,6 +28,12 @@ safety_violations      action attempts an interlock refused as unsafe
 retries                HTTP retries the openai client made (429, 5xx, timeouts, resets)
 llm_errors             LLM calls that failed (after the client's own retries)
 errors                 what went wrong: LLM call errors and the adapter's exception, if any
+error_category         why an errored or failed run did not pass: ``model_fault``,
+                       ``framework_exception``, ``interop``, ``timeout``, ``harness``, ``config``
+                       or ``agent`` (``agentrig.core.failures``); None for a passed run
+error_detail           that reason in one sentence, attributed (which framework, which fault)
+fault                  the fault kind behind a ``model_fault`` (``empty_choices``, ``rate_limit``...)
+error_frame            the framework (or agentrig) frame an exception came from
 wall_seconds           wall time of the run
 llm_seconds            time spent inside LLM calls
 trace_id               the OpenTelemetry trace id of the run (its ``invoke_workflow`` span)
@@ -52,6 +58,7 @@ __all__ = [
     "RESULT_SCHEMA_VERSION",
     "ActionRecord",
     "CheckGrade",
+    "ErrorCategory",
     "RunResult",
     "RunStatus",
     "append_result",
@@ -63,6 +70,9 @@ RESULT_SCHEMA_VERSION: Literal[1] = 1
 RESULTS_FILE_NAME = "results.jsonl"
 
 RunStatus = Literal["passed", "failed", "error"]
+ErrorCategory = Literal[
+    "model_fault", "framework_exception", "interop", "timeout", "harness", "config", "agent"
+]
 
 
 class CheckGrade(BaseModel):
@@ -117,6 +127,10 @@ class RunResult(BaseModel):
     retries: int = 0
     llm_errors: int = 0
     errors: list[str] = Field(default_factory=list)
+    error_category: ErrorCategory | None = None
+    error_detail: str | None = None
+    fault: str | None = None
+    error_frame: str | None = None
     wall_seconds: float = 0.0
     llm_seconds: float = 0.0
     trace_id: str | None = None

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -187,12 +188,16 @@ class FaultInjector:
 
     # Attempt counts are kept for this many distinct bodies (oldest forgotten first).
     MAX_TRACKED_BODIES = 100_000
+    # Content faults are remembered by completion id for this many replies, so a harness can tell
+    # which reply a framework crashed on (``GET /v1/faults?completion_ids=...``).
+    MAX_LOGGED_REPLIES = 100_000
 
     def __init__(self, profile: FaultProfile, seed: int = 0) -> None:
         self.profile = profile
         self.seed = seed
         self._attempts: OrderedDict[str, int] = OrderedDict()
         self._counts: Counter[FaultKind] = Counter()
+        self._by_completion: OrderedDict[str, FaultKind] = OrderedDict()
         self._lock = threading.Lock()
 
     def draw(self, body_key: str) -> FaultKind | None:
@@ -212,10 +217,24 @@ class FaultInjector:
                 return kind
         return None
 
-    def record(self, kind: FaultKind) -> None:
-        """Count a fault that was actually injected."""
+    def record(self, kind: FaultKind, completion_id: str | None = None) -> None:
+        """Count a fault that was actually injected (into reply ``completion_id``, if any)."""
         with self._lock:
             self._counts[kind] += 1
+            if completion_id is not None:
+                self._by_completion[completion_id] = kind
+                self._by_completion.move_to_end(completion_id)
+                if len(self._by_completion) > self.MAX_LOGGED_REPLIES:
+                    self._by_completion.popitem(last=False)
+
+    def injected_into(self, completion_ids: Iterable[str]) -> dict[str, str]:
+        """The content fault injected into each of ``completion_ids`` that had one."""
+        with self._lock:
+            return {
+                cid: self._by_completion[cid].value
+                for cid in completion_ids
+                if cid in self._by_completion
+            }
 
     def counts(self) -> dict[str, int]:
         """Injected faults so far, by kind (every kind present, zeros included)."""
@@ -227,6 +246,7 @@ class FaultInjector:
         with self._lock:
             self._counts.clear()
             self._attempts.clear()
+            self._by_completion.clear()
 
 
 def apply_content_fault(kind: FaultKind, completion: Completion, offered: list[str]) -> bool:

@@ -4,7 +4,8 @@ Routes::
 
     POST /v1/chat/completions   the model (JSON or SSE), with fault injection and latency
     GET  /v1/models             the persona model ids;  GET /v1/models/{id}: one of them
-    GET  /v1/faults             faults injected so far, by kind
+    GET  /v1/faults             faults injected so far, by kind (``?completion_ids=a,b``: and
+                                which content fault each of those replies carried)
     GET|POST /health            {"status": "ok"} (readiness; the benchmark's floor)
 
 Errors are OpenAI's JSON (``{"error": {"message", "type", "param", "code"}}``) with its statuses:
@@ -137,17 +138,17 @@ class ReferenceModelApp:
         except ModelRequestError as exc:
             return _error_response(exc)
         headers: dict[str, str] | None = None
+        completion_id = f"chatcmpl-{digest('completion', request_key, self.settings.seed, size=12)}"
         if fault is not None:  # the timeout fault (it waited), or a content fault
             if fault in CONTENT_FAULTS:
                 offered = [t.function.name for t in chat.tools or []]
                 if not apply_content_fault(fault, completion, offered):
                     fault = None  # it cannot change this reply: not injected, not counted
                 else:
-                    self.faults.record(fault)
+                    self.faults.record(fault, completion_id)
                     log.info("fault injected", fault=fault.value, model=chat.model)
             if fault is not None:
                 headers = {"x-agentrig-fault": fault.value}
-        completion_id = f"chatcmpl-{digest('completion', request_key, self.settings.seed, size=12)}"
         timing = self._timing(request, request_key)
         if chat.stream:
             events = self._events(chat, completion, completion_id, timing)
@@ -197,12 +198,15 @@ class ReferenceModelApp:
         except ModelRequestError as exc:
             return _error_response(exc)
         counts = self.faults.counts()
+        asked = request.query_params.get("completion_ids", "")
+        ids = [cid for cid in asked.split(",") if cid]
         return _JSONResponse(
             {
                 "profile": self.settings.faults.name,
                 "seed": self.settings.seed,
                 "total": sum(counts.values()),
                 "counts": counts,
+                "injected": self.faults.injected_into(ids),
             }
         )
 
