@@ -201,6 +201,7 @@ class RunLease:
         *,
         state_url: str,
         expect: dict[str, Any] | None = None,
+        finished_ok: bool = False,
     ) -> RunLease:
         """Claim run ``run_id`` for a new attempt.
 
@@ -210,10 +211,12 @@ class RunLease:
             state_url: the store's URL, for messages.
             expect: fields the caller asked for explicitly (framework, scenario, ...); each must
                 equal the recorded one.
+            finished_ok: run a finished run again (the Python API's "continue whatever the
+                store holds"); the CLI's ``--resume`` refuses it.
 
         Raises:
             RunNotFoundError: no such run in this store.
-            RunFinishedError: it has a result already.
+            RunFinishedError: it has a result already (unless ``finished_ok``).
             ResumeMismatchError: ``expect`` disagrees with the record.
             RunInUseError: a live process holds it, or another resume won the race.
         """
@@ -226,7 +229,7 @@ class RunLease:
                 state_url=redact_url(state_url),
             )
         record, version = loaded
-        if record.status == "finished":
+        if record.status == "finished" and not finished_ok:
             raise RunFinishedError(
                 f"run {run_id!r} has finished ({record.result_status}) after "
                 f"{len(record.attempts)} attempt(s): there is nothing to resume",
@@ -264,6 +267,8 @@ class RunLease:
         ]
         claimed = record.model_copy(
             update={
+                "status": "running",
+                "result_status": None,
                 "owner": _owner(),
                 "attempts": [*attempts, _attempt(len(attempts) + 1)],
                 "updated_at": _now(),

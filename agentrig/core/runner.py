@@ -15,6 +15,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,7 @@ from typing import Self
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentrig.core.backends import redact_url
 from agentrig.core.contract.agent import AgentAdapter, Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.contract.registry import load_adapter
 from agentrig.core.contract.results import ActionRecord, CheckGrade, RunResult, RunStatus
@@ -31,11 +33,15 @@ from agentrig.core.llm.cassettes import CassetteSettings, replay_endpoint
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 from agentrig.core.llm.faults import FaultProfile
 from agentrig.core.messaging import DEFAULT_BUS_URL, MessageBus, open_message_bus
-from agentrig.core.plant.executor import ToolCallRecord
+from agentrig.core.plant.executor import ToolCallHook, ToolCallRecord
 from agentrig.core.plant.grader import Grade
 from agentrig.core.plant.plant import Plant
+from agentrig.core.plant.results import ToolResult
 from agentrig.core.plant.scenarios import load_scenario
+from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.plant.tools import ACTION_TOOLS
+from agentrig.core.retention import forget_run_state
+from agentrig.core.run_record import RunLease, RunRecord, load_record
 from agentrig.core.state import DEFAULT_STATE_URL, StateStore, open_state_store
 from agentrig.core.telemetry.facade import Telemetry, setup_telemetry
 from agentrig.core.telemetry.jsonl import read_trace_file
@@ -95,6 +101,10 @@ class RunSettings(BaseModel):
     cassettes: CassetteSettings | None = None
     """Record or replay each run's LLM traffic (docs/cassettes.md); None talks to the model live.
     Replay (mode ``none``) starts no model server."""
+    keep_state: bool = True
+    """Keep a finished run's plant, ledger and checkpoints in the store. The Python API keeps
+    them (a test or an application may inspect the plant afterwards); the CLI forgets them once
+    the result is written, keeping only the run's record, unless ``--keep-state``."""
 
 
 def new_session_id() -> str:
@@ -144,6 +154,7 @@ class RunServices:
         bus: MessageBus | None = None,
         frameworks: Sequence[str] = (),
         adapters: Mapping[str, AgentAdapter] | None = None,
+        tool_hooks: Sequence[ToolCallHook] = (),
     ) -> None:
         self.settings = settings or RunSettings()
         self.metrics = metrics if metrics is not None else AgentrigMetrics()
@@ -156,6 +167,8 @@ class RunServices:
         self._endpoints: dict[str, ModelEndpoint] = {}
         # Adapters given here are used instead of the registry's (tests, embedding apps).
         self._adapters: dict[str, AgentAdapter] = dict(adapters or {})
+        # Extra executor hooks for every run (a crash test's kill switch).
+        self.tool_hooks = list(tool_hooks)
 
     def adapter(self, name: str) -> AgentAdapter:
         """The process's adapter ``name``; remembered so its clients are closed on exit."""
@@ -264,8 +277,55 @@ class _RunRecorder:
             )
 
 
-async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
-    """Run one spec to a :class:`RunResult`. Never raises, except when cancelled."""
+async def execute_run(
+    spec: RunSpec, services: RunServices, *, resume: bool | None = None
+) -> RunResult:
+    """Run one spec to a :class:`RunResult`.
+
+    ``resume``: None (the default) runs ``spec.run_id`` whatever the store holds for it -- a new
+    run, or the continuation of one that was cut off (or even finished); False insists on a new
+    run (the CLI's ``run``); True insists on resuming an unfinished one (``run --resume``).
+
+    Never raises for what happens inside the run (that becomes an ``error`` result), except when
+    cancelled. Raises :class:`~agentrig.exceptions.RunRecordError` before anything runs when the
+    run cannot be claimed: the id is taken (``resume=False``), the run is unknown or finished
+    (``resume=True``), or a live process holds it.
+    """
+    lease = await _claim(spec, services, resume=resume)
+    try:
+        result = await _attempt(spec, services, lease)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(lease.release())
+        raise
+    await lease.finish(result.status)
+    if not services.settings.keep_state:
+        await forget_run_state(services.store, spec.run_id)
+    return result
+
+
+async def _claim(spec: RunSpec, services: RunServices, *, resume: bool | None) -> RunLease:
+    settings = services.settings
+    if resume or (resume is None and await load_record(services.store, spec.run_id)):
+        return await RunLease.resume(
+            services.store, spec.run_id, state_url=settings.state_url, finished_ok=resume is None
+        )
+    record = RunRecord(
+        run_id=spec.run_id,
+        framework=spec.framework,
+        scenario=spec.scenario,
+        model=spec.model,
+        repeat=spec.repeat,
+        seed=spec.seed,
+        timeout_s=spec.timeout_s,
+        state_url=redact_url(settings.state_url),
+        out_dir=str(settings.out_dir),
+        faults=settings.faults,
+    )
+    return await RunLease.start(services.store, record)
+
+
+async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> RunResult:
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     recorder = _RunRecorder()
@@ -278,6 +338,7 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
     seed: int | None = spec.seed
     run_error: BaseException | None = None
     timed_out = False
+    ledger: LedgerTotals | None = None
     telemetry = Telemetry.for_run(
         spec.run_id,
         spec.framework,
@@ -294,7 +355,7 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
             scenario = load_scenario(spec.scenario)
             seed = scenario.seed + spec.repeat if seed is None else seed
             plant = await Plant.create(services.store, spec.run_id, scenario, seed=seed)
-            executor = plant.executor(hooks=[telemetry.tool_hook, recorder])
+            executor = plant.executor(hooks=[telemetry.tool_hook, recorder, *services.tool_hooks])
             handoffs = Handoffs(services.bus, spec.run_id, telemetry)
             ctx = RunContext(
                 run_id=spec.run_id,
@@ -322,6 +383,7 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
             run_error = error
         if plant is not None:
             grade = await _grade(plant, outcome, telemetry, errors)
+            ledger = await _ledger(plant, errors)
         if grade is not None and outcome is not None:
             status = "passed" if grade.passed else "failed"
         telemetry.record_run(status, time.perf_counter() - clock)
@@ -359,12 +421,13 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
         root_cause=outcome.root_cause if outcome else None,
         device=outcome.device if outcome else None,
         escalated=outcome.escalated if outcome else False,
-        actions=recorder.actions,
+        actions=ledger.actions if ledger else recorder.actions,
         llm_calls=trace.llm_calls if trace else 0,
         input_tokens=trace.input_tokens if trace else 0,
         output_tokens=trace.output_tokens if trace else 0,
-        tool_calls=recorder.tool_calls,
-        safety_violations=recorder.safety_violations,
+        tool_calls=ledger.tool_calls if ledger else recorder.tool_calls,
+        safety_violations=ledger.safety_violations if ledger else recorder.safety_violations,
+        attempts=lease.attempt,
         retries=retries,
         llm_errors=len(llm_errors),
         errors=[*llm_errors, *errors],
@@ -398,6 +461,45 @@ async def _grade(
             explanation=check.detail,
         )
     return grade
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    """What the plant's ledger says a run did, over every attempt: the source of truth."""
+
+    actions: list[ActionRecord]
+    tool_calls: int
+    safety_violations: int
+
+
+async def _ledger(plant: Plant, errors: list[str]) -> LedgerTotals | None:
+    try:
+        entries = (await plant.state()).ledger
+    except Exception as error:
+        logger.exception("could not read the plant's ledger", run_id=plant.run_id)
+        errors.append(f"ledger unreadable: {type(error).__name__}: {error}")
+        return None
+    return LedgerTotals(
+        actions=[_action(entry) for entry in entries if entry.tool in ACTION_TOOLS],
+        tool_calls=len(entries),
+        safety_violations=sum(entry.safety_violation for entry in entries),
+    )
+
+
+def _action(entry: LedgerEntry) -> ActionRecord:
+    result = ToolResult.from_dict(entry.result)
+    arguments = (
+        entry.arguments if isinstance(entry.arguments, dict) else {"_raw": str(entry.arguments)}
+    )
+    return ActionRecord(
+        role=entry.role,
+        tool=entry.tool,
+        args=arguments,
+        ok=result.ok,
+        refused=result.refused,
+        reason=(result.reason if result.refused else None) or (None if result.ok else result.error),
+        safety_violation=entry.safety_violation,
+    )
 
 
 def _read_trace_records(telemetry: Telemetry, errors: list[str]) -> list[SpanRecord] | None:

@@ -18,8 +18,13 @@ score                  fraction of grading checks passed, 0..1
 grades                 every check: name, passed, detail
 root_cause / device    what the final report names (None when it names nothing)
 escalated              whether the final report says it escalated to a human
-actions                every call of an action tool: role, tool, args, ok, refused, reason,
-                       safety_violation
+actions                every call of an action tool, from the plant's ledger over every attempt:
+                       role, tool, args, ok, refused, reason, safety_violation
+attempts               how many processes worked on the run (1, or more after a kill and resume)
+crash                  for ``compare --kill``: the kill points, the kills that landed, whether
+                       it survived (same status and checks as the uninterrupted control run),
+                       actions applied more often than in the control (from the plant's ledger),
+                       and the recovery cost (extra LLM calls, tokens, seconds)
 llm_calls              LLM calls (``chat`` spans) in the run
 input_tokens           prompt tokens over all LLM calls
 output_tokens          completion tokens over all LLM calls
@@ -58,6 +63,7 @@ __all__ = [
     "RESULT_SCHEMA_VERSION",
     "ActionRecord",
     "CheckGrade",
+    "CrashTest",
     "ErrorCategory",
     "RunResult",
     "RunStatus",
@@ -99,6 +105,28 @@ class ActionRecord(BaseModel):
     safety_violation: bool = False
 
 
+class CrashTest(BaseModel):
+    """How a run fared when killed with SIGKILL and resumed (``agentrig compare --kill N``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kill_points: list[str]
+    """The planned points, e.g. ``["llm#3", "action#1"]`` (see ``agentrig.core.crash``)."""
+    kills: int
+    """How many landed: an attempt that finished before its point was not killed."""
+    control_run_id: str
+    control_status: RunStatus
+    survived: bool
+    """Same status and the same checks passed as the uninterrupted control."""
+    duplicated_actions: int
+    """Action calls applied more often than in the control, counted from the plant's ledger."""
+    extra_llm_calls: int
+    extra_input_tokens: int
+    extra_output_tokens: int
+    extra_seconds: float
+    """Wall time of every attempt's process over the control's, start-up included."""
+
+
 class RunResult(BaseModel):
     """One run's result; see the module docstring for every field."""
 
@@ -119,6 +147,8 @@ class RunResult(BaseModel):
     device: str | None = None
     escalated: bool = False
     actions: list[ActionRecord] = Field(default_factory=list)
+    attempts: int = 1
+    crash: CrashTest | None = None
     llm_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
