@@ -34,6 +34,7 @@ from agentrig.core.plant.scenarios import load_scenario
 from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.registry import load_adapter
 from agentrig.core.results import ActionRecord, CheckGrade, RunResult, RunStatus
+from agentrig.core.roles import ROLES
 from agentrig.core.state import DEFAULT_STATE_URL, StateStore, open_state_store
 from agentrig.core.telemetry.facade import Telemetry, setup_telemetry
 from agentrig.core.telemetry.jsonl import read_trace_file
@@ -184,6 +185,10 @@ class RunServices:
 
     async def __aenter__(self) -> Self:
         setup_telemetry(frameworks=self.frameworks, otlp_endpoint=self.settings.otlp_endpoint)
+        if self._given_bus is None:
+            # Entering a server-backed bus checks that its server answers: an unreachable one
+            # fails here, once, as a BackendUnavailableError, instead of in every run.
+            await self.bus.__aenter__()
         return self
 
     async def __aexit__(
@@ -230,6 +235,18 @@ class _RunRecorder:
             )
 
 
+async def _release_inboxes(handoffs: Handoffs, errors: list[str]) -> None:
+    """Delete the run's inboxes from the bus; a failure is recorded with the run, never raised
+    over the run's own outcome or error."""
+    try:
+        await handoffs.release()
+    # Blind on purpose: a cleanup failure of whatever kind (the bus's client may raise its own errors) must
+    # not replace the run's result; it is logged and recorded with the run instead.
+    except Exception as error:  # noqa: BLE001
+        logger.warning("could not release the run's bus inboxes", error=str(error))
+        errors.append(f"releasing the run's bus inboxes failed: {type(error).__name__}: {error}")
+
+
 async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
     """Run one spec to a :class:`RunResult`. Never raises, except when cancelled."""
     started_at = datetime.now(UTC)
@@ -270,6 +287,7 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
                 handoffs=handoffs,
             )
             try:
+                await handoffs.declare(ROLES)
                 alarm = await handoffs.hand_over(
                     "plant", "monitor", await plant.alarm_text(), type="alarm"
                 )
@@ -277,6 +295,7 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
                     outcome = await asyncio.wait_for(adapter.run(alarm, ctx), spec.timeout_s)
             finally:
                 executor.close()
+                await _release_inboxes(handoffs, errors)
         except TimeoutError:
             errors.append(f"the {spec.framework} run timed out after {spec.timeout_s:g} s")
         except Exception as error:
