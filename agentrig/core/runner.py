@@ -188,7 +188,11 @@ class RunServices:
         if self._given_bus is None:
             # Entering a server-backed bus checks that its server answers: an unreachable one
             # fails here, once, as a BackendUnavailableError, instead of in every run.
-            await self.bus.__aenter__()
+            try:
+                await self.bus.__aenter__()
+            except BaseException:
+                await self.__aexit__(None, None, None)  # close what was opened; no exit follows
+                raise
         return self
 
     async def __aexit__(

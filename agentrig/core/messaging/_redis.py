@@ -36,6 +36,7 @@ try:
     import redis.asyncio as redis_asyncio
     from redis.connection import URL_QUERY_ARGUMENT_PARSERS
     from redis.exceptions import RedisError
+    from redis.typing import EncodableT, FieldT
 except ImportError as error:  # the 'redis' extra is optional
     raise MissingExtraError("the Redis message bus", "redis") from error
 
@@ -265,10 +266,10 @@ def dead_letter_fields(
     raw: str,
     attempts: int,
     delivery_id: str,
-) -> dict[str, str | int]:
+) -> dict[FieldT, EncodableT]:
     """The fields of a dead-letter entry, ``raw`` cut to ``limits.max_bytes`` (and marked)."""
     kept = truncate_raw(raw, limits.max_bytes)
-    fields: dict[str, str | int] = {
+    fields: dict[FieldT, EncodableT] = {
         "inbox": inbox,
         "reason": reason,
         "attempts": attempts,
