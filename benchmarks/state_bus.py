@@ -597,8 +597,9 @@ async def bus_measure(
     streams = [open_message_bus(url("redis")) for _ in range(2)]  # sender's, receiver's
     pubsub = [open_message_bus(url("redis+pubsub")) for _ in range(2)]
     raw = aioredis.Redis.from_url(REDIS_URL)
-    for pair in range(pairs):  # pub/sub receivers must be subscribed before anything is sent
-        await pubsub[1].receive(f"bench-{pair}", timeout=0)
+    for pair in range(pairs):  # declared before anything is sent: pub/sub keeps nothing otherwise
+        for receiver in (memory, streams[1], pubsub[1]):
+            await receiver.declare_inbox(f"bench-{pair}")
     loops: dict[str, BusLoop] = {
         "memory": bus_pair_loops(memory, memory, pairs),
         "redis streams": bus_pair_loops(streams[0], streams[1], pairs),
@@ -618,6 +619,9 @@ async def bus_measure(
                 await loops[name](config.seconds / config.rounds, samples[name])
                 samples[name].seconds += time.perf_counter() - started
     finally:
+        for pair in range(pairs):
+            for receiver in (memory, streams[1], pubsub[1]):
+                await receiver.release_inbox(f"bench-{pair}")
         for bus in (memory, *streams, *pubsub):
             await bus.close()
         await raw.aclose()

@@ -28,6 +28,7 @@ from agentrig.core.backends import redact_url
 from agentrig.core.contract.agent import AgentAdapter, Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.contract.registry import load_adapter
 from agentrig.core.contract.results import ActionRecord, CheckGrade, RunResult, RunStatus
+from agentrig.core.contract.roles import ROLES
 from agentrig.core.failures import Failure, explain_failure, injected_faults, response_ids
 from agentrig.core.llm.cassettes import CassetteSettings, replay_endpoint
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
@@ -231,6 +232,14 @@ class RunServices:
 
     async def __aenter__(self) -> Self:
         setup_telemetry(frameworks=self.frameworks, otlp_endpoint=self.settings.otlp_endpoint)
+        if self._given_bus is None:
+            # Entering a server-backed bus checks that its server answers: an unreachable one
+            # fails here, once, as a BackendUnavailableError, instead of in every run.
+            try:
+                await self.bus.__aenter__()
+            except BaseException:
+                await self.__aexit__(None, None, None)  # close what was opened; no exit follows
+                raise
         return self
 
     async def __aexit__(
@@ -275,6 +284,18 @@ class _RunRecorder:
                     safety_violation=record.safety_violation,
                 )
             )
+
+
+async def _release_inboxes(handoffs: Handoffs, errors: list[str]) -> None:
+    """Delete the run's inboxes from the bus; a failure is recorded with the run, never raised
+    over the run's own outcome or error."""
+    try:
+        await handoffs.release()
+    # Blind on purpose: a cleanup failure of whatever kind (the bus's client may raise its own errors) must
+    # not replace the run's result; it is logged and recorded with the run instead.
+    except Exception as error:  # noqa: BLE001
+        logger.warning("could not release the run's bus inboxes", error=str(error))
+        errors.append(f"releasing the run's bus inboxes failed: {type(error).__name__}: {error}")
 
 
 async def execute_run(
@@ -367,6 +388,7 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
                 handoffs=handoffs,
             )
             try:
+                await handoffs.declare(ROLES)
                 alarm = await handoffs.hand_over(
                     "plant", "monitor", await plant.alarm_text(), type="alarm"
                 )
@@ -374,6 +396,7 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
                     outcome = await asyncio.wait_for(adapter.run(alarm, ctx), spec.timeout_s)
             finally:
                 executor.close()
+                await _release_inboxes(handoffs, errors)
         except TimeoutError:
             timed_out = True
             errors.append(f"the {spec.framework} run timed out after {spec.timeout_s:g} s")

@@ -168,6 +168,9 @@ class Handoffs:
 
     :meth:`hand_over` sends a ``handoff`` message (trace context in its headers) to the next
     role's inbox and takes it from there on that role's behalf, continuing the trace and acking.
+    Every inbox is declared on the bus before anything is sent to it (:meth:`declare`, or the
+    first hand-over to it): on redis+pubsub a message sent to an inbox nobody subscribed is lost.
+    :meth:`release` deletes the run's inboxes when the run is over.
     Adapters whose framework does not route between roles itself (plain, LangChain) build the next
     role's task from the *received* message, so the bus really carries the work; frameworks that
     route internally (AutoGen, CrewAI) mirror each handoff with the same call.
@@ -179,10 +182,25 @@ class Handoffs:
         self.telemetry = telemetry
         self.messages: list[Message] = []
         """Every handoff received so far, in order."""
+        self._declared: list[str] = []
 
     def inbox(self, role: str) -> str:
         """The run-scoped inbox of ``role``."""
         return f"{self.run_id}:{role}"
+
+    async def declare(self, roles: Sequence[str]) -> None:
+        """Declare the run-scoped inboxes of ``roles`` on the bus, before any handoff is sent."""
+        for role in roles:
+            inbox = self.inbox(role)
+            if inbox not in self._declared:
+                await self.bus.declare_inbox(inbox)
+                self._declared.append(inbox)
+
+    async def release(self) -> None:
+        """Delete every inbox this run declared (and what is left in them) from the bus."""
+        while self._declared:
+            await self.bus.release_inbox(self._declared[-1])
+            self._declared.pop()
 
     async def hand_over(
         self,
@@ -206,6 +224,7 @@ class Handoffs:
             correlation_id=self.run_id,
             causation_id=causation.id if causation is not None else None,
         )
+        await self.declare([recipient])
         await self.bus.send(message)
         delivery = await self.bus.receive(message.recipient, timeout=HANDOFF_TIMEOUT_S)
         if delivery is None:

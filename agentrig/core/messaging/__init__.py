@@ -12,18 +12,22 @@ URL                             backend                                        e
 
 Query parameters (all optional): ``prefix`` (key namespace, default ``agentrig:``), ``group``,
 ``consumer``, ``idle_timeout_ms``, ``max_deliveries``, ``max_message_bytes``, ``topic_maxlen``,
-``prefetch``; see docs/messaging.md. Consumers continue the sender's trace with
-:func:`extract_trace_context`.
+``prefetch``, ``dead_letter_maxlen``, ``dead_letter_max_bytes``; see docs/messaging.md. Declare an
+inbox (``declare_inbox``) before sending to it and release it (``release_inbox``) when done.
+Consumers continue the sender's trace with :func:`extract_trace_context`.
 """
 
 from __future__ import annotations
 
 from agentrig.core.backends import open_backend
 from agentrig.core.messaging.base import (
+    DEFAULT_DEAD_LETTER_MAX_BYTES,
+    DEFAULT_DEAD_LETTER_MAXLEN,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_DELIVERIES,
     DEFAULT_MAX_MESSAGE_BYTES,
     DeadLetter,
+    DeadLetterLimits,
     Delivery,
     MessageBus,
     MessageBusBase,
@@ -38,11 +42,14 @@ from agentrig.core.messaging.tracecontext import extract_trace_context, inject_t
 
 __all__ = [
     "DEFAULT_BUS_URL",
+    "DEFAULT_DEAD_LETTER_MAXLEN",
+    "DEFAULT_DEAD_LETTER_MAX_BYTES",
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_DELIVERIES",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "SCHEMA_VERSION",
     "DeadLetter",
+    "DeadLetterLimits",
     "Delivery",
     "MemoryMessageBus",
     "Message",
@@ -70,7 +77,8 @@ _BACKENDS: dict[str, tuple[str, str]] = {
 
 
 def open_message_bus(url: str = DEFAULT_BUS_URL) -> MessageBus:
-    """Open the bus that ``url`` names. Backends connect lazily, on first use.
+    """Open the bus that ``url`` names. Backends connect lazily, on first use; entering a Redis
+    bus with ``async with`` checks that its server answers (``BackendUnavailableError`` if not).
 
     Raises:
         ConfigurationError: the scheme is unknown or the URL is malformed.

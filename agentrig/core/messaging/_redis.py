@@ -9,35 +9,60 @@ Every key lives under the bus's prefix (``agentrig:`` unless the URL says ``?pre
 
 A dead letter is one stream entry with the fields ``inbox``, ``reason``, ``attempts``,
 ``delivery_id``, ``dead_at`` (ISO 8601, UTC) and ``raw`` (the data as it was on the bus), so
-``XRANGE {prefix}dead-letters - +`` in ``redis-cli`` shows them without agentrig.
+``XRANGE {prefix}dead-letters - +`` in ``redis-cli`` shows them without agentrig. The stream is
+capped with ``XADD MAXLEN ~ dead_letter_maxlen``; a ``raw`` over ``dead_letter_max_bytes`` is cut
+and marked, and its entry gets ``original_bytes`` and ``original_sha256`` fields too.
+
+Opening: :func:`check_reachable` pings the server once, bounded in time, and turns a refused,
+timed-out or rejected connection into :class:`~agentrig.exceptions.BackendUnavailableError`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import socket
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
+from urllib.parse import urlsplit, urlunsplit
 
-from agentrig.exceptions import InvalidMessageError, MissingExtraError
+from agentrig.exceptions import BackendUnavailableError, InvalidMessageError, MissingExtraError
 
 try:
     import redis.asyncio as redis_asyncio
     from redis.connection import URL_QUERY_ARGUMENT_PARSERS
+    from redis.exceptions import RedisError
+    from redis.typing import EncodableT, FieldT
 except ImportError as error:  # the 'redis' extra is optional
     raise MissingExtraError("the Redis message bus", "redis") from error
 
-from agentrig.core.messaging.base import DeadLetter, decode_message
+from agentrig.core.messaging.base import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DeadLetter,
+    DeadLetterLimits,
+    MessageBusBase,
+    decode_message,
+    truncate_raw,
+)
 
 __all__ = [
     "CLIENT_URL_PARAMETERS",
+    "REACHABLE_CHECK_SECONDS",
+    "RedisBusBase",
     "RedisKeys",
     "add_dead_letter",
     "as_text",
     "block_ms",
+    "check_reachable",
+    "dead_letter_fields",
+    "default_consumer_name",
     "now_iso",
     "read_dead_letters",
+    "redact_url",
     "redis_asyncio",
     "render_raw_entry",
     "stream_batches",
@@ -50,6 +75,106 @@ CLIENT_URL_PARAMETERS = (frozenset(URL_QUERY_ARGUMENT_PARSERS) | {"client_name"}
     "protocol",
     "db",
 }
+
+
+REACHABLE_CHECK_SECONDS = 3.0
+"""How long opening a Redis bus waits for the server's PING reply before it gives up."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def describe_client(client: redis_asyncio.Redis) -> str:
+    """A password-free URL of the server ``client`` talks to (for a client passed in directly)."""
+    kwargs = client.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+
+async def check_reachable(client: redis_asyncio.Redis, url: str) -> None:
+    """PING the server within :data:`REACHABLE_CHECK_SECONDS`.
+
+    Raises:
+        BackendUnavailableError: refused, timed out, or rejected (wrong password, ...), naming
+            ``url`` and the cause in one line.
+    """
+    try:
+        await asyncio.wait_for(client.ping(), REACHABLE_CHECK_SECONDS)
+    except TimeoutError as error:
+        raise BackendUnavailableError(
+            url, f"no reply to PING within {REACHABLE_CHECK_SECONDS:g} s"
+        ) from error
+    except (RedisError, OSError) as error:
+        reason = " ".join(str(error).split()).rstrip(".") or type(error).__name__
+        raise BackendUnavailableError(url, reason) from error
+
+
+class RedisBusBase(MessageBusBase):
+    """What both Redis buses hold and do alike: the client, its URL, the key names, the dead
+    letters, and the reachability check on ``async with``.
+
+    Args:
+        client: a ``redis.asyncio.Redis`` speaking RESP2 (the default protocol).
+        prefix: namespace of every key and channel of the bus.
+        max_message_bytes: largest encoded message ``send`` accepts.
+        dead_letter_limits: how many dead letters, and how much of each payload, are kept.
+        close_client: close ``client`` in ``close`` (``from_url`` sets it: it made the client).
+        url: the server's URL for error messages, password redacted (default: from ``client``).
+    """
+
+    def __init__(
+        self,
+        client: redis_asyncio.Redis,
+        *,
+        prefix: str,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        dead_letter_limits: DeadLetterLimits | None = None,
+        close_client: bool = False,
+        url: str | None = None,
+    ) -> None:
+        super().__init__(max_message_bytes=max_message_bytes, dead_letter_limits=dead_letter_limits)
+        self.client = client
+        self.url = url or describe_client(client)
+        self.keys = RedisKeys(prefix)
+        self._close_client = close_client
+
+    async def __aenter__(self) -> Self:
+        """Check that the server answers: fail fast, with one clear line, when it does not.
+
+        Raises:
+            BackendUnavailableError: refused, timed out or rejected within a few seconds.
+        """
+        await check_reachable(self.client, self.url)
+        return self
+
+    async def dead_letters(self, inbox: str | None = None, limit: int = 100) -> list[DeadLetter]:
+        return await read_dead_letters(self.client, self.keys, inbox, limit)
+
+    async def add_dead_letter(
+        self, *, inbox: str, reason: str, raw: str, attempts: int, delivery_id: str
+    ) -> str:
+        """Append a dead letter within the bus's limits; return its entry id."""
+        return await add_dead_letter(
+            self.client,
+            self.keys,
+            self.dead_letter_limits,
+            inbox=inbox,
+            reason=reason,
+            raw=raw,
+            attempts=attempts,
+            delivery_id=delivery_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +195,11 @@ class RedisKeys:
     @property
     def dead_letters(self) -> str:
         return f"{self.prefix}dead-letters"
+
+
+def default_consumer_name() -> str:
+    """``host-pid-random``: unique per bus object, readable in ``XINFO CONSUMERS``."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 def as_text(value: bytes | str) -> str:
@@ -128,9 +258,35 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def dead_letter_fields(
+    limits: DeadLetterLimits,
+    *,
+    inbox: str,
+    reason: str,
+    raw: str,
+    attempts: int,
+    delivery_id: str,
+) -> dict[FieldT, EncodableT]:
+    """The fields of a dead-letter entry, ``raw`` cut to ``limits.max_bytes`` (and marked)."""
+    kept = truncate_raw(raw, limits.max_bytes)
+    fields: dict[FieldT, EncodableT] = {
+        "inbox": inbox,
+        "reason": reason,
+        "attempts": attempts,
+        "delivery_id": delivery_id,
+        "dead_at": now_iso(),
+        "raw": kept.text,
+    }
+    if kept.original_bytes is not None and kept.original_sha256 is not None:
+        fields["original_bytes"] = kept.original_bytes
+        fields["original_sha256"] = kept.original_sha256
+    return fields
+
+
 async def add_dead_letter(
     client: redis_asyncio.Redis,
     keys: RedisKeys,
+    limits: DeadLetterLimits,
     *,
     inbox: str,
     reason: str,
@@ -138,17 +294,15 @@ async def add_dead_letter(
     attempts: int,
     delivery_id: str,
 ) -> str:
-    """Append a dead letter; return its entry id (used by the pub/sub bus, which acks nothing)."""
+    """Append a dead letter within ``limits``; return its entry id."""
+    fields = dead_letter_fields(
+        limits, inbox=inbox, reason=reason, raw=raw, attempts=attempts, delivery_id=delivery_id
+    )
     entry_id = await client.xadd(
         keys.dead_letters,
-        {
-            "inbox": inbox,
-            "reason": reason,
-            "attempts": attempts,
-            "delivery_id": delivery_id,
-            "dead_at": now_iso(),
-            "raw": raw,
-        },
+        fields,
+        maxlen=limits.maxlen,
+        approximate=True,
     )
     return as_text(entry_id)
 
@@ -157,7 +311,7 @@ def _to_dead_letter(fields: Mapping[Any, Any]) -> DeadLetter:
     texts = {as_text(name): as_text(value) for name, value in fields.items()}
     raw = texts.get("raw", "")
     try:
-        message = decode_message(raw, "dead letter")
+        message = None if "original_bytes" in texts else decode_message(raw, "dead letter")
     except InvalidMessageError:
         message = None  # garbage that was dead-lettered as such: only the raw text exists
     return DeadLetter(
@@ -170,6 +324,8 @@ def _to_dead_letter(fields: Mapping[Any, Any]) -> DeadLetter:
         if "dead_at" in texts
         else datetime.now(UTC),
         delivery_id=texts.get("delivery_id", ""),
+        original_bytes=int(texts["original_bytes"]) if "original_bytes" in texts else None,
+        original_sha256=texts.get("original_sha256"),
     )
 
 

@@ -56,12 +56,11 @@ end
 return false
 """
 
-# Move one entry to the dead letters and off the inbox, atomically.
+# Move one entry to the dead letters (capped at about ARGV[3] entries) and off the inbox, atomically.
 # KEYS: inbox stream, dead-letter stream, nack-reason hash.
-# ARGV: group, entry id, inbox name, reason, raw data, attempts, dead_at.
+# ARGV: group, entry id, maxlen, then the dead letter's field/value pairs.
 DEAD_LETTER = """
-local dead_id = redis.call('XADD', KEYS[2], '*', 'inbox', ARGV[3], 'reason', ARGV[4],
-  'attempts', ARGV[6], 'delivery_id', ARGV[2], 'dead_at', ARGV[7], 'raw', ARGV[5])
+local dead_id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])

@@ -24,7 +24,7 @@ from agentrig.core.messaging._redis import (
     render_raw_entry,
     stream_entries,
 )
-from agentrig.core.messaging.base import SubscriptionBase, decode_message
+from agentrig.core.messaging.base import DeadLetterLimits, SubscriptionBase, decode_message
 from agentrig.core.messaging.message import Message
 from agentrig.exceptions import InvalidMessageError
 
@@ -42,6 +42,7 @@ class RedisStreamsSubscription(SubscriptionBase):
         topic: the topic.
         last_id: read entries after this one.
         reader: who reads (the bus's consumer name), recorded with dead letters.
+        dead_letter_limits: the bus's bounds on its dead letters.
         on_close: told when the subscription closes, so the bus stops tracking it.
     """
 
@@ -55,6 +56,7 @@ class RedisStreamsSubscription(SubscriptionBase):
         last_id: str,
         *,
         reader: str,
+        dead_letter_limits: DeadLetterLimits,
         on_close: Callable[[RedisStreamsSubscription], None],
     ) -> None:
         self.topic = topic
@@ -63,6 +65,7 @@ class RedisStreamsSubscription(SubscriptionBase):
         self._key = keys.topic(topic)
         self._last_id = last_id
         self._reader = reader
+        self._dead_letter_limits = dead_letter_limits
         self._on_close = on_close
         self._buffer: deque[tuple[str, Mapping[Any, Any]]] = deque()
         # One reader at a time, or two getters would read the same entries after _last_id.
@@ -102,6 +105,7 @@ class RedisStreamsSubscription(SubscriptionBase):
             await add_dead_letter(
                 self._client,
                 self._keys,
+                self._dead_letter_limits,
                 inbox=f"topic:{self.topic}",
                 reason=f"{error} (seen by {self._reader})",
                 raw=render_raw_entry(fields),

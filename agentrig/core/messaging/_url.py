@@ -13,9 +13,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from agentrig.core.messaging.base import (
+    DEFAULT_DEAD_LETTER_MAX_BYTES,
+    DEFAULT_DEAD_LETTER_MAXLEN,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_DELIVERIES,
     DEFAULT_MAX_MESSAGE_BYTES,
+    DeadLetterLimits,
 )
 from agentrig.exceptions import ConfigurationError
 
@@ -48,6 +51,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_message_bytes": _positive_int,
     "topic_maxlen": _positive_int,
     "prefetch": _positive_int,
+    "dead_letter_maxlen": _positive_int,
+    "dead_letter_max_bytes": _positive_int,
 }
 
 
@@ -64,6 +69,12 @@ class BusUrl:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     topic_maxlen: int = DEFAULT_TOPIC_MAXLEN
     prefetch: int = 1
+    dead_letter_maxlen: int = DEFAULT_DEAD_LETTER_MAXLEN
+    dead_letter_max_bytes: int = DEFAULT_DEAD_LETTER_MAX_BYTES
+
+    @property
+    def dead_letter_limits(self) -> DeadLetterLimits:
+        return DeadLetterLimits(self.dead_letter_maxlen, self.dead_letter_max_bytes)
 
 
 def parse_bus_url(

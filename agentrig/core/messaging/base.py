@@ -6,10 +6,18 @@ marks it processed. A delivery that is never acked (its consumer died) is delive
 durable backends, after the bus's idle timeout; after ``max_deliveries`` attempts it moves to the
 dead letters with the reason. ``nack`` gives a message back at once with a reason.
 
+Inbox lifetime: ``declare_inbox(agent_id)`` makes an inbox exist *before* anything is sent to it,
+so that what is sent from then on is kept for its receiver even on the pub/sub bus, which keeps
+nothing for an inbox nobody listens to; ``receive`` declares on its first call too, which is too
+late there. ``release_inbox(agent_id)`` deletes an inbox that is done with (a finished run's), with
+whatever it still holds, and frees what the bus kept for it.
+
 Broadcast: ``publish(topic, message)`` reaches every current subscriber of ``topic``.
 
 Data that is not a valid :class:`Message` is never dropped and never crashes a consumer: it goes to
-the dead letters with the validation error.
+the dead letters with the validation error. The dead letters are bounded (:class:`DeadLetterLimits`):
+about ``maxlen`` are kept, the oldest dropped first, and a payload over ``max_bytes`` is kept
+truncated, with a marker giving its original size and SHA-256.
 
 The wire format is the same on every backend: a message is its ``model_dump_json()`` text
 (:func:`encode_message`), checked against the bus's size limit at send, and validated again on
@@ -18,6 +26,7 @@ receive (:func:`decode_message`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,18 +41,23 @@ from agentrig.core.messaging.tracecontext import inject_trace_context
 from agentrig.exceptions import ConfigurationError, InvalidMessageError, MessageTooLargeError
 
 __all__ = [
+    "DEFAULT_DEAD_LETTER_MAXLEN",
+    "DEFAULT_DEAD_LETTER_MAX_BYTES",
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_DELIVERIES",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "DeadLetter",
+    "DeadLetterLimits",
     "Delivery",
     "MessageBus",
     "MessageBusBase",
     "Subscription",
     "SubscriptionBase",
+    "TruncatedRaw",
     "decode_message",
     "describe_validation_error",
     "encode_message",
+    "truncate_raw",
 ]
 
 DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
@@ -54,6 +68,65 @@ DEFAULT_MAX_DELIVERIES = 5
 
 DEFAULT_IDLE_TIMEOUT = 30.0
 """Seconds a delivery may stay unacknowledged before another consumer may take it over."""
+
+DEFAULT_DEAD_LETTER_MAXLEN = 1000
+"""About how many dead letters a bus keeps; the oldest go first."""
+
+DEFAULT_DEAD_LETTER_MAX_BYTES = 64 * 1024
+"""Bytes of a dead letter's payload kept; the rest is cut off behind a marker (size, SHA-256).
+With the default count, the dead letters hold at most about 64 MiB."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterLimits:
+    """How much of the dead letters a bus keeps (``dead_letter_maxlen``, ``dead_letter_max_bytes``
+    in a bus URL).
+
+    Attributes:
+        maxlen: about how many dead letters are kept; older ones are dropped (Redis trims whole
+            stream nodes, so it may keep up to ~100 more; the memory bus keeps exactly this many).
+        max_bytes: UTF-8 bytes of a payload kept; a longer one is truncated with a marker.
+    """
+
+    maxlen: int = DEFAULT_DEAD_LETTER_MAXLEN
+    max_bytes: int = DEFAULT_DEAD_LETTER_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        if self.maxlen < 1 or self.max_bytes < 1:
+            raise ConfigurationError(
+                "dead_letter_maxlen and dead_letter_max_bytes must be at least 1, "
+                f"not {self.maxlen} and {self.max_bytes}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class TruncatedRaw:
+    """A dead letter's payload as kept: whole, or cut with a marker.
+
+    Attributes:
+        text: what is stored.
+        original_bytes: the payload's UTF-8 size when it was cut, else None.
+        original_sha256: the SHA-256 (hex) of the whole payload when it was cut, else None.
+    """
+
+    text: str
+    original_bytes: int | None = None
+    original_sha256: str | None = None
+
+
+def truncate_raw(raw: str, max_bytes: int) -> TruncatedRaw:
+    """``raw`` whole when it fits in ``max_bytes`` UTF-8 bytes, else its first ``max_bytes`` bytes
+    (never splitting a character) followed by a marker with the original size and SHA-256, so that
+    an oversized dead letter is recorded and recognisable, never silently dropped."""
+    if len(raw) * 4 <= max_bytes:  # cheap: no character is longer than 4 bytes
+        return TruncatedRaw(raw)
+    data = raw.encode("utf-8", errors="surrogatepass")
+    if len(data) <= max_bytes:
+        return TruncatedRaw(raw)
+    digest = hashlib.sha256(data).hexdigest()
+    head = data[:max_bytes].decode("utf-8", errors="ignore")  # drops a cut-through character
+    marker = f"...[truncated by agentrig: {len(data)} bytes, sha256 {digest}]"
+    return TruncatedRaw(head + marker, original_bytes=len(data), original_sha256=digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +161,9 @@ class DeadLetter:
         attempts: how many times it was delivered before it was given up.
         dead_at: when it was dead-lettered (UTC).
         delivery_id: the id it had in its inbox (a stream entry id on Redis).
+        original_bytes: when ``raw`` was truncated (over ``dead_letter_max_bytes``), the size of
+            the whole payload in bytes; None when ``raw`` is whole.
+        original_sha256: when ``raw`` was truncated, the SHA-256 (hex) of the whole payload.
     """
 
     inbox: str
@@ -97,6 +173,8 @@ class DeadLetter:
     attempts: int
     dead_at: datetime
     delivery_id: str = ""
+    original_bytes: int | None = None
+    original_sha256: str | None = None
 
 
 @runtime_checkable
@@ -156,6 +234,23 @@ class MessageBus(Protocol):
         """Give a delivery back: delivered again, or dead-lettered after too many attempts."""
         ...
 
+    async def declare_inbox(self, agent_id: str) -> None:
+        """Make ``agent_id``'s inbox exist, so that what is sent to it from now on waits for its
+        receiver (pub/sub: subscribe now, not on the first ``receive``). Idempotent.
+
+        Raises:
+            BackendUnavailableError: the bus's server cannot be reached.
+        """
+        ...
+
+    async def release_inbox(self, agent_id: str) -> None:
+        """Delete ``agent_id``'s inbox and what it still holds; free what the bus kept for it.
+
+        For inboxes that are done with, such as a finished run's; a later ``send``, ``receive``
+        or ``declare_inbox`` starts a new, empty one. Dead letters are kept.
+        """
+        ...
+
     async def publish(self, topic: str, message: Message) -> None:
         """Broadcast ``message`` to the current subscribers of ``topic``."""
         ...
@@ -212,14 +307,21 @@ class MessageBusBase(AsyncClosing):
 
     Args:
         max_message_bytes: the largest encoded message :meth:`prepare` lets through.
+        dead_letter_limits: how many dead letters, and how much of each payload, are kept.
     """
 
-    def __init__(self, *, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        dead_letter_limits: DeadLetterLimits | None = None,
+    ) -> None:
         if max_message_bytes < 1:
             raise ConfigurationError(
                 f"max_message_bytes must be at least 1, not {max_message_bytes}"
             )
         self.max_message_bytes = max_message_bytes
+        self.dead_letter_limits = dead_letter_limits or DeadLetterLimits()
 
     def prepare(self, message: Message) -> tuple[Message, str]:
         """What every ``send`` and ``publish`` does first: inject trace context, encode, check size.

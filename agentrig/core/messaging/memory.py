@@ -4,7 +4,8 @@ It keeps the semantics of the durable Redis Streams bus so that code tested agai
 same in production: messages travel as JSON text (encoded at send, validated at receive, so a
 receiver never shares mutable state with the sender); a delivery not acknowledged within
 ``idle_timeout`` is delivered again; ``nack`` gives it back at once; after ``max_deliveries``
-deliveries it moves to the dead letters with the reason.
+deliveries it moves to the dead letters with the reason. The dead letters keep exactly the last
+``dead_letter_maxlen``, each payload cut at ``dead_letter_max_bytes`` like on Redis.
 
 Everything lives in one process and one event loop: pass the bus object to every component that
 must talk through it (each ``open_message_bus("memory://")`` is a new, empty bus).
@@ -27,10 +28,12 @@ from agentrig.core.messaging.base import (
     DEFAULT_MAX_DELIVERIES,
     DEFAULT_MAX_MESSAGE_BYTES,
     DeadLetter,
+    DeadLetterLimits,
     Delivery,
     MessageBusBase,
     SubscriptionBase,
     decode_message,
+    truncate_raw,
 )
 from agentrig.core.messaging.message import Message
 from agentrig.exceptions import ConfigurationError
@@ -92,6 +95,7 @@ class MemoryMessageBus(MessageBusBase):
         idle_timeout: seconds after which an unacknowledged delivery is delivered again.
         max_deliveries: deliveries before a message is dead-lettered.
         max_message_bytes: the largest encoded message ``send`` accepts.
+        dead_letter_limits: how many dead letters, and how much of each payload, are kept.
     """
 
     def __init__(
@@ -100,8 +104,9 @@ class MemoryMessageBus(MessageBusBase):
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        dead_letter_limits: DeadLetterLimits | None = None,
     ) -> None:
-        super().__init__(max_message_bytes=max_message_bytes)
+        super().__init__(max_message_bytes=max_message_bytes, dead_letter_limits=dead_letter_limits)
         if idle_timeout <= 0 or max_deliveries < 1:
             raise ConfigurationError(
                 "idle_timeout must be positive and max_deliveries at least 1, "
@@ -111,17 +116,19 @@ class MemoryMessageBus(MessageBusBase):
         self.max_deliveries = max_deliveries
         self._inboxes: dict[str, _Inbox] = {}
         self._topics: dict[str, set[MemorySubscription]] = {}
-        self._dead: list[DeadLetter] = []
+        self._dead: deque[DeadLetter] = deque(maxlen=self.dead_letter_limits.maxlen)
         self._sequence = itertools.count(1)
 
     @classmethod
     def from_url(cls, url: str = "memory://") -> MemoryMessageBus:
-        """Build from ``memory://?idle_timeout_ms=...&max_deliveries=...&max_message_bytes=...``."""
+        """Build from ``memory://?idle_timeout_ms=...&max_deliveries=...&max_message_bytes=...
+        &dead_letter_maxlen=...&dead_letter_max_bytes=...``."""
         options = parse_bus_url(url)
         return cls(
             idle_timeout=options.idle_timeout,
             max_deliveries=options.max_deliveries,
             max_message_bytes=options.max_message_bytes,
+            dead_letter_limits=options.dead_letter_limits,
         )
 
     def _inbox(self, agent_id: str) -> _Inbox:
@@ -192,15 +199,21 @@ class MemoryMessageBus(MessageBusBase):
             attempts=entry.deliveries,
             reason=reason,
         )
-        self._dead.append(
+        raw = truncate_raw(entry.data, self.dead_letter_limits.max_bytes)
+        self._dead.append(  # a full deque drops the oldest: the count bound
             DeadLetter(
                 inbox=agent_id,
                 reason=reason,
-                raw=entry.data,
-                message=decode_message(entry.data, f"memory inbox {agent_id}"),
+                raw=raw.text,
+                # A cut payload is no message any more; keeping the whole one would defeat the cut.
+                message=None
+                if raw.original_bytes is not None
+                else decode_message(entry.data, f"memory inbox {agent_id}"),
                 attempts=entry.deliveries,
                 dead_at=datetime.now(UTC),
                 delivery_id=entry.delivery_id,
+                original_bytes=raw.original_bytes,
+                original_sha256=raw.original_sha256,
             )
         )
 
@@ -244,6 +257,12 @@ class MemoryMessageBus(MessageBusBase):
             inbox.ready.appendleft(entry)
             inbox.changed.notify()
 
+    async def declare_inbox(self, agent_id: str) -> None:
+        self._inbox(agent_id)
+
+    async def release_inbox(self, agent_id: str) -> None:
+        self._inboxes.pop(agent_id, None)
+
     async def publish(self, topic: str, message: Message) -> None:
         _, data = self.prepare(message)
         for subscription in self._topics.get(topic, ()):
@@ -258,7 +277,7 @@ class MemoryMessageBus(MessageBusBase):
         self._topics.get(subscription.topic, set()).discard(subscription)
 
     async def dead_letters(self, inbox: str | None = None, limit: int = 100) -> list[DeadLetter]:
-        letters = [d for d in self._dead if inbox is None or d.inbox == inbox]
+        letters = [letter for letter in self._dead if inbox is None or letter.inbox == inbox]
         return letters[:limit]
 
     async def close(self) -> None:

@@ -1,10 +1,12 @@
 """The fire-and-forget message bus: Redis pub/sub (``redis+pubsub://``), as the seed sketched it.
 
-``send`` PUBLISHes to the channel ``{prefix}inbox:{recipient}``; ``receive(agent_id)`` SUBSCRIBEs to
-that channel on its first call and keeps the subscription for later calls. Redis keeps nothing:
+``send`` PUBLISHes to the channel ``{prefix}inbox:{recipient}``; ``declare_inbox(agent_id)``
+SUBSCRIBEs to that channel (``receive`` does on its first call, if nobody declared it) and the
+subscription is kept until ``release_inbox`` or ``close``; what arrives on it in between is buffered
+for ``receive``. Declare an inbox before anything is sent to it: Redis keeps nothing:
 
 - a message sent while nobody is subscribed to the inbox is **lost** (``send`` logs a warning
-  when Redis reports no receiver);
+  when Redis reports no receiver): declare first;
 - a message delivered to a consumer that crashes before handling it is **lost**;
 - every subscriber of an inbox gets every message (there is no consumer group);
 - ``ack`` does nothing, since there is nothing to redeliver; ``nack`` dead-letters the message
@@ -34,17 +36,15 @@ except ImportError as error:  # the 'redis' extra is optional
 from agentrig.core.messaging._batching import CommandBatcher
 from agentrig.core.messaging._redis import (
     CLIENT_URL_PARAMETERS,
-    RedisKeys,
-    add_dead_letter,
+    RedisBusBase,
     as_text,
-    read_dead_letters,
+    redact_url,
 )
 from agentrig.core.messaging._url import DEFAULT_PREFIX, parse_bus_url
 from agentrig.core.messaging.base import (
     DEFAULT_MAX_MESSAGE_BYTES,
-    DeadLetter,
+    DeadLetterLimits,
     Delivery,
-    MessageBusBase,
     SubscriptionBase,
     decode_message,
 )
@@ -130,7 +130,7 @@ class RedisPubSubSubscription(SubscriptionBase):
         await super().close()
 
 
-class RedisPubSubMessageBus(MessageBusBase):
+class RedisPubSubMessageBus(RedisBusBase):
     """Inboxes and topics on Redis pub/sub: no persistence, no redelivery (see module docs).
 
     Args:
@@ -138,7 +138,7 @@ class RedisPubSubMessageBus(MessageBusBase):
         prefix: namespace of every channel and key of this bus. Pub/sub channels ignore the
             database number, so the prefix is what separates two deployments on one server.
         max_message_bytes: largest encoded message ``send`` accepts.
-        close_client: close ``client`` in :meth:`close` (``from_url`` sets it: it made the client).
+        dead_letter_limits, close_client, url: as in :class:`RedisBusBase`.
     """
 
     def __init__(
@@ -147,12 +147,18 @@ class RedisPubSubMessageBus(MessageBusBase):
         *,
         prefix: str = DEFAULT_PREFIX,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        dead_letter_limits: DeadLetterLimits | None = None,
         close_client: bool = False,
+        url: str | None = None,
     ) -> None:
-        super().__init__(max_message_bytes=max_message_bytes)
-        self.client = client
-        self.keys = RedisKeys(prefix)
-        self._close_client = close_client
+        super().__init__(
+            client,
+            prefix=prefix,
+            max_message_bytes=max_message_bytes,
+            dead_letter_limits=dead_letter_limits,
+            close_client=close_client,
+            url=url,
+        )
         self._batcher = CommandBatcher(client)  # concurrent PUBLISHes share a round trip
         self._inboxes: dict[str, _Channel] = {}
         self._inbox_locks: dict[str, asyncio.Lock] = {}
@@ -160,8 +166,8 @@ class RedisPubSubMessageBus(MessageBusBase):
 
     @classmethod
     def from_url(cls, url: str) -> RedisPubSubMessageBus:
-        """Build from ``redis+pubsub://host:port/db?prefix=&max_message_bytes=`` (plus redis-py's
-        own parameters). Options that only mean something on Streams (``group``,
+        """Build from ``redis+pubsub://host:port/db?prefix=&max_message_bytes=&dead_letter_maxlen=
+        &dead_letter_max_bytes=`` (plus redis-py's own parameters). Options that only mean something on Streams (``group``,
         ``idle_timeout_ms``, ``max_deliveries``, ...) are accepted and ignored, so that one URL
         query works for both Redis buses.
         """
@@ -170,7 +176,9 @@ class RedisPubSubMessageBus(MessageBusBase):
             redis_asyncio.Redis.from_url(options.client_url),
             prefix=options.prefix,
             max_message_bytes=options.max_message_bytes,
+            dead_letter_limits=options.dead_letter_limits,
             close_client=True,
+            url=redact_url(url),
         )
 
     async def send(self, message: Message) -> str:
@@ -213,9 +221,7 @@ class RedisPubSubMessageBus(MessageBusBase):
             return decode_message(data, f"redis channel {channel}")
         except InvalidMessageError as error:
             logger.warning("invalid message dead-lettered", inbox=inbox, reason=str(error))
-            await add_dead_letter(
-                self.client,
-                self.keys,
+            await self.add_dead_letter(
                 inbox=inbox,
                 reason=str(error),
                 raw=as_text(data),
@@ -229,15 +235,23 @@ class RedisPubSubMessageBus(MessageBusBase):
 
     async def nack(self, delivery: Delivery, reason: str) -> None:
         """Pub/sub cannot redeliver: record the message as a dead letter with ``reason``."""
-        await add_dead_letter(
-            self.client,
-            self.keys,
+        await self.add_dead_letter(
             inbox=delivery.inbox,
             reason=f"nacked (redis+pubsub cannot redeliver): {reason}",
             raw=delivery.message.model_dump_json(),
             attempts=delivery.attempt,
             delivery_id=delivery.delivery_id,
         )
+
+    async def declare_inbox(self, agent_id: str) -> None:
+        await self._inbox(agent_id)
+
+    async def release_inbox(self, agent_id: str) -> None:
+        async with self._inbox_locks.setdefault(agent_id, asyncio.Lock()):  # not mid-declare
+            channel = self._inboxes.pop(agent_id, None)
+        self._inbox_locks.pop(agent_id, None)
+        if channel is not None:
+            await channel.close()  # UNSUBSCRIBE; what was buffered for the inbox goes with it
 
     async def publish(self, topic: str, message: Message) -> None:
         _, data = self.prepare(message)
@@ -248,9 +262,6 @@ class RedisPubSubMessageBus(MessageBusBase):
         subscription = RedisPubSubSubscription(self, topic, channel)
         self._subscriptions.add(subscription)
         return subscription
-
-    async def dead_letters(self, inbox: str | None = None, limit: int = 100) -> list[DeadLetter]:
-        return await read_dead_letters(self.client, self.keys, inbox, limit)
 
     async def close(self) -> None:
         for subscription in list(self._subscriptions):

@@ -16,7 +16,9 @@ at-least-once:
 - after ``max_deliveries`` deliveries the entry moves to ``{prefix}dead-letters`` with the reason,
   and is acked off the inbox, atomically (a Lua script);
 - an entry that is not a valid Message (someone else ``XADD``-ed garbage) is dead-lettered with
-  the validation error and the consumer goes on to the next entry.
+  the validation error and the consumer goes on to the next entry;
+- ``declare_inbox`` creates the stream and its group up front; ``release_inbox`` deletes both (and
+  the nack reasons), so a finished run leaves no inbox keys behind.
 
 Under concurrency the bus shares round trips (``_batching``): the sends of many tasks go out as one
 Lua call, their acks as another, the non-blocking reads of every inbox as one ``XREADGROUP``, all
@@ -30,9 +32,6 @@ everything published after ``subscribe`` returned, even while it is not waiting 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import uuid
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -51,11 +50,12 @@ from agentrig.core.messaging import _streams_lua as lua
 from agentrig.core.messaging._batching import CommandBatcher, GroupReadBatcher, ScriptBatcher
 from agentrig.core.messaging._redis import (
     CLIENT_URL_PARAMETERS,
-    RedisKeys,
+    RedisBusBase,
     as_text,
     block_ms,
-    now_iso,
-    read_dead_letters,
+    dead_letter_fields,
+    default_consumer_name,
+    redact_url,
     render_raw_entry,
     stream_entries,
 )
@@ -70,9 +70,8 @@ from agentrig.core.messaging.base import (
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_DELIVERIES,
     DEFAULT_MAX_MESSAGE_BYTES,
-    DeadLetter,
+    DeadLetterLimits,
     Delivery,
-    MessageBusBase,
     decode_message,
 )
 from agentrig.core.messaging.message import Message
@@ -83,12 +82,7 @@ __all__ = ["RedisStreamsMessageBus", "RedisStreamsSubscription"]
 logger = structlog.get_logger(__name__)
 
 
-def default_consumer_name() -> str:
-    """``host-pid-random``: unique per bus object, readable in ``XINFO CONSUMERS``."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-class RedisStreamsMessageBus(MessageBusBase):
+class RedisStreamsMessageBus(RedisBusBase):
     """Durable inboxes on Redis Streams: at-least-once, redelivery, dead letters; stream topics.
 
     Args:
@@ -103,7 +97,7 @@ class RedisStreamsMessageBus(MessageBusBase):
         topic_maxlen: about how many entries a topic stream keeps (``XADD MAXLEN ~``).
         prefetch: entries one read may take for later receives. 1 (the default) shares an inbox
             fairly among its consumers; more saves round trips when one consumer drains a backlog.
-        close_client: close ``client`` in :meth:`close` (``from_url`` sets it: it made the client).
+        dead_letter_limits, close_client, url: as in :class:`RedisBusBase`.
     """
 
     def __init__(
@@ -118,23 +112,29 @@ class RedisStreamsMessageBus(MessageBusBase):
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         topic_maxlen: int = DEFAULT_TOPIC_MAXLEN,
         prefetch: int = 1,
+        dead_letter_limits: DeadLetterLimits | None = None,
         close_client: bool = False,
+        url: str | None = None,
     ) -> None:
-        super().__init__(max_message_bytes=max_message_bytes)
+        super().__init__(
+            client,
+            prefix=prefix,
+            max_message_bytes=max_message_bytes,
+            dead_letter_limits=dead_letter_limits,
+            close_client=close_client,
+            url=url,
+        )
         if idle_timeout <= 0 or max_deliveries < 1 or prefetch < 1:
             raise ConfigurationError(
                 "idle_timeout must be positive, max_deliveries and prefetch at least 1, "
                 f"not {idle_timeout}, {max_deliveries} and {prefetch}"
             )
-        self.client = client
-        self.keys = RedisKeys(prefix)
         self.group = group
         self.consumer = consumer or default_consumer_name()
         self.idle_timeout = idle_timeout
         self.max_deliveries = max_deliveries
         self.topic_maxlen = topic_maxlen
         self.prefetch = prefetch
-        self._close_client = close_client
         self._batcher = CommandBatcher(client)
         self._reads = GroupReadBatcher(
             self._batcher,
@@ -169,8 +169,10 @@ class RedisStreamsMessageBus(MessageBusBase):
     @classmethod
     def from_url(cls, url: str) -> RedisStreamsMessageBus:
         """Build from ``redis://host:port/db?prefix=&group=&consumer=&idle_timeout_ms=&
-        max_deliveries=&max_message_bytes=&topic_maxlen=&prefetch=`` (plus redis-py's own
-        parameters such as ``socket_connect_timeout``). ``rediss://`` uses TLS.
+        max_deliveries=&max_message_bytes=&topic_maxlen=&prefetch=&dead_letter_maxlen=&
+        dead_letter_max_bytes=`` (plus redis-py's own parameters such as
+        ``socket_connect_timeout``). ``rediss://`` uses TLS. Connects lazily; ``async with``
+        checks the server is reachable.
 
         Raises:
             ConfigurationError: an unknown parameter or a value that does not parse.
@@ -186,7 +188,9 @@ class RedisStreamsMessageBus(MessageBusBase):
             max_message_bytes=options.max_message_bytes,
             topic_maxlen=options.topic_maxlen,
             prefetch=options.prefetch,
+            dead_letter_limits=options.dead_letter_limits,
             close_client=True,
+            url=redact_url(url),
         )
 
     # ---------------------------------------------------------------- point to point
@@ -344,9 +348,22 @@ class RedisStreamsMessageBus(MessageBusBase):
             attempts=attempts,
             reason=reason,
         )
+        fields = dead_letter_fields(
+            self.dead_letter_limits,
+            inbox=agent_id,
+            reason=reason,
+            raw=raw,
+            attempts=attempts,
+            delivery_id=entry_id,
+        )
         await self._dead_letter_script(
             keys=[self.keys.inbox(agent_id), self.keys.dead_letters, self.keys.nacks(agent_id)],
-            args=[self.group, entry_id, agent_id, reason, raw, attempts, now_iso()],
+            args=[
+                self.group,
+                entry_id,
+                self.dead_letter_limits.maxlen,
+                *(item for pair in fields.items() for item in pair),
+            ],
         )
 
     async def ack(self, delivery: Delivery) -> None:
@@ -383,6 +400,20 @@ class RedisStreamsMessageBus(MessageBusBase):
             )
         self._next_claim_at[self.keys.inbox(delivery.inbox)] = 0.0
 
+    # ---------------------------------------------------------------- inbox lifetime
+
+    async def declare_inbox(self, agent_id: str) -> None:
+        await self._ensure_group(self.keys.inbox(agent_id))
+
+    async def release_inbox(self, agent_id: str) -> None:
+        stream = self.keys.inbox(agent_id)
+        # Deleting the stream deletes its consumer group too; a consumer elsewhere that still
+        # reads it gets NOGROUP and recreates both (see _read_new), as after a FLUSHDB.
+        await self.client.delete(stream, self.keys.nacks(agent_id))
+        self._groups_ready.discard(stream)
+        self._read.pop(stream, None)
+        self._next_claim_at.pop(stream, None)
+
     # ---------------------------------------------------------------- topics
 
     async def publish(self, topic: str, message: Message) -> None:
@@ -399,15 +430,13 @@ class RedisStreamsMessageBus(MessageBusBase):
             topic,
             latest[0][0] if latest else "0-0",
             reader=self.consumer,
+            dead_letter_limits=self.dead_letter_limits,
             on_close=self._subscriptions.discard,
         )
         self._subscriptions.add(subscription)
         return subscription
 
     # ---------------------------------------------------------------- dead letters, lifecycle
-
-    async def dead_letters(self, inbox: str | None = None, limit: int = 100) -> list[DeadLetter]:
-        return await read_dead_letters(self.client, self.keys, inbox, limit)
 
     async def close(self) -> None:
         for subscription in list(self._subscriptions):

@@ -24,7 +24,6 @@ from agentrig.core.plant import ACTION_TOOLS, READ_TOOLS, ROLE_TOOLS, Plant, loa
 from agentrig.core.plant.layout import layouts_dir
 from agentrig.core.plant.scenarios import scenarios_dir
 from agentrig.core.state import MemoryStateStore
-
 from tests.core.plant.conftest import new_run_id
 
 RENAMES = {

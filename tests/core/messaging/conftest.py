@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from agentrig.core.messaging import MessageBus, open_message_bus
-from tests.core.messaging.support import BUS_OPTIONS, SEMANTICS, OpenBus, Semantics
+from tests.core.messaging.support import BUS_OPTIONS, SEMANTICS, OpenBus, OpenBusWith, Semantics
 
 
 @pytest.fixture(params=list(SEMANTICS))
@@ -58,3 +58,18 @@ async def open_bus(backend: str, bus_url: str) -> AsyncIterator[OpenBus]:
 @pytest.fixture
 async def bus(open_bus: OpenBus) -> MessageBus:
     return await open_bus()
+
+
+@pytest.fixture
+async def open_bus_with(bus_url: str) -> AsyncIterator[OpenBusWith]:
+    """Open the bus under test with more URL options; closed after the test."""
+    opened: list[MessageBus] = []
+
+    async def open_with(options: str) -> MessageBus:
+        bus = open_message_bus(f"{bus_url}&{options}")
+        opened.append(bus)
+        return bus
+
+    yield open_with
+    for bus in opened:
+        await bus.close()

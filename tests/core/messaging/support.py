@@ -15,6 +15,9 @@ MAX_MESSAGE_BYTES = 65536
 OpenBus = Callable[[], Awaitable[MessageBus]]
 """Opens another handle on the bus under test (see the ``open_bus`` fixture)."""
 
+OpenBusWith = Callable[[str], Awaitable[MessageBus]]
+"""Opens the bus under test with more URL options (``"dead_letter_maxlen=10"``): a new bus."""
+
 
 @dataclass(frozen=True)
 class Semantics:

@@ -7,6 +7,7 @@ Where backends differ (pub/sub keeps nothing and never redelivers), the expectat
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from datetime import UTC, datetime
 
@@ -20,6 +21,7 @@ from tests.core.messaging.support import (
     MAX_DELIVERIES,
     MAX_MESSAGE_BYTES,
     OpenBus,
+    OpenBusWith,
     Semantics,
     make_message,
     start_listening,
@@ -361,3 +363,101 @@ async def test_tasks_reading_one_subscription_share_it(bus: MessageBus) -> None:
 
     assert sorted(i for ids in results for i in ids) == sorted(message.id for message in sent)
     await subscription.close()
+
+
+async def test_a_message_sent_after_declare_inbox_waits_for_the_first_receive(
+    bus: MessageBus,
+) -> None:
+    """Declared before the send, the inbox keeps the message on every backend -- pub/sub too,
+    whose receiver used to subscribe only on its first receive, after the handoff was sent."""
+    await bus.declare_inbox("operator")
+    await bus.declare_inbox("operator")  # idempotent: still one inbox, one copy
+    sent = make_message(content={"sent": "after declare, before any receive"})
+    await bus.send(sent)
+
+    delivery = await bus.receive("operator", timeout=2.0)
+
+    assert delivery is not None
+    assert delivery.message == sent
+    await bus.ack(delivery)
+    assert await bus.receive("operator", timeout=IDLE_TIMEOUT + 0.2) is None
+
+
+async def test_release_inbox_deletes_what_it_holds_and_a_new_one_starts_empty(
+    bus: MessageBus,
+) -> None:
+    await bus.declare_inbox("operator")
+    await bus.send(make_message(content={"left": "unread when the run ended"}))
+    await bus.declare_inbox("monitor")
+    kept = make_message(recipient="monitor")
+    await bus.send(kept)
+
+    await bus.release_inbox("operator")
+    await bus.release_inbox("operator")  # releasing twice (or what never existed) is harmless
+
+    await bus.declare_inbox("operator")
+    assert await bus.receive("operator", timeout=IDLE_TIMEOUT + 0.2) is None
+    later = make_message(content={"sent": "after the release"})
+    await bus.send(later)
+    delivery = await bus.receive("operator", timeout=2.0)
+    assert delivery is not None
+    assert delivery.message == later
+    other = await bus.receive("monitor", timeout=2.0)  # another inbox is untouched
+    assert other is not None
+    assert other.message == kept
+
+
+async def test_a_dead_letter_payload_over_the_limit_is_cut_with_its_size_and_hash(
+    open_bus_with: OpenBusWith,
+) -> None:
+    bus = await open_bus_with("dead_letter_max_bytes=1024&max_deliveries=1")
+    await bus.declare_inbox("operator")
+    await bus.send(make_message(content={"blob": "ü" * 8000}))  # ~16 KB, under the send limit
+    delivery = await bus.receive("operator", timeout=2.0)
+    assert delivery is not None
+    whole = delivery.message.model_dump_json().encode()
+    await bus.nack(delivery, "cannot handle it")
+
+    [letter] = await bus.dead_letters("operator")
+
+    assert letter.original_bytes == len(whole)
+    assert letter.original_sha256 == hashlib.sha256(whole).hexdigest()
+    assert letter.message is None  # a cut payload is no message any more
+    kept, marker = letter.raw.split("...[truncated by agentrig: ")
+    assert whole.startswith(kept.encode())
+    assert 1022 <= len(kept.encode()) <= 1024  # "ü" is 2 bytes: the cut never splits one
+    assert marker == f"{len(whole)} bytes, sha256 {letter.original_sha256}]"
+    assert "cannot handle it" in letter.reason
+
+
+async def test_a_small_dead_letter_is_kept_whole(open_bus_with: OpenBusWith) -> None:
+    bus = await open_bus_with("dead_letter_max_bytes=1024&max_deliveries=1")
+    await bus.declare_inbox("operator")
+    sent = make_message()
+    await bus.send(sent)
+    delivery = await bus.receive("operator", timeout=2.0)
+    assert delivery is not None
+    await bus.nack(delivery, "no")
+
+    [letter] = await bus.dead_letters("operator")
+
+    assert (letter.message, letter.original_bytes, letter.original_sha256) == (sent, None, None)
+
+
+async def test_the_dead_letters_keep_about_maxlen_of_the_newest(
+    open_bus_with: OpenBusWith, backend: str
+) -> None:
+    bus = await open_bus_with("dead_letter_maxlen=10&max_deliveries=1")
+    await bus.declare_inbox("operator")
+    for number in range(250):
+        await bus.send(make_message(content={"n": number}))
+        delivery = await bus.receive("operator", timeout=2.0)
+        assert delivery is not None
+        await bus.nack(delivery, f"failure {number}")
+
+    letters = await bus.dead_letters(limit=1000)
+
+    # Memory keeps exactly 10; Redis trims whole stream nodes (100 entries) with MAXLEN ~.
+    assert len(letters) == 10 if backend == "memory" else 10 <= len(letters) <= 110
+    numbers = [letter.message.content["n"] for letter in letters if letter.message is not None]
+    assert numbers == list(range(250 - len(letters), 250))  # the newest, oldest first

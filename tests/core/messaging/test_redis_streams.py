@@ -4,6 +4,7 @@ the key namespace, the group and connections. The shared behaviour is in test_co
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import signal
@@ -367,3 +368,43 @@ async def test_a_read_ahead_entry_taken_over_by_another_consumer_is_left_to_it(
         await slow.ack(given_back)
         assert await slow.receive("operator", timeout=0.2) is None
         assert await other.receive("operator", timeout=0.2) is None
+
+
+async def test_release_inbox_leaves_no_key_behind(
+    bus: RedisStreamsMessageBus, raw_redis: redis_asyncio.Redis, redis_prefix: str
+) -> None:
+    """A finished run's inboxes: the stream, its consumer group and the nack reasons all go."""
+    await bus.declare_inbox("run-7:operator")
+    await bus.send(make_message(recipient="run-7:operator"))
+    delivery = await bus.receive("run-7:operator", timeout=2.0)
+    assert delivery is not None
+    await bus.nack(delivery, "not yet")  # leaves a nack reason and a pending entry
+    assert sorted([key async for key in raw_redis.scan_iter(match=f"{redis_prefix}*")]) == [
+        f"{redis_prefix}inbox:run-7:operator".encode(),
+        f"{redis_prefix}nacks:run-7:operator".encode(),
+    ]
+
+    await bus.release_inbox("run-7:operator")
+
+    assert [key async for key in raw_redis.scan_iter(match=f"{redis_prefix}*")] == []
+
+
+async def test_oversized_garbage_is_dead_lettered_cut_to_the_limit(
+    streams_url: str, raw_redis: redis_asyncio.Redis
+) -> None:
+    """Someone XADDs 2 MB of junk to an inbox (the send limit never saw it): the dead letter
+    keeps 4 KiB of it, its size and hash -- not the 2 MB."""
+    junk = b"x" * 2_000_000
+    async with RedisStreamsMessageBus.from_url(f"{streams_url}&dead_letter_max_bytes=4096") as bus:
+        await raw_redis.xadd(bus.keys.inbox("operator"), {"message": junk})
+        assert await bus.receive("operator", timeout=0.5) is None
+
+        [letter] = await bus.dead_letters("operator")
+        stored_bytes = await raw_redis.memory_usage(bus.keys.dead_letters)
+
+    assert letter.original_bytes == len(junk)
+    assert letter.original_sha256 == hashlib.sha256(junk).hexdigest()
+    assert letter.raw.startswith("x" * 4096 + "...[truncated by agentrig: 2000000 bytes")
+    assert len(letter.raw) < 4096 + 200
+    assert stored_bytes is not None
+    assert stored_bytes < 16_384
