@@ -15,18 +15,13 @@ row count tells whether another client created it first.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any
-
-from pydantic import BaseModel
 
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
-    encode_document,
     pop_url_option,
-    validate_key,
 )
 from agentrig.exceptions import (
     ConfigurationError,
@@ -113,8 +108,8 @@ class PostgresStateStore(StateStoreBase):
         self._insert = sql.SQL(
             "INSERT INTO {} (key, version, document) VALUES (%s, 1, %s) ON CONFLICT DO NOTHING"
         ).format(table)
-        self._delete = sql.SQL("DELETE FROM {} WHERE key = %s").format(table)
-        self._keys = sql.SQL(
+        self._delete_statement = sql.SQL("DELETE FROM {} WHERE key = %s").format(table)
+        self._keys_statement = sql.SQL(
             "SELECT key FROM {} WHERE key LIKE %s ESCAPE '\\' ORDER BY key"
         ).format(table)
 
@@ -171,24 +166,17 @@ class PostgresStateStore(StateStoreBase):
             raise CorruptStateError(key, self.location, "the document is not text")
         return Versioned(decode_stored_document(key, self.location, document), int(version))
 
-    async def load(self, key: str) -> Versioned | None:
-        self._ensure_open()
-        validate_key(key)
+    def location_of(self, key: str) -> str:
+        return self.location
+
+    async def _load(self, key: str) -> Versioned | None:
         pool = await self._connected_pool()
         async with pool.connection() as connection:
             cursor = await connection.execute(self._select, (key,))
             row = await cursor.fetchone()
         return None if row is None else self._check_row(key, *row)
 
-    async def save(
-        self,
-        key: str,
-        state: Mapping[str, Any] | BaseModel,
-        expected_version: int | None = None,
-    ) -> int:
-        self._ensure_open()
-        validate_key(key)
-        text = encode_document(key, state)
+    async def _save_encoded(self, key: str, text: str, expected_version: int | None) -> int:
         pool = await self._connected_pool()
         async with pool.connection() as connection:
             while True:
@@ -212,19 +200,16 @@ class PostgresStateStore(StateStoreBase):
                     raise VersionConflict(key, 0, 0 if row is None else int(row[0]))
                 # An unconditional save simply goes again, now finding the row to lock.
 
-    async def delete(self, key: str) -> bool:
-        self._ensure_open()
-        validate_key(key)
+    async def _delete(self, key: str) -> bool:
         pool = await self._connected_pool()
         async with pool.connection() as connection:
-            cursor = await connection.execute(self._delete, (key,))
+            cursor = await connection.execute(self._delete_statement, (key,))
             return cursor.rowcount > 0
 
-    async def keys(self, prefix: str = "") -> list[str]:
-        self._ensure_open()
+    async def _keys(self, prefix: str) -> list[str]:
         pool = await self._connected_pool()
         async with pool.connection() as connection:
-            cursor = await connection.execute(self._keys, (_like_prefix(prefix),))
+            cursor = await connection.execute(self._keys_statement, (_like_prefix(prefix),))
             return [key for (key,) in await cursor.fetchall()]
 
     async def close(self) -> None:

@@ -21,19 +21,14 @@ in the URL changes it): tasks beyond it wait for a free connection instead of fa
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from typing import Any
 
 import structlog
-from pydantic import BaseModel
 
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
-    encode_document,
     pop_url_option,
-    validate_key,
 )
 from agentrig.exceptions import CorruptStateError, MissingExtraError, StateError, VersionConflict
 
@@ -129,9 +124,10 @@ class RedisStateStore(StateStoreBase):
     def _location(self, key: str) -> str:
         return f"Redis hash {self.redis_key(key)!r} (fields v, d)"
 
-    async def load(self, key: str) -> Versioned | None:
-        self._ensure_open()
-        validate_key(key)
+    def location_of(self, key: str) -> str:
+        return self._location(key)
+
+    async def _load(self, key: str) -> Versioned | None:
         try:
             version, document = await self.client.hmget(self.redis_key(key), ["v", "d"])
         except ResponseError as error:
@@ -163,15 +159,7 @@ class RedisStateStore(StateStoreBase):
         state = decode_stored_document(key, self._location(key), document)
         return Versioned(state, int(version_text))
 
-    async def save(
-        self,
-        key: str,
-        state: Mapping[str, Any] | BaseModel,
-        expected_version: int | None = None,
-    ) -> int:
-        self._ensure_open()
-        validate_key(key)
-        text = encode_document(key, state)
+    async def _save_encoded(self, key: str, text: str, expected_version: int | None) -> int:
         expected = "" if expected_version is None else str(expected_version)
         checked = ""
         for _ in range(_MAX_VERIFY_ROUNDS):
@@ -200,13 +188,10 @@ class RedisStateStore(StateStoreBase):
         raw = document.encode("utf-8") if isinstance(document, str) else document or b""
         return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
 
-    async def delete(self, key: str) -> bool:
-        self._ensure_open()
-        validate_key(key)
+    async def _delete(self, key: str) -> bool:
         return bool(await self.client.delete(self.redis_key(key)))
 
-    async def keys(self, prefix: str = "") -> list[str]:
-        self._ensure_open()
+    async def _keys(self, prefix: str) -> list[str]:
         pattern = _glob_escape(self.namespace + prefix) + "*"
         start = len(self.namespace)
         found: list[str] = []
