@@ -5,6 +5,7 @@ The hierarchy::
     AgentrigError
     ├── ConfigurationError          a URL, option or file that agentrig cannot use
     │   └── MissingExtraError       a backend or adapter whose optional dependency is not installed
+    ├── BackendUnavailableError     a store or bus server that cannot be reached (URL, reason)
     ├── StateError                  the state store
     │   ├── VersionConflict         compare-and-set lost: the stored version is not the expected one
     │   ├── CorruptStateError       a stored document is not valid JSON; it is kept, never overwritten
@@ -36,6 +37,7 @@ __all__ = [
     "AdapterError",
     "AdapterNotFoundError",
     "AgentrigError",
+    "BackendUnavailableError",
     "BusError",
     "CassetteError",
     "CassetteMismatchError",
@@ -78,6 +80,23 @@ class MissingExtraError(ConfigurationError, ImportError):
     def __init__(self, what: str, extra: str) -> None:
         self.extra = extra
         super().__init__(f"{what} needs the '{extra}' extra: pip install 'agentrig[{extra}]'")
+
+
+class BackendUnavailableError(AgentrigError):
+    """A state store or message bus server that cannot be reached (refused, timed out, auth).
+
+    Attributes:
+        url: the backend URL, its password replaced by ``***``.
+        reason: the underlying cause, in one line.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"cannot reach {url}: {reason}; check that the server is running and that the URL's "
+            "host, port, database and password are right"
+        )
 
 
 class StateError(AgentrigError):

@@ -10,6 +10,11 @@ A save is one transaction: ``SELECT ... FOR UPDATE`` locks the row, the stored d
 checked (a corrupt one is reported with :class:`CorruptStateError` and left alone), the version
 compared, then ``UPDATE``; a new key is written with ``INSERT ... ON CONFLICT DO NOTHING`` whose
 row count tells whether another client created it first.
+
+A store made from a URL connects once before it opens its pool (and creates the table on that
+connection), with libpq's ``connect_timeout`` at 5 s unless the URL sets one. A server that is
+down, refuses the login or lacks the database thus fails the first call within seconds with
+:class:`BackendUnavailableError` naming the URL (no password) and libpq's reason.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from agentrig.core.state.base import (
     Versioned,
     decode_stored_document,
     pop_url_option,
+    redact_url,
 )
 from agentrig.exceptions import (
+    BackendUnavailableError,
     ConfigurationError,
     CorruptStateError,
     MissingExtraError,
@@ -39,13 +46,29 @@ try:
 except ImportError as error:
     raise MissingExtraError("the PostgreSQL state store", "postgres") from error
 
-__all__ = ["DEFAULT_SCHEMA", "PostgresStateStore"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT_SECONDS", "DEFAULT_SCHEMA", "PostgresStateStore"]
 
 DEFAULT_SCHEMA = "agentrig"
 TABLE = "agentrig_state"
 _MAX_IDENTIFIER_BYTES = 63  # PostgreSQL truncates longer names silently
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5
+"""libpq's ``connect_timeout`` unless the URL sets one: a silent host fails in seconds, not the
+operating system's two minutes."""
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
+
+
+def _failure_reason(error: psycopg.OperationalError) -> str:
+    """libpq's cause in one line: 'database "x" does not exist', 'Connection refused'.
+
+    libpq writes ``connection to server at "h", port 1 failed: <cause>`` per address tried,
+    with hints on further lines; the cause of the first attempt is the one to act on.
+    """
+    lines = str(error).strip().splitlines()
+    if not lines:
+        return type(error).__name__
+    cause = lines[0].rpartition(" failed: ")[2]
+    return " ".join(cause.removeprefix("FATAL:").split())
 
 
 def _like_prefix(prefix: str) -> str:
@@ -137,22 +160,49 @@ class PostgresStateStore(StateStoreBase):
             return self._pool
         async with self._setup_lock:
             if self._pool is None:
+                # One connection first, to create the table: an unreachable server then fails
+                # at once with libpq's reason, where the pool would retry for 30 s and report
+                # only "pool initialization incomplete".
+                async with await self._connect_once() as connection:
+                    await self._create_table_once(connection)
+                self._ready = True
                 pool: Pool = AsyncConnectionPool(
                     self._conninfo,
                     min_size=1,
                     max_size=self.max_size,
                     open=False,
-                    kwargs={"autocommit": True},
+                    kwargs={"autocommit": True, **self._connect_options()},
                 )
                 await pool.open(wait=True)
                 self._pool = pool
             if not self._ready:
-                await self._create_table_once(self._pool)
+                async with self._pool.connection() as connection:
+                    await self._create_table_once(connection)
                 self._ready = True
         return self._pool
 
-    async def _create_table_once(self, pool: Pool) -> None:
-        async with pool.connection() as connection, connection.transaction():
+    def _connect_options(self) -> dict[str, Any]:
+        try:
+            given = conninfo_to_dict(self._conninfo)
+        except psycopg.ProgrammingError:
+            given = {}
+        if "connect_timeout" in given:
+            return {}
+        return {"connect_timeout": DEFAULT_CONNECT_TIMEOUT_SECONDS}
+
+    async def _connect_once(self) -> psycopg.AsyncConnection[TupleRow]:
+        """Connect, or raise BackendUnavailableError naming the URL and libpq's reason."""
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, **self._connect_options()
+            )
+        except psycopg.OperationalError as error:
+            raise BackendUnavailableError(
+                redact_url(self._conninfo), _failure_reason(error)
+            ) from error
+
+    async def _create_table_once(self, connection: psycopg.AsyncConnection[TupleRow]) -> None:
+        async with connection.transaction():
             # Concurrent CREATE ... IF NOT EXISTS can still collide in the catalogue; a
             # transaction-scoped advisory lock lets one creator run at a time.
             await connection.execute(
