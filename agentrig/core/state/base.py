@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar, NoReturn, Protocol, Self, final, runtime_checkable
+from typing import Any, ClassVar, NoReturn, Protocol, Self, runtime_checkable
 from urllib.parse import parse_qsl, urlencode
 
 from pydantic import BaseModel
@@ -190,32 +190,34 @@ class StateStoreBase(AsyncClosing, ABC):
             async def _keys(self, prefix: str) -> list[str]:
                 return sorted(k for k in self._docs if k.startswith(prefix))
 
-    A backend cannot skip the rules: overriding ``load``, ``save``, ``delete`` or ``keys`` is
-    refused when the class is defined (and flagged by mypy, as they are ``@final``). A backend's
+    A backend cannot skip the rules: a class that implements the hooks and also overrides
+    ``load``, ``save``, ``delete`` or ``keys`` is refused when it is defined. A wrapper that
+    subclasses a finished store to add behaviour (a test double injecting delays or faults)
+    may override them and delegate to ``super()``, where the rules still run. A backend's
     ``close`` releases its own resources and then calls ``super().close()``.
     """
 
     _closed: bool = False
     _TEMPLATE_METHODS: ClassVar[tuple[str, ...]] = ("load", "save", "delete", "keys")
+    _HOOKS: ClassVar[tuple[str, ...]] = ("_load", "_save_encoded", "_delete", "_keys")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        overridden = [name for name in cls._TEMPLATE_METHODS if name in vars(cls)]
-        if overridden:
+        own = vars(cls)
+        overridden = [name for name in cls._TEMPLATE_METHODS if name in own]
+        if overridden and any(hook in own for hook in cls._HOOKS):
             # Raised at class definition, so a backend that skips the rules never ships.
             raise TypeError(
-                f"{cls.__name__} overrides {', '.join(overridden)} of StateStoreBase, which "
-                "would skip the open check, key validation and encoding; implement "
-                "_load / _save_encoded / _delete / _keys instead"
+                f"{cls.__name__} implements StateStoreBase hooks but overrides "
+                f"{', '.join(overridden)}, which would skip the open check, key validation and "
+                "encoding; implement only _load / _save_encoded / _delete / _keys"
             )
 
-    @final
     async def load(self, key: str) -> Versioned | None:
         """See :meth:`StateStore.load`."""
         self._ensure_open()
         return await self._load(validate_key(key))
 
-    @final
     async def save(
         self,
         key: str,
@@ -227,13 +229,11 @@ class StateStoreBase(AsyncClosing, ABC):
         text = encode_document(validate_key(key), state)
         return await self._save_encoded(key, text, expected_version)
 
-    @final
     async def delete(self, key: str) -> bool:
         """See :meth:`StateStore.delete`."""
         self._ensure_open()
         return await self._delete(validate_key(key))
 
-    @final
     async def keys(self, prefix: str = "") -> list[str]:
         """See :meth:`StateStore.keys`."""
         self._ensure_open()

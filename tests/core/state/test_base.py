@@ -87,8 +87,24 @@ def test_a_backend_cannot_override_a_public_method(method: str) -> None:
     async def skips_the_rules(self: object, *args: object) -> None:
         return None
 
-    with pytest.raises(TypeError, match=f"overrides {method} of StateStoreBase.*implement _load"):
-        type("Skipper", (HooksOnly,), {method: skips_the_rules})
+    hooks = {name: getattr(HooksOnly, name) for name in ("_load", "_save_encoded")}
+    with pytest.raises(TypeError, match=f"implements StateStoreBase hooks but overrides {method},"):
+        type("Skipper", (HooksOnly,), {**hooks, method: skips_the_rules})
+
+
+async def test_a_wrapper_of_a_finished_store_may_add_behaviour_and_keeps_the_rules() -> None:
+    class CountingStore(MemoryStateStore):  # the shape of the tests' fault-injecting doubles
+        saves = 0
+
+        async def save(self, key: str, state: object, expected_version: int | None = None) -> int:
+            self.saves += 1
+            return await super().save(key, state, expected_version)  # type: ignore[arg-type]
+
+    store = CountingStore()
+    assert await store.save("k", {"n": 1}) == 1
+    with pytest.raises(InvalidKeyError):
+        await store.save("../k", {"n": 1})
+    assert store.saves == 2
 
 
 def test_a_backend_must_implement_every_hook() -> None:
