@@ -10,6 +10,10 @@ Stored data that is not a JSON object (someone else wrote garbage into the file,
 reported by ``load`` and refused by ``save`` with a :class:`CorruptStateError` naming the key and
 where the bytes lie; it is never overwritten. ``delete`` is the deliberate way to discard it.
 
+A Redis or PostgreSQL server that cannot be reached fails the call that needed it with
+:class:`~agentrig.exceptions.BackendUnavailableError` naming the server (no password) and the
+cause in one line.
+
 Documents are JSON, never pickle: a store is shared infrastructure, and unpickling what someone
 else wrote into Redis is code execution.
 """
@@ -40,9 +44,7 @@ __all__ = [
     "decode_document",
     "decode_stored_document",
     "encode_document",
-    "one_line",
     "pop_url_option",
-    "redact_url",
     "store_location",
     "validate_key",
 ]
@@ -474,24 +476,3 @@ def pop_url_option(url: str, name: str) -> tuple[str, str | None]:
     value = next((item for key, item in pairs if key == name), None)
     rest = urlencode([(key, item) for key, item in pairs if key != name])
     return base + (f"?{rest}" if rest else "") + hash_mark + fragment, value
-
-
-# user:password@ in a URL; password=... in a URL query or a libpq "key=value" string.
-_URL_PASSWORD = re.compile(r"(?<=://)([^/@:?#]*):[^/?#]*@")
-_PASSWORD_PARAMETER = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&#]*)")
-
-
-def redact_url(url: str) -> str:
-    """``url`` fit for an error message or a log: any password replaced by ``***``.
-
-    Handles ``scheme://user:secret@host`` and a ``password=`` parameter, in a URL's query or in
-    a libpq ``key=value`` connection string.
-    """
-    url = _URL_PASSWORD.sub(r"\1:***@", url)
-    return _PASSWORD_PARAMETER.sub(r"\1***", url)
-
-
-def one_line(error: BaseException) -> str:
-    """An exception's message on one line (client libraries add hints on further lines)."""
-    text = " ".join(str(error).split())
-    return text or type(error).__name__

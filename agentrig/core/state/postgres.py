@@ -27,8 +27,8 @@ from agentrig.core.state.base import (
     Versioned,
     decode_stored_document,
     pop_url_option,
-    redact_url,
 )
+from agentrig.core.state.diagnostics import redact_url
 from agentrig.exceptions import (
     BackendUnavailableError,
     ConfigurationError,

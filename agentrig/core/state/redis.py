@@ -36,10 +36,9 @@ from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
-    one_line,
     pop_url_option,
-    redact_url,
 )
+from agentrig.core.state.diagnostics import one_line, redact_url
 from agentrig.exceptions import (
     BackendUnavailableError,
     CorruptStateError,

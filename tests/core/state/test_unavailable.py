@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from agentrig.core.state import StateStore, open_state_store
-from agentrig.core.state.base import redact_url
+from agentrig.core.state.diagnostics import redact_url
 from agentrig.exceptions import AgentrigError, BackendUnavailableError
 
 CORRECTNESS_BOUND_SECONDS = 10.0
