@@ -40,7 +40,7 @@ import structlog
 
 from agentrig.core.plant.dispatch import canonical_arguments, execute_call
 from agentrig.core.plant.results import ToolResult
-from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
+from agentrig.core.plant.state import LedgerEntry, plant_key, plant_state_from_document
 from agentrig.core.state.base import StateStore
 from agentrig.exceptions import PlantError, VersionConflict
 
@@ -237,7 +237,7 @@ class ToolExecutor:
                     f"run {self.run_id!r} has no plant in the state store; create it first "
                     "(Plant.create)"
                 )
-            state = PlantState.model_validate(loaded.state)
+            state = plant_state_from_document(self.store, self.key, loaded.state)
             existing = state.ledger_entry(key)
             if existing is not None:
                 same = (existing.role, existing.tool, existing.arguments) == (role, tool, canonical)

@@ -21,7 +21,7 @@ from agentrig.core.plant.executor import ToolCallHook, ToolExecutor
 from agentrig.core.plant.grader import Grade, grade_run
 from agentrig.core.plant.scenarios import Scenario, load_scenario
 from agentrig.core.plant.simulator import PlantSimulator
-from agentrig.core.plant.state import PlantState, plant_key
+from agentrig.core.plant.state import PlantState, plant_key, plant_state_from_document
 from agentrig.core.state.base import StateStore, validate_key
 from agentrig.exceptions import PlantError, VersionConflict
 
@@ -49,6 +49,7 @@ class Plant:
 
         Raises:
             PlantError: the run id already holds a plant of another scenario or seed.
+            CorruptStateError: the run id's key holds something that is not a plant document.
             ScenarioError: the scenario does not load.
         """
         if isinstance(scenario, str):
@@ -70,11 +71,12 @@ class Plant:
         loaded = await self.store.load(self.key)
         if loaded is None:
             return False
-        existing = loaded.state
-        if existing.get("scenario_id") != scenario.id or existing.get("seed") != seed:
+        # A document that is no plant at all is corrupt, not "a plant of another scenario".
+        existing = plant_state_from_document(self.store, self.key, loaded.state)
+        if existing.scenario_id != scenario.id or existing.seed != seed:
             raise PlantError(
                 f"run {self.run_id!r} already has a plant for scenario "
-                f"{existing.get('scenario_id')!r} with seed {existing.get('seed')}; "
+                f"{existing.scenario_id!r} with seed {existing.seed}; "
                 f"use a new run id for {scenario.id!r} with seed {seed}"
             )
         return True
@@ -84,11 +86,12 @@ class Plant:
 
         Raises:
             PlantError: the run has no plant.
+            CorruptStateError: the run's key holds something that is not a plant document.
         """
         loaded = await self.store.load(self.key)
         if loaded is None:
             raise PlantError(f"run {self.run_id!r} has no plant; create it with Plant.create")
-        return PlantState.model_validate(loaded.state)
+        return plant_state_from_document(self.store, self.key, loaded.state)
 
     async def alarm_text(self) -> str:
         """The alarm message the run starts from, with the readings filled in."""

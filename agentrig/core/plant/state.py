@@ -16,10 +16,12 @@ import json
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentrig.core.plant.faults import Fault
 from agentrig.core.plant.layout import MACHINE_KINDS, LayoutSpec, LogEntry
+from agentrig.core.state.base import JsonObject, StateStore, store_location
+from agentrig.exceptions import CorruptStateError
 
 __all__ = [
     "HISTORY_SAMPLES",
@@ -34,6 +36,7 @@ __all__ = [
     "SensorFlag",
     "WorkOrder",
     "plant_key",
+    "plant_state_from_document",
 ]
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -220,3 +223,30 @@ class PlantState(_Model):
 
     def has_work_order(self, target: str) -> bool:
         return any(order.device_id == target for order in self.work_orders)
+
+
+def plant_state_from_document(store: StateStore, key: str, document: JsonObject) -> PlantState:
+    """The plant document loaded from ``store`` under ``key``, validated.
+
+    Raises:
+        CorruptStateError: the JSON object under ``key`` is not a plant document (another
+            program wrote the key, or a newer agentrig); it names the key and where it lies,
+            like the stores' own reports of corrupt data, and leaves it in place.
+    """
+    try:
+        return PlantState.model_validate(document)
+    except ValidationError as error:
+        raise CorruptStateError(
+            key, store_location(store, key), _not_a_plant_document(error)
+        ) from error
+
+
+def _not_a_plant_document(error: ValidationError) -> str:
+    problems = error.errors(include_url=False, include_input=False)
+    first = problems[0]
+    field = ".".join(str(part) for part in first["loc"]) or "the document"
+    more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+    return (
+        f"it is not a plant document ({field}: {first['msg']}{more}); delete the key to let "
+        "the run start afresh, or use a new run id"
+    )

@@ -10,6 +10,10 @@ Stored data that is not a JSON object (someone else wrote garbage into the file,
 reported by ``load`` and refused by ``save`` with a :class:`CorruptStateError` naming the key and
 where the bytes lie; it is never overwritten. ``delete`` is the deliberate way to discard it.
 
+A Redis or PostgreSQL server that cannot be reached fails the call that needed it with
+:class:`~agentrig.exceptions.BackendUnavailableError` naming the server (no password) and the
+cause in one line.
+
 Documents are JSON, never pickle: a store is shared infrastructure, and unpickling what someone
 else wrote into Redis is code execution.
 """
@@ -19,10 +23,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, NoReturn, Protocol, Self, runtime_checkable
+from typing import Any, ClassVar, NoReturn, Protocol, Self, runtime_checkable
 from urllib.parse import parse_qsl, urlencode
 
 from pydantic import BaseModel
@@ -40,6 +45,7 @@ __all__ = [
     "decode_stored_document",
     "encode_document",
     "pop_url_option",
+    "store_location",
     "validate_key",
 ]
 
@@ -96,7 +102,8 @@ class StateStore(Protocol):
             async def __aexit__(self, *exc_info: object) -> None:
                 await self.close()
 
-    (Subclassing :class:`StateStoreBase` provides ``close`` and ``async with``.)
+    (Subclassing :class:`StateStoreBase` instead gives the key rules, encoding, ``close`` and
+    ``async with`` for free: a backend then writes only the four hooks.)
     """
 
     async def load(self, key: str) -> Versioned | None:
@@ -155,26 +162,123 @@ class StateStore(Protocol):
     ) -> None: ...
 
 
-class StateStoreBase(AsyncClosing):
-    """Shared behaviour of the built-in backends: ``async with`` and refusing use after close.
+class StateStoreBase(AsyncClosing, ABC):
+    """The rules every built-in backend obeys, written once: a backend implements only hooks.
 
-    Backends implement the :class:`StateStore` methods and call :func:`validate_key` and
-    :func:`encode_document` / :func:`decode_stored_document` so that every backend agrees on the
-    rules. Each public method starts with :meth:`_ensure_open`; a backend's ``close`` releases its
-    own resources and then calls ``super().close()``.
+    The public methods are template methods. Each refuses a closed store, checks the key with
+    :func:`validate_key` and, for ``save``, encodes the document with :func:`encode_document`;
+    only then does it call the backend's hook with a valid key (and the JSON text)::
+
+        class DictStore(StateStoreBase):
+            def __init__(self) -> None:
+                self._docs: dict[str, tuple[str, int]] = {}
+
+            async def _load(self, key: str) -> Versioned | None:
+                if key not in self._docs:
+                    return None
+                text, version = self._docs[key]
+                return Versioned(decode_stored_document(key, "a dict", text), version)
+
+            async def _save_encoded(self, key, text, expected_version) -> int:
+                current = self._docs.get(key, ("", 0))[1]
+                if expected_version is not None and expected_version != current:
+                    raise VersionConflict(key, expected_version, current)
+                self._docs[key] = (text, current + 1)
+                return current + 1
+
+            async def _delete(self, key: str) -> bool:
+                return self._docs.pop(key, None) is not None
+
+            async def _keys(self, prefix: str) -> list[str]:
+                return sorted(k for k in self._docs if k.startswith(prefix))
+
+    A backend cannot skip the rules: a class that implements the hooks and also overrides
+    ``load``, ``save``, ``delete`` or ``keys`` is refused when it is defined. A wrapper that
+    subclasses a finished store to add behaviour (a test double injecting delays or faults)
+    may override them and delegate to ``super()``, where the rules still run. A backend's
+    ``close`` releases its own resources and then calls ``super().close()``.
     """
 
     _closed: bool = False
+    _TEMPLATE_METHODS: ClassVar[tuple[str, ...]] = ("load", "save", "delete", "keys")
+    _HOOKS: ClassVar[tuple[str, ...]] = ("_load", "_save_encoded", "_delete", "_keys")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        overridden = [name for name in cls._TEMPLATE_METHODS if name in own]
+        if overridden and any(hook in own for hook in cls._HOOKS):
+            # Raised at class definition, so a backend that skips the rules never ships.
+            raise TypeError(
+                f"{cls.__name__} implements StateStoreBase hooks but overrides "
+                f"{', '.join(overridden)}, which would skip the open check, key validation and "
+                "encoding; implement only _load / _save_encoded / _delete / _keys"
+            )
+
+    async def load(self, key: str) -> Versioned | None:
+        """See :meth:`StateStore.load`."""
+        self._ensure_open()
+        return await self._load(validate_key(key))
+
+    async def save(
+        self,
+        key: str,
+        state: Mapping[str, Any] | BaseModel,
+        expected_version: int | None = None,
+    ) -> int:
+        """See :meth:`StateStore.save`."""
+        self._ensure_open()
+        text = encode_document(validate_key(key), state)
+        return await self._save_encoded(key, text, expected_version)
+
+    async def delete(self, key: str) -> bool:
+        """See :meth:`StateStore.delete`."""
+        self._ensure_open()
+        return await self._delete(validate_key(key))
+
+    async def keys(self, prefix: str = "") -> list[str]:
+        """See :meth:`StateStore.keys`."""
+        self._ensure_open()
+        return await self._keys(prefix)
 
     async def close(self) -> None:
         """Mark the store closed; backends with connections release them first."""
         self._closed = True
+
+    def location_of(self, key: str) -> str:
+        """Where ``key``'s document lies, for error messages (no password); backends refine it."""
+        return type(self).__name__
+
+    @abstractmethod
+    async def _load(self, key: str) -> Versioned | None:
+        """The document under a valid ``key``, or None; CorruptStateError for garbage."""
+
+    @abstractmethod
+    async def _save_encoded(self, key: str, text: str, expected_version: int | None) -> int:
+        """Store ``text`` (a JSON object as :func:`encode_document` wrote it) under a valid
+        ``key`` with compare-and-set as :meth:`StateStore.save` describes; return the version."""
+
+    @abstractmethod
+    async def _delete(self, key: str) -> bool:
+        """Remove a valid ``key``, whatever it holds; return whether it existed."""
+
+    @abstractmethod
+    async def _keys(self, prefix: str) -> list[str]:
+        """Every key starting with ``prefix``, sorted by code point."""
 
     def _ensure_open(self) -> None:
         if self._closed:
             raise StateError(
                 f"this {type(self).__name__} is closed; open a new store to keep using it"
             )
+
+
+def store_location(store: StateStore, key: str) -> str:
+    """Where ``store`` keeps ``key``, for error messages: the backend's own words when it is
+    built on :class:`StateStoreBase`, else the store's class name."""
+    if isinstance(store, StateStoreBase):
+        return store.location_of(key)
+    return type(store).__name__
 
 
 def validate_key(key: str) -> str:

@@ -23,20 +23,17 @@ import asyncio
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from filelock import FileLock, Timeout
-from pydantic import BaseModel
 
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
-    encode_document,
     validate_key,
 )
 from agentrig.exceptions import ConfigurationError, CorruptStateError, StateError, VersionConflict
@@ -88,7 +85,12 @@ def key_to_path_parts(key: str) -> list[str]:
     Raises:
         InvalidKeyError: the key breaks the key rules.
     """
-    segments = validate_key(key).split("/")
+    return _path_parts(validate_key(key))
+
+
+def _path_parts(key: str) -> list[str]:
+    """:func:`key_to_path_parts` for a key already validated."""
+    segments = key.split("/")
     parts: list[str] = []
     for index, segment in enumerate(segments):
         *continued, last = _split_name(_escape(segment))
@@ -159,30 +161,25 @@ class FileStateStore(StateStoreBase):
         """The file that holds ``key`` (it may not exist)."""
         return self.root.joinpath(*key_to_path_parts(key))
 
-    async def load(self, key: str) -> Versioned | None:
-        self._ensure_open()
-        path = self.path_for(key)
-        return await asyncio.to_thread(self._load_sync, key, path)
+    def location_of(self, key: str) -> str:
+        return str(self.path_for(key))
 
-    async def save(
-        self,
-        key: str,
-        state: Mapping[str, Any] | BaseModel,
-        expected_version: int | None = None,
-    ) -> int:
-        self._ensure_open()
-        path = self.path_for(key)
-        text = encode_document(key, state)
+    async def _load(self, key: str) -> Versioned | None:
+        return await asyncio.to_thread(self._load_sync, key, self._path_for_valid(key))
+
+    async def _save_encoded(self, key: str, text: str, expected_version: int | None) -> int:
+        path = self._path_for_valid(key)
         return await asyncio.to_thread(self._save_sync, key, path, text, expected_version)
 
-    async def delete(self, key: str) -> bool:
-        self._ensure_open()
-        path = self.path_for(key)
-        return await asyncio.to_thread(self._delete_sync, key, path)
+    async def _delete(self, key: str) -> bool:
+        return await asyncio.to_thread(self._delete_sync, key, self._path_for_valid(key))
 
-    async def keys(self, prefix: str = "") -> list[str]:
-        self._ensure_open()
+    async def _keys(self, prefix: str) -> list[str]:
         return await asyncio.to_thread(self._keys_sync, prefix)
+
+    def _path_for_valid(self, key: str) -> Path:
+        # The base class has validated the key already; validating twice would cost each call.
+        return self.root.joinpath(*_path_parts(key))
 
     # ------------------------------------------------------------ blocking parts (worker thread)
 

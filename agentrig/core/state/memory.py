@@ -6,17 +6,10 @@ Documents are kept as encoded JSON text, so a caller mutating a dict after ``sav
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from pydantic import BaseModel
-
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
-    encode_document,
-    validate_key,
 )
 from agentrig.exceptions import VersionConflict
 
@@ -42,24 +35,17 @@ class MemoryStateStore(StateStoreBase):
         """Build from ``memory://`` (each call is a new, empty store)."""
         return cls()
 
-    async def load(self, key: str) -> Versioned | None:
-        self._ensure_open()
-        validate_key(key)
+    def location_of(self, key: str) -> str:
+        return _LOCATION
+
+    async def _load(self, key: str) -> Versioned | None:
         stored = self._documents.get(key)
         if stored is None:
             return None
         text, version = stored
         return Versioned(decode_stored_document(key, _LOCATION, text), version)
 
-    async def save(
-        self,
-        key: str,
-        state: Mapping[str, Any] | BaseModel,
-        expected_version: int | None = None,
-    ) -> int:
-        self._ensure_open()
-        validate_key(key)
-        text = encode_document(key, state)
+    async def _save_encoded(self, key: str, text: str, expected_version: int | None) -> int:
         stored_text, current = self._documents.get(key, ("", 0))
         if key in self._raw_keys:
             decode_stored_document(key, _LOCATION, stored_text)  # refuses to overwrite garbage
@@ -69,14 +55,11 @@ class MemoryStateStore(StateStoreBase):
         self._raw_keys.discard(key)
         return current + 1
 
-    async def delete(self, key: str) -> bool:
-        self._ensure_open()
-        validate_key(key)
+    async def _delete(self, key: str) -> bool:
         self._raw_keys.discard(key)
         return self._documents.pop(key, None) is not None
 
-    async def keys(self, prefix: str = "") -> list[str]:
-        self._ensure_open()
+    async def _keys(self, prefix: str) -> list[str]:
         return sorted(key for key in self._documents if key.startswith(prefix))
 
     def put_raw(self, key: str, text: str) -> None:

@@ -10,25 +10,27 @@ A save is one transaction: ``SELECT ... FOR UPDATE`` locks the row, the stored d
 checked (a corrupt one is reported with :class:`CorruptStateError` and left alone), the version
 compared, then ``UPDATE``; a new key is written with ``INSERT ... ON CONFLICT DO NOTHING`` whose
 row count tells whether another client created it first.
+
+A store made from a URL connects once before it opens its pool (and creates the table on that
+connection), with libpq's ``connect_timeout`` at 5 s unless the URL sets one. A server that is
+down, refuses the login or lacks the database thus fails the first call within seconds with
+:class:`BackendUnavailableError` naming the URL (no password) and libpq's reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any
-
-from pydantic import BaseModel
 
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
-    encode_document,
     pop_url_option,
-    validate_key,
 )
+from agentrig.core.state.diagnostics import redact_url
 from agentrig.exceptions import (
+    BackendUnavailableError,
     ConfigurationError,
     CorruptStateError,
     MissingExtraError,
@@ -44,13 +46,29 @@ try:
 except ImportError as error:
     raise MissingExtraError("the PostgreSQL state store", "postgres") from error
 
-__all__ = ["DEFAULT_SCHEMA", "PostgresStateStore"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT_SECONDS", "DEFAULT_SCHEMA", "PostgresStateStore"]
 
 DEFAULT_SCHEMA = "agentrig"
 TABLE = "agentrig_state"
 _MAX_IDENTIFIER_BYTES = 63  # PostgreSQL truncates longer names silently
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5
+"""libpq's ``connect_timeout`` unless the URL sets one: a silent host fails in seconds, not the
+operating system's two minutes."""
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
+
+
+def _failure_reason(error: psycopg.OperationalError) -> str:
+    """libpq's cause in one line: 'database "x" does not exist', 'Connection refused'.
+
+    libpq writes ``connection to server at "h", port 1 failed: <cause>`` per address tried,
+    with hints on further lines; the cause of the first attempt is the one to act on.
+    """
+    lines = str(error).strip().splitlines()
+    if not lines:
+        return type(error).__name__
+    cause = lines[0].rpartition(" failed: ")[2]
+    return " ".join(cause.removeprefix("FATAL:").split())
 
 
 def _like_prefix(prefix: str) -> str:
@@ -113,8 +131,8 @@ class PostgresStateStore(StateStoreBase):
         self._insert = sql.SQL(
             "INSERT INTO {} (key, version, document) VALUES (%s, 1, %s) ON CONFLICT DO NOTHING"
         ).format(table)
-        self._delete = sql.SQL("DELETE FROM {} WHERE key = %s").format(table)
-        self._keys = sql.SQL(
+        self._delete_statement = sql.SQL("DELETE FROM {} WHERE key = %s").format(table)
+        self._keys_statement = sql.SQL(
             "SELECT key FROM {} WHERE key LIKE %s ESCAPE '\\' ORDER BY key"
         ).format(table)
 
@@ -142,22 +160,49 @@ class PostgresStateStore(StateStoreBase):
             return self._pool
         async with self._setup_lock:
             if self._pool is None:
+                # One connection first, to create the table: an unreachable server then fails
+                # at once with libpq's reason, where the pool would retry for 30 s and report
+                # only "pool initialization incomplete".
+                async with await self._connect_once() as connection:
+                    await self._create_table_once(connection)
+                self._ready = True
                 pool: Pool = AsyncConnectionPool(
                     self._conninfo,
                     min_size=1,
                     max_size=self.max_size,
                     open=False,
-                    kwargs={"autocommit": True},
+                    kwargs={"autocommit": True, **self._connect_options()},
                 )
                 await pool.open(wait=True)
                 self._pool = pool
             if not self._ready:
-                await self._create_table_once(self._pool)
+                async with self._pool.connection() as connection:
+                    await self._create_table_once(connection)
                 self._ready = True
         return self._pool
 
-    async def _create_table_once(self, pool: Pool) -> None:
-        async with pool.connection() as connection, connection.transaction():
+    def _connect_options(self) -> dict[str, Any]:
+        try:
+            given = conninfo_to_dict(self._conninfo)
+        except psycopg.ProgrammingError:
+            given = {}
+        if "connect_timeout" in given:
+            return {}
+        return {"connect_timeout": DEFAULT_CONNECT_TIMEOUT_SECONDS}
+
+    async def _connect_once(self) -> psycopg.AsyncConnection[TupleRow]:
+        """Connect, or raise BackendUnavailableError naming the URL and libpq's reason."""
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, **self._connect_options()
+            )
+        except psycopg.OperationalError as error:
+            raise BackendUnavailableError(
+                redact_url(self._conninfo), _failure_reason(error)
+            ) from error
+
+    async def _create_table_once(self, connection: psycopg.AsyncConnection[TupleRow]) -> None:
+        async with connection.transaction():
             # Concurrent CREATE ... IF NOT EXISTS can still collide in the catalogue; a
             # transaction-scoped advisory lock lets one creator run at a time.
             await connection.execute(
@@ -171,24 +216,17 @@ class PostgresStateStore(StateStoreBase):
             raise CorruptStateError(key, self.location, "the document is not text")
         return Versioned(decode_stored_document(key, self.location, document), int(version))
 
-    async def load(self, key: str) -> Versioned | None:
-        self._ensure_open()
-        validate_key(key)
+    def location_of(self, key: str) -> str:
+        return self.location
+
+    async def _load(self, key: str) -> Versioned | None:
         pool = await self._connected_pool()
         async with pool.connection() as connection:
             cursor = await connection.execute(self._select, (key,))
             row = await cursor.fetchone()
         return None if row is None else self._check_row(key, *row)
 
-    async def save(
-        self,
-        key: str,
-        state: Mapping[str, Any] | BaseModel,
-        expected_version: int | None = None,
-    ) -> int:
-        self._ensure_open()
-        validate_key(key)
-        text = encode_document(key, state)
+    async def _save_encoded(self, key: str, text: str, expected_version: int | None) -> int:
         pool = await self._connected_pool()
         async with pool.connection() as connection:
             while True:
@@ -212,19 +250,16 @@ class PostgresStateStore(StateStoreBase):
                     raise VersionConflict(key, 0, 0 if row is None else int(row[0]))
                 # An unconditional save simply goes again, now finding the row to lock.
 
-    async def delete(self, key: str) -> bool:
-        self._ensure_open()
-        validate_key(key)
+    async def _delete(self, key: str) -> bool:
         pool = await self._connected_pool()
         async with pool.connection() as connection:
-            cursor = await connection.execute(self._delete, (key,))
+            cursor = await connection.execute(self._delete_statement, (key,))
             return cursor.rowcount > 0
 
-    async def keys(self, prefix: str = "") -> list[str]:
-        self._ensure_open()
+    async def _keys(self, prefix: str) -> list[str]:
         pool = await self._connected_pool()
         async with pool.connection() as connection:
-            cursor = await connection.execute(self._keys, (_like_prefix(prefix),))
+            cursor = await connection.execute(self._keys_statement, (_like_prefix(prefix),))
             return [key for (key,) in await cursor.fetchall()]
 
     async def close(self) -> None:

@@ -16,30 +16,42 @@ namespace.
 
 ``from_url`` builds a client on a blocking connection pool of 32 connections (``max_connections``
 in the URL changes it): tasks beyond it wait for a free connection instead of failing.
+
+A server that cannot be reached (refused, timed out, refusing the password) fails the call with
+:class:`BackendUnavailableError` naming the server (no password) and the cause in one line,
+instead of redis-py's ``ConnectionError`` and its traceback. redis-py connects with a 5 s
+timeout (``socket_connect_timeout=`` in the URL changes it).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from typing import Any
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
-from pydantic import BaseModel
 
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
-    encode_document,
     pop_url_option,
-    validate_key,
 )
-from agentrig.exceptions import CorruptStateError, MissingExtraError, StateError, VersionConflict
+from agentrig.core.state.diagnostics import one_line, redact_url
+from agentrig.exceptions import (
+    BackendUnavailableError,
+    CorruptStateError,
+    MissingExtraError,
+    StateError,
+    VersionConflict,
+)
 
 try:
     import redis.asyncio as aioredis
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import ResponseError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as error:
     raise MissingExtraError("the Redis state store", "redis") from error
 
@@ -89,6 +101,24 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
+def _failure_reason(error: RedisConnectionError | RedisTimeoutError) -> str:
+    """The cause in one line: "Connection refused" rather than redis-py's "Error 111 ..."."""
+    cause = error.__context__
+    if isinstance(cause, OSError) and cause.errno:
+        return os.strerror(cause.errno)
+    return one_line(error)
+
+
+def _client_url(client: aioredis.Redis) -> str:
+    """A URL naming the server a client talks to, for error messages (no password)."""
+    settings = client.connection_pool.connection_kwargs
+    if "path" in settings:
+        return f"unix://{settings['path']}?db={settings.get('db', 0)}"
+    return f"redis://{settings.get('host', 'localhost')}:{settings.get('port', 6379)}/" + str(
+        settings.get("db", 0)
+    )
+
+
 def _glob_escape(text: str) -> str:
     return "".join(f"\\{ch}" if ch in _GLOB_SPECIALS else ch for ch in text)
 
@@ -107,6 +137,8 @@ class RedisStateStore(StateStoreBase):
         self.namespace = f"{prefix}state:"
         self._owns_client = False
         self._save_script = client.register_script(_SAVE_SCRIPT)
+        self.url = _client_url(client)
+        """The server, for error messages: the URL given to ``from_url``, its password hidden."""
 
     @classmethod
     def from_url(cls, url: str) -> RedisStateStore:
@@ -120,7 +152,16 @@ class RedisStateStore(StateStoreBase):
         )
         store = cls(aioredis.Redis.from_pool(pool), prefix=prefix or DEFAULT_PREFIX)
         store._owns_client = True
+        store.url = redact_url(url)
         return store
+
+    @contextmanager
+    def _reaching_the_server(self) -> Iterator[None]:
+        """Turn redis-py's connection failures into one typed error naming the server."""
+        try:
+            yield
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            raise BackendUnavailableError(self.url, _failure_reason(error)) from error
 
     def redis_key(self, key: str) -> str:
         """The Redis key of the hash holding ``key``."""
@@ -129,21 +170,23 @@ class RedisStateStore(StateStoreBase):
     def _location(self, key: str) -> str:
         return f"Redis hash {self.redis_key(key)!r} (fields v, d)"
 
-    async def load(self, key: str) -> Versioned | None:
-        self._ensure_open()
-        validate_key(key)
-        try:
-            version, document = await self.client.hmget(self.redis_key(key), ["v", "d"])
-        except ResponseError as error:
-            if "WRONGTYPE" not in str(error):
-                raise
-            kind = await self.client.type(self.redis_key(key))
-            raise CorruptStateError(
-                key, self._location(key), f"the key holds a {_text(kind)}, not a hash"
-            ) from error
-        if version is None and document is None:
-            return None
-        return self._check(key, version, document)
+    def location_of(self, key: str) -> str:
+        return self._location(key)
+
+    async def _load(self, key: str) -> Versioned | None:
+        with self._reaching_the_server():
+            try:
+                version, document = await self.client.hmget(self.redis_key(key), ["v", "d"])
+            except ResponseError as error:
+                if "WRONGTYPE" not in str(error):
+                    raise
+                kind = await self.client.type(self.redis_key(key))
+                raise CorruptStateError(
+                    key, self._location(key), f"the key holds a {_text(kind)}, not a hash"
+                ) from error
+            if version is None and document is None:
+                return None
+            return self._check(key, version, document)
 
     def _check(
         self, key: str, version: bytes | str | None, document: bytes | str | None
@@ -163,33 +206,26 @@ class RedisStateStore(StateStoreBase):
         state = decode_stored_document(key, self._location(key), document)
         return Versioned(state, int(version_text))
 
-    async def save(
-        self,
-        key: str,
-        state: Mapping[str, Any] | BaseModel,
-        expected_version: int | None = None,
-    ) -> int:
-        self._ensure_open()
-        validate_key(key)
-        text = encode_document(key, state)
-        expected = "" if expected_version is None else str(expected_version)
-        checked = ""
-        for _ in range(_MAX_VERIFY_ROUNDS):
-            outcome, detail = await self._save_script(
-                keys=[self.redis_key(key)], args=[text, expected, checked]
+    async def _save_encoded(self, key: str, text: str, expected_version: int | None) -> int:
+        with self._reaching_the_server():
+            expected = "" if expected_version is None else str(expected_version)
+            checked = ""
+            for _ in range(_MAX_VERIFY_ROUNDS):
+                outcome, detail = await self._save_script(
+                    keys=[self.redis_key(key)], args=[text, expected, checked]
+                )
+                outcome = _text(outcome)
+                if outcome == "ok":
+                    return int(detail)
+                if outcome == "conflict":
+                    raise VersionConflict(key, int(expected), int(detail))
+                if outcome == "corrupt":
+                    raise CorruptStateError(key, self._location(key), _text(detail))
+                checked = await self._validate_foreign_document(key)
+            raise StateError(
+                f"could not save {key!r}: its Redis hash {self.redis_key(key)!r} kept being changed "
+                "by something other than this store"
             )
-            outcome = _text(outcome)
-            if outcome == "ok":
-                return int(detail)
-            if outcome == "conflict":
-                raise VersionConflict(key, int(expected), int(detail))
-            if outcome == "corrupt":
-                raise CorruptStateError(key, self._location(key), _text(detail))
-            checked = await self._validate_foreign_document(key)
-        raise StateError(
-            f"could not save {key!r}: its Redis hash {self.redis_key(key)!r} kept being changed "
-            "by something other than this store"
-        )
 
     async def _validate_foreign_document(self, key: str) -> str:
         """Check a document this store did not write; return its SHA-1, or raise if corrupt."""
@@ -200,23 +236,22 @@ class RedisStateStore(StateStoreBase):
         raw = document.encode("utf-8") if isinstance(document, str) else document or b""
         return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
 
-    async def delete(self, key: str) -> bool:
-        self._ensure_open()
-        validate_key(key)
-        return bool(await self.client.delete(self.redis_key(key)))
+    async def _delete(self, key: str) -> bool:
+        with self._reaching_the_server():
+            return bool(await self.client.delete(self.redis_key(key)))
 
-    async def keys(self, prefix: str = "") -> list[str]:
-        self._ensure_open()
-        pattern = _glob_escape(self.namespace + prefix) + "*"
-        start = len(self.namespace)
-        found: list[str] = []
-        async for name in self.client.scan_iter(match=pattern, count=1000):
-            try:
-                found.append(_text(name)[start:])
-            except UnicodeDecodeError:
-                # Written by something else: no str can name it, so load() could not reach it.
-                log.warning("state key is not UTF-8; skipped", redis_key=name)
-        return sorted(found)
+    async def _keys(self, prefix: str) -> list[str]:
+        with self._reaching_the_server():
+            pattern = _glob_escape(self.namespace + prefix) + "*"
+            start = len(self.namespace)
+            found: list[str] = []
+            async for name in self.client.scan_iter(match=pattern, count=1000):
+                try:
+                    found.append(_text(name)[start:])
+                except UnicodeDecodeError:
+                    # Written by something else: no str can name it, so load() could not reach it.
+                    log.warning("state key is not UTF-8; skipped", redis_key=name)
+            return sorted(found)
 
     async def close(self) -> None:
         if self._closed:

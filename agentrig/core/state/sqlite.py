@@ -25,21 +25,18 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args
 from urllib.parse import unquote, urlsplit
 
 import structlog
-from pydantic import BaseModel
 
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
-    encode_document,
     pop_url_option,
-    validate_key,
 )
 from agentrig.exceptions import ConfigurationError, CorruptStateError, VersionConflict
 
@@ -202,29 +199,19 @@ class SqliteStateStore(StateStoreBase):
     def location(self) -> str:
         return f"table {TABLE} in {self.path}"
 
-    async def load(self, key: str) -> Versioned | None:
-        self._ensure_open()
-        validate_key(key)
+    def location_of(self, key: str) -> str:
+        return self.location
+
+    async def _load(self, key: str) -> Versioned | None:
         return await self._run(self._load_sync, key)
 
-    async def save(
-        self,
-        key: str,
-        state: Mapping[str, Any] | BaseModel,
-        expected_version: int | None = None,
-    ) -> int:
-        self._ensure_open()
-        validate_key(key)
-        text = encode_document(key, state)
+    async def _save_encoded(self, key: str, text: str, expected_version: int | None) -> int:
         return await self._run(self._save_sync, key, text, expected_version)
 
-    async def delete(self, key: str) -> bool:
-        self._ensure_open()
-        validate_key(key)
+    async def _delete(self, key: str) -> bool:
         return await self._run(self._delete_sync, key)
 
-    async def keys(self, prefix: str = "") -> list[str]:
-        self._ensure_open()
+    async def _keys(self, prefix: str) -> list[str]:
         return await self._run(self._keys_sync, prefix)
 
     async def close(self) -> None:

@@ -14,6 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from agentrig.core.state import MAX_KEY_BYTES, StateStore, Versioned
+from agentrig.core.state.base import store_location
 from agentrig.exceptions import (
     CorruptStateError,
     InvalidKeyError,
@@ -322,6 +323,17 @@ async def test_corrupt_data_is_reported_and_never_overwritten(
     assert await store.delete("plant/pump-1") is True
     assert await raw.read("plant/pump-1") is None
     assert await store.save("plant/pump-1", {"repaired": True}, expected_version=0) == 1
+
+
+async def test_store_location_is_where_a_corrupt_document_is_reported(backend: Backend) -> None:
+    # Code above the store (the plant) reports its own corrupt documents at this location.
+    store, raw = backend.store, backend.raw
+    await store.save("runs/r/plant", {"ok": True})
+    await raw.overwrite("runs/r/plant", "[]")
+    with pytest.raises(CorruptStateError) as caught:
+        await store.load("runs/r/plant")
+    assert store_location(store, "runs/r/plant") == caught.value.location
+    assert raw.location_hint("runs/r/plant") in store_location(store, "runs/r/plant")
 
 
 async def test_a_valid_document_written_by_hand_is_accepted(backend: Backend) -> None:
