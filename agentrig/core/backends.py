@@ -1,22 +1,25 @@
-"""Pick a backend class by URL scheme, importing its module only then.
+"""Pick a backend class by URL scheme, importing its module only then; say what failed, safely.
 
 The state store and the message bus both choose their backend from a URL (``redis://...``);
 importing the chosen module lazily keeps ``import agentrig`` free of the optional client
 libraries, whose absence then surfaces as a :class:`~agentrig.exceptions.MissingExtraError`
-naming the extra to install.
+naming the extra to install. :func:`redact_url` and :func:`one_line` shape what an error
+message about a backend may show: its URL without the password, a cause on one line (client
+libraries put the password in the URL and their hints on extra lines).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from importlib import import_module
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from agentrig.exceptions import ConfigurationError
 
-__all__ = ["AsyncClosing", "open_backend", "redact_url"]
+__all__ = ["AsyncClosing", "one_line", "open_backend", "redact_url"]
 
 
 def open_backend(url: str, backends: Mapping[str, tuple[str, str]], what: str) -> Any:
@@ -39,14 +42,25 @@ def open_backend(url: str, backends: Mapping[str, tuple[str, str]], what: str) -
     return getattr(import_module(module_name), class_name).from_url(url)
 
 
+# user:password@ in a URL; password=... in a URL query or a libpq "key=value" string.
+_URL_PASSWORD = re.compile(r"(?<=://)([^/@:?#]*):[^/?#]*@")
+_PASSWORD_PARAMETER = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&#]*)")
+
+
 def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for messages and records."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    """``url`` fit for an error message or a log: any password replaced by ``***``.
+
+    Handles ``scheme://user:secret@host`` and a ``password=`` parameter, in a URL's query or in
+    a libpq ``key=value`` connection string.
+    """
+    url = _URL_PASSWORD.sub(r"\1:***@", url)
+    return _PASSWORD_PARAMETER.sub(r"\1***", url)
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (client libraries add hints on further lines)."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
 
 
 class AsyncClosing:

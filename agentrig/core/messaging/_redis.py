@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
-from urllib.parse import urlsplit, urlunsplit
 
 from agentrig.exceptions import BackendUnavailableError, InvalidMessageError, MissingExtraError
 
@@ -62,7 +61,6 @@ __all__ = [
     "default_consumer_name",
     "now_iso",
     "read_dead_letters",
-    "redact_url",
     "redis_asyncio",
     "render_raw_entry",
     "stream_batches",
@@ -79,19 +77,6 @@ CLIENT_URL_PARAMETERS = (frozenset(URL_QUERY_ARGUMENT_PARSERS) | {"client_name"}
 
 REACHABLE_CHECK_SECONDS = 3.0
 """How long opening a Redis bus waits for the server's PING reply before it gives up."""
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``, fit for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 literal
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port is not None else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def describe_client(client: redis_asyncio.Redis) -> str:

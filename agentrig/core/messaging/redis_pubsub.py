@@ -33,12 +33,12 @@ try:
 except ImportError as error:  # the 'redis' extra is optional
     raise MissingExtraError("the Redis message bus", "redis") from error
 
+from agentrig.core.backends import redact_url
 from agentrig.core.messaging._batching import CommandBatcher
 from agentrig.core.messaging._redis import (
     CLIENT_URL_PARAMETERS,
     RedisBusBase,
     as_text,
-    redact_url,
 )
 from agentrig.core.messaging._url import DEFAULT_PREFIX, parse_bus_url
 from agentrig.core.messaging.base import (

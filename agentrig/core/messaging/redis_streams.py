@@ -46,6 +46,7 @@ try:
 except ImportError as error:  # the 'redis' extra is optional
     raise MissingExtraError("the Redis message bus", "redis") from error
 
+from agentrig.core.backends import redact_url
 from agentrig.core.messaging import _streams_lua as lua
 from agentrig.core.messaging._batching import CommandBatcher, GroupReadBatcher, ScriptBatcher
 from agentrig.core.messaging._redis import (
@@ -55,7 +56,6 @@ from agentrig.core.messaging._redis import (
     block_ms,
     dead_letter_fields,
     default_consumer_name,
-    redact_url,
     render_raw_entry,
     stream_entries,
 )

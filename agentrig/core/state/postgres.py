@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agentrig.core.backends import redact_url
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
     pop_url_option,
 )
-from agentrig.core.state.diagnostics import redact_url
 from agentrig.exceptions import (
     BackendUnavailableError,
     ConfigurationError,

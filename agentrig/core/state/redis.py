@@ -32,13 +32,13 @@ from contextlib import contextmanager
 
 import structlog
 
+from agentrig.core.backends import one_line, redact_url
 from agentrig.core.state.base import (
     StateStoreBase,
     Versioned,
     decode_stored_document,
     pop_url_option,
 )
-from agentrig.core.state.diagnostics import one_line, redact_url
 from agentrig.exceptions import (
     BackendUnavailableError,
     CorruptStateError,

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from agentrig.core.backends import redact_url
 from agentrig.core.state import StateStore, open_state_store
-from agentrig.core.state.diagnostics import redact_url
 from agentrig.exceptions import AgentrigError, BackendUnavailableError
 
 CORRECTNESS_BOUND_SECONDS = 10.0
