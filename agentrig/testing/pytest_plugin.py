@@ -135,8 +135,8 @@ def agentrig_replay(
 ) -> Iterator[Any]:
     """Replay (or record) the LLM traffic of this test; see :mod:`agentrig.testing.replay`."""
     from agentrig.core.llm import endpoints
-    from agentrig.core.llm.cassette_http import bind_exchange_handler
-    from agentrig.core.llm.cassette_player import CassetteSession
+    from agentrig.core.llm.cassettes.http import bind_exchange_handler
+    from agentrig.core.llm.cassettes.player import CassetteSession
     from agentrig.testing.replay import AgentrigReplay
 
     directory = _cassette_dir(request.config)
@@ -184,7 +184,7 @@ def _problem(item: pytest.Item, attempts: list[Any]) -> str | None:
 
 def _watch(item: pytest.Item) -> Generator[None, Any, Any]:
     """Run one test phase under the guard; fail it on a blocked request or a cassette miss."""
-    from agentrig.core.llm.cassette_http import block_model_requests
+    from agentrig.core.llm.cassettes.http import block_model_requests
 
     with ExitStack() as stack:
         attempts: list[Any] = stack.enter_context(block_model_requests()) if _guarded(item) else []

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from agentrig.core.llm.cassettes import CassetteSettings, RecordMode
 
 if TYPE_CHECKING:
-    from agentrig.core.llm.cassette_player import CassetteSession
+    from agentrig.core.llm.cassettes.player import CassetteSession
     from agentrig.core.messaging import MessageBus
     from agentrig.core.results import RunResult
     from agentrig.core.runner import RunSettings

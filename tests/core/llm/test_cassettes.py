@@ -408,7 +408,7 @@ def test_compressed_responses_and_secrets_never_reach_the_cassette(tmp_path: Pat
 
 @pytest.mark.allow_model_requests  # it blocks, then lets through, requests to a real server
 def test_the_guard_blocks_live_model_requests_only(tmp_path: Path) -> None:
-    from agentrig.core.llm.cassette_http import allow_model_requests
+    from agentrig.core.llm.cassettes.http import allow_model_requests
 
     with ReferenceModelServer() as server, _blocked() as attempts:
         url = f"{server.base_url}/chat/completions"
@@ -431,14 +431,14 @@ def _alarm_lines(path: Path) -> set[str]:
 
 
 def _blocked() -> Any:
-    from agentrig.core.llm.cassette_http import block_model_requests
+    from agentrig.core.llm.cassettes.http import block_model_requests
 
     return block_model_requests()
 
 
 async def test_the_patch_is_installed_once() -> None:
     # The patch is process-wide and idempotent: installing it twice changes nothing.
-    from agentrig.core.llm import cassette_http
+    from agentrig.core.llm.cassettes import http as cassette_http
 
     cassette_http.install_cassette_transport()
     first = httpx.AsyncHTTPTransport.handle_async_request

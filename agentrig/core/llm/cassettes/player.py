@@ -1,7 +1,7 @@
 """One cassette in use: answers a run's requests from its recording, or records them.
 
 A :class:`RunCassette` keeps the interactions in a vcrpy ``Cassette`` (storage, matching, play
-counts, record modes, saving) and is the :class:`~agentrig.core.llm.cassette_http.ExchangeHandler`
+counts, record modes, saving) and is the :class:`~agentrig.core.llm.cassettes.http.ExchangeHandler`
 that the process-wide httpx patch hands the run's requests to:
 
 - a request that matches an unplayed recorded one (method, path, normalised body) is answered
@@ -39,9 +39,9 @@ from vcr.matchers import path as match_path
 from vcr.record_mode import RecordMode as VcrRecordMode
 from vcr.request import Request as VcrRequest
 
-from agentrig.core.llm.cassette_diff import RecordedRequest, explain_miss
-from agentrig.core.llm.cassette_http import AsyncSend, SyncSend, bind_exchange_handler
-from agentrig.core.llm.cassette_normalise import (
+from agentrig.core.llm.cassettes.diff import RecordedRequest, explain_miss
+from agentrig.core.llm.cassettes.http import AsyncSend, SyncSend, bind_exchange_handler
+from agentrig.core.llm.cassettes.normalise import (
     StoredResponse,
     is_event_stream,
     normalise_request_body,
@@ -49,7 +49,7 @@ from agentrig.core.llm.cassette_normalise import (
     split_events,
     stored_response,
 )
-from agentrig.core.llm.cassette_yaml import CassetteFile, ReadableYamlSerializer
+from agentrig.core.llm.cassettes.yaml import CassetteFile, ReadableYamlSerializer
 from agentrig.exceptions import CassetteError, CassetteMismatchError, MissingCassetteError
 
 __all__ = ["CassetteSession", "RunCassette", "open_cassette"]
