@@ -221,8 +221,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         test_function
     ):
         return None
-    parameters = inspect.signature(test_function).parameters
-    arguments = {name: pyfuncitem.funcargs[name] for name in parameters}
+    values = pyfuncitem.funcargs  # every fixture of the item; the function takes its own
+    arguments = {
+        name: values[name] for name in inspect.signature(test_function).parameters if name in values
+    }
     asyncio.run(test_function(**arguments))
     return True
 

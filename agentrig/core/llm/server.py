@@ -11,8 +11,8 @@ Errors are OpenAI's JSON (``{"error": {"message", "type", "param", "code"}}``) w
 400 invalid request (a bad ``X-Agentrig-Latency`` header too, ``param`` naming it), 401 missing
 or wrong key (when one is required), 404 unknown model or route, 413 body too large, 422 a
 conversation that cannot be understood (a tool message answering no earlier tool call; OpenAI
-says 400 there). ``created`` is a constant and ids are digests of the
-request, so the same request and seed always get the same bytes.
+says 400 there). ``created`` is a constant and ids are digests of the request, so the same
+request and seed always get the same bytes.
 """
 
 from __future__ import annotations
