@@ -22,12 +22,18 @@ Configuration (pyproject ``[tool.pytest.ini_options]`` or the command line):
                                    (off while recording: record modes other than ``none``)
 =================================  ==================================================================
 
+An ``async def`` test that uses ``agentrig_replay`` runs as it is, in a fresh event loop; with
+pytest-asyncio (auto mode or ``@pytest.mark.asyncio``) or anyio installed and claiming the test,
+that plugin runs it instead.
+
 Markers: ``allow_model_requests`` (this test talks to a model on purpose) and
 ``agentrig_cassette("path/name.yaml")`` (the test's cassette file, relative to the folder).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -44,7 +50,7 @@ RECORD_MODE_CHOICES = ("none", "once", "new_episodes", "all")
 ALLOW_MARKER = "allow_model_requests"
 CASSETTE_MARKER = "agentrig_cassette"
 
-_test_cassettes = pytest.StashKey[Any]()  # the TestCassette of a test that uses the fixture
+_replays = pytest.StashKey[Any]()  # the AgentrigReplay of a test that uses the fixture
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -135,8 +141,8 @@ def agentrig_replay(
 ) -> Iterator[Any]:
     """Replay (or record) the LLM traffic of this test; see :mod:`agentrig.testing.replay`."""
     from agentrig.core.llm import endpoints
-    from agentrig.core.llm.cassette_http import bind_exchange_handler
-    from agentrig.core.llm.cassette_player import CassetteSession
+    from agentrig.core.llm.cassettes.http import bind_exchange_handler
+    from agentrig.core.llm.cassettes.player import CassetteSession
     from agentrig.testing.replay import AgentrigReplay
 
     directory = _cassette_dir(request.config)
@@ -152,12 +158,11 @@ def agentrig_replay(
     if mode == "none":
         # Replay must not need the reference model: make sure nothing can start one.
         monkeypatch.setattr(endpoints, "shared_reference_server", _refuse_reference_server)
-    request.node.stash[_test_cassettes] = cassette
+    replay = AgentrigReplay(directory=directory, mode=mode, cassette=cassette, out_dir=tmp_path)
+    request.node.stash[_replays] = replay
     try:
         with bind_exchange_handler(cassette):
-            yield AgentrigReplay(
-                directory=directory, mode=mode, cassette=cassette, out_dir=tmp_path
-            )
+            yield replay
     finally:
         cassette.close()
 
@@ -176,15 +181,15 @@ def _problem(item: pytest.Item, attempts: list[Any]) -> str | None:
     if attempts:
         more = f" (and {len(attempts) - 1} more)" if len(attempts) > 1 else ""
         return f"{attempts[0]}{more}"
-    cassette = item.stash.get(_test_cassettes, None)
-    if cassette is not None and cassette.errors:
-        return str(cassette.errors[0])
+    replay = item.stash.get(_replays, None)
+    if replay is not None and replay.errors:
+        return str(replay.errors[0])
     return None
 
 
 def _watch(item: pytest.Item) -> Generator[None, Any, Any]:
     """Run one test phase under the guard; fail it on a blocked request or a cassette miss."""
-    from agentrig.core.llm.cassette_http import block_model_requests
+    from agentrig.core.llm.cassettes.http import block_model_requests
 
     with ExitStack() as stack:
         attempts: list[Any] = stack.enter_context(block_model_requests()) if _guarded(item) else []
@@ -199,6 +204,29 @@ def _watch(item: pytest.Item) -> Generator[None, Any, Any]:
     if problem is not None:
         pytest.fail(problem, pytrace=False)
     return result
+
+
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an ``async def`` test that uses ``agentrig_replay`` when no async plugin took it.
+
+    ``agentrig_replay.run`` is a coroutine, so the documented tests are ``async def``; plain
+    pytest fails those ("async def functions are not natively supported") unless a plugin runs
+    them. pytest-asyncio (auto mode, or ``@pytest.mark.asyncio``) and anyio hand pytest a
+    synchronous function by the time this hook runs, or run the test first (anyio's hook is
+    ``tryfirst``), so a test that reaches here still a coroutine function is nobody else's: it
+    runs in a fresh event loop, like ``asyncio.run`` in a script.
+    """
+    test_function = pyfuncitem.obj
+    if "agentrig_replay" not in pyfuncitem.fixturenames or not inspect.iscoroutinefunction(
+        test_function
+    ):
+        return None
+    values = pyfuncitem.funcargs  # every fixture of the item; the function takes its own
+    arguments = {
+        name: values[name] for name in inspect.signature(test_function).parameters if name in values
+    }
+    asyncio.run(test_function(**arguments))
+    return True
 
 
 @pytest.hookimpl(wrapper=True)

@@ -124,6 +124,8 @@ class ChatCompletionRequest(_Lenient):
     stream: bool | None = None
     stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
 
     @property
     def token_limit(self) -> int | None:
@@ -185,6 +187,7 @@ def parse_chat_request(body: bytes | str | dict[str, Any]) -> ChatCompletionRequ
             param="n",
             code="unsupported_value",
         )
+    _check_no_logprobs(request)
     _check_tool_messages(request.messages)
     fmt = request.response_format
     if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is None:
@@ -194,6 +197,25 @@ def parse_chat_request(body: bytes | str | dict[str, Any]) -> ChatCompletionRequ
             code="missing_required_parameter",
         )
     return request
+
+
+def _check_no_logprobs(request: ChatCompletionRequest) -> None:
+    """Log probabilities are refused rather than answered with ``logprobs: null``.
+
+    A client that asks for them reads ``choices[0].logprobs.content``; a null there crashes it
+    far from the cause. The reference model samples nothing, so it has no probabilities to give.
+    """
+    for param, asked in (
+        ("logprobs", request.logprobs is True),
+        ("top_logprobs", bool(request.top_logprobs)),
+    ):
+        if asked:
+            raise ModelRequestError(
+                f"The reference model does not return log probabilities: omit '{param}' "
+                "(or send logprobs=false).",
+                param=param,
+                code="unsupported_value",
+            )
 
 
 def _check_tool_messages(messages: list[ChatMessage]) -> None:

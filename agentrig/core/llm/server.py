@@ -9,10 +9,11 @@ Routes::
     GET|POST /health            {"status": "ok"} (readiness; the benchmark's floor)
 
 Errors are OpenAI's JSON (``{"error": {"message", "type", "param", "code"}}``) with its statuses:
-400 invalid request, 401 missing or wrong key (when one is required), 404 unknown model or route,
-413 body too large, 422 a conversation that cannot be understood (a tool message answering no
-earlier tool call; OpenAI says 400 there). ``created`` is a constant and ids are digests of the
-request, so the same request and seed always get the same bytes.
+400 invalid request (a bad ``X-Agentrig-Latency`` header too, ``param`` naming it), 401 missing
+or wrong key (when one is required), 404 unknown model or route, 413 body too large, 422 a
+conversation that cannot be understood (a tool message answering no earlier tool call; OpenAI
+says 400 there). ``created`` is a constant and ids are digests of the request, so the same
+request and seed always get the same bytes.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from agentrig.core.llm.protocol import (
     parse_chat_request,
     stream_chunks,
 )
-from agentrig.exceptions import ModelError, ModelRequestError
+from agentrig.exceptions import ConfigurationError, ModelError, ModelRequestError
 
 __all__ = ["MODEL_CREATED", "ReferenceModelApp", "ServerSettings"]
 
@@ -129,6 +130,7 @@ class ReferenceModelApp:
             persona = persona_for(chat.model)
             if persona is None:
                 raise _unknown_model(chat.model)
+            latency = self._latency(request)
             fault = self.faults.draw(request_key)
             if fault is not None and fault not in CONTENT_FAULTS:
                 response = await self._transport_fault(fault, request)
@@ -149,12 +151,15 @@ class ReferenceModelApp:
                     log.info("fault injected", fault=fault.value, model=chat.model)
             if fault is not None:
                 headers = {"x-agentrig-fault": fault.value}
-        timing = self._timing(request, request_key)
+        timing = latency.timing(request_key, self.settings.seed)
         if chat.stream:
+            # Starlette cancels the stream (and its sleeps) when the client hangs up.
             events = self._events(chat, completion, completion_id, timing)
             return StreamingResponse(events, media_type="text/event-stream", headers=headers)
         if timing.first_token_seconds or timing.per_token_seconds:
-            await asyncio.sleep(timing.total(completion.completion_tokens))
+            # A client that gave up must not leave an hour-long sleep behind: it would hold
+            # the server's shutdown ("Waiting for background tasks to complete") until it ends.
+            await _sleep_unless_disconnected(request, timing.total(completion.completion_tokens))
         body = completion_body(
             completion, completion_id=completion_id, model=chat.model, created=MODEL_CREATED
         )
@@ -254,15 +259,19 @@ class ReferenceModelApp:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _timing(self, request: Request, request_key: str) -> ReplyTiming:
-        latency = self.settings.latency
+    def _latency(self, request: Request) -> LatencyModel:
+        """The server's latency model, or the request's own from ``X-Agentrig-Latency``."""
         spec = request.headers.get(LATENCY_HEADER)
-        if spec is not None:
-            try:
-                latency = LatencyModel.parse(spec)
-            except ModelError as exc:
-                log.warning("ignoring a bad latency header", header=spec, error=str(exc))
-        return latency.timing(request_key, self.settings.seed)
+        if spec is None:
+            return self.settings.latency
+        try:
+            return LatencyModel.parse(spec)
+        except ConfigurationError as exc:
+            raise ModelRequestError(
+                f"Invalid X-Agentrig-Latency header: {exc}",
+                param="X-Agentrig-Latency",
+                code="invalid_latency_header",
+            ) from None
 
     async def _transport_fault(self, fault: FaultKind, request: Request) -> Response | None:
         """Inject a transport fault; None means: go on and answer (after the timeout delay)."""

@@ -217,7 +217,13 @@ def serve_forever(
     sock = _bind(host, port)
     if on_listening is not None:
         on_listening(f"http://{host}:{sock.getsockname()[1]}/v1")
-    config = uvicorn.Config(app.asgi, lifespan="off", log_level="info")
+    # Without a bound, SIGTERM waits for every in-flight request, however long it sleeps.
+    config = uvicorn.Config(
+        app.asgi,
+        lifespan="off",
+        log_level="info",
+        timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -15,7 +15,8 @@ import pytest
 from agentrig.core.llm.brain import Decision, FinalAnswer, PolicyInput, Skill, ToolRequest
 from agentrig.core.llm.serving import ReferenceModelServer
 
-SPEC_PATH = Path(__file__).resolve().parents[4] / "shared" / "spec" / "openai-openapi.json"
+# A copy in the repository (spec/README.md says where it came from), so a fresh clone has it.
+SPEC_PATH = Path(__file__).resolve().parent / "spec" / "openai-openapi.json"
 DEVICE = re.compile(r"\b[a-z]+-\d+\b")
 
 STATUS_TOOL: dict[str, Any] = {

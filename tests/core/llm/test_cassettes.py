@@ -38,6 +38,7 @@ from agentrig.exceptions import (
     CassetteError,
     CassetteMismatchError,
     LiveModelRequestError,
+    MissingCassetteError,
     ModelError,
 )
 
@@ -277,7 +278,7 @@ def test_record_modes(tmp_path: Path, reference: ReferenceModelServer) -> None:
     assert cassette.recorded == 1
     with use_cassette(path, "once") as cassette:  # the file exists: replays only
         assert ask("ALARM pump-07: tripped", REPLAY_BASE_URL) == first
-        with pytest.raises(openai.APIConnectionError):
+        with pytest.raises(openai.BadRequestError, match="no recorded response"):
             ask("ALARM valve-12: stuck", REPLAY_BASE_URL)
         cassette.errors.clear()  # seen; this block goes on to test the mode
     with use_cassette(path, "new_episodes") as cassette:  # replays the old, records the new
@@ -323,7 +324,7 @@ def test_a_request_made_more_often_than_recorded_is_a_mismatch(
             openai.OpenAI(base_url=REPLAY_BASE_URL, api_key="k", max_retries=0) as client,
         ):
             client.chat.completions.create(**body)
-            # The client turns the miss into a connection error; the block still raises it.
+            # The client raises the miss as a 400 (BadRequestError); the block still raises it.
             client.chat.completions.create(**body)
 
     with pytest.raises(CassetteMismatchError) as raised:
@@ -331,6 +332,37 @@ def test_a_request_made_more_often_than_recorded_is_a_mismatch(
     assert raised.value.position == 1
     assert "already replayed" in str(raised.value)
     assert "made more often" in str(raised.value)
+
+
+@pytest.mark.allow_model_requests
+def test_a_miss_is_refused_once_with_a_400_the_client_does_not_retry(
+    tmp_path: Path, reference: ReferenceModelServer
+) -> None:
+    path = tmp_path / "one.yaml"
+    with use_cassette(path, "all"), openai.OpenAI(base_url=reference.base_url, api_key="k") as c:
+        c.chat.completions.create(**_chat(False))
+    drifted = _chat(False) | {"messages": [{"role": "user", "content": "ALARM valve-12: stuck"}]}
+    refusals: list[openai.BadRequestError] = []
+
+    def ask() -> None:
+        # The client's default: two retries with back-off on a connection error or a 5xx.
+        with openai.OpenAI(base_url=REPLAY_BASE_URL, api_key="k") as client:
+            try:
+                client.chat.completions.create(**drifted)
+            except openai.BadRequestError as refused:
+                refusals.append(refused)
+
+    with pytest.raises(CassetteMismatchError) as drift, use_cassette(path, "none") as cassette:
+        ask()
+    assert [error.position for error in cassette.errors] == [drift.value.position] == [0]
+    with pytest.raises(MissingCassetteError), use_cassette(tmp_path / "absent.yaml") as missing:
+        ask()
+    assert len(missing.errors) == 1
+    assert [refused.code for refused in refusals] == ["cassette_mismatch", "missing_cassette"]
+    assert [refused.response.headers["x-should-retry"] for refused in refusals] == ["false"] * 2
+    assert refusals[0].status_code == 400
+    assert isinstance(refusals[0].body, dict)
+    assert refusals[0].body["message"] == str(drift.value)  # the client sees the diff too
 
 
 @pytest.mark.allow_model_requests
@@ -408,7 +440,7 @@ def test_compressed_responses_and_secrets_never_reach_the_cassette(tmp_path: Pat
 
 @pytest.mark.allow_model_requests  # it blocks, then lets through, requests to a real server
 def test_the_guard_blocks_live_model_requests_only(tmp_path: Path) -> None:
-    from agentrig.core.llm.cassette_http import allow_model_requests
+    from agentrig.core.llm.cassettes.http import allow_model_requests
 
     with ReferenceModelServer() as server, _blocked() as attempts:
         url = f"{server.base_url}/chat/completions"
@@ -431,14 +463,14 @@ def _alarm_lines(path: Path) -> set[str]:
 
 
 def _blocked() -> Any:
-    from agentrig.core.llm.cassette_http import block_model_requests
+    from agentrig.core.llm.cassettes.http import block_model_requests
 
     return block_model_requests()
 
 
 async def test_the_patch_is_installed_once() -> None:
     # The patch is process-wide and idempotent: installing it twice changes nothing.
-    from agentrig.core.llm import cassette_http
+    from agentrig.core.llm.cassettes import http as cassette_http
 
     cassette_http.install_cassette_transport()
     first = httpx.AsyncHTTPTransport.handle_async_request

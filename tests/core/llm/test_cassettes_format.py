@@ -7,8 +7,9 @@ import json
 import httpx
 import pytest
 
-from agentrig.core.llm.cassette_diff import RecordedRequest, explain_miss
-from agentrig.core.llm.cassette_normalise import (
+from agentrig.core.llm.cassettes import RECORD_MODES, cassette_path, path_segment
+from agentrig.core.llm.cassettes.diff import RecordedRequest, explain_miss
+from agentrig.core.llm.cassettes.normalise import (
     REDACTED,
     normalise_request_body,
     normalise_uri,
@@ -16,8 +17,7 @@ from agentrig.core.llm.cassette_normalise import (
     split_events,
     stored_response,
 )
-from agentrig.core.llm.cassette_yaml import ReadableYamlSerializer
-from agentrig.core.llm.cassettes import RECORD_MODES, cassette_path, path_segment
+from agentrig.core.llm.cassettes.yaml import ReadableYamlSerializer
 from agentrig.testing.pytest_plugin import RECORD_MODE_CHOICES
 
 
@@ -206,3 +206,20 @@ def test_a_message_or_tool_list_sent_again_is_written_once() -> None:
         i["request"]["body"]
         for i in data["interactions"]  # type: ignore[attr-defined]
     ]
+
+
+def test_the_cassettes_package_exports_what_the_cassettes_module_did() -> None:
+    from agentrig.core.llm import cassettes
+
+    assert sorted(cassettes.__all__) == [
+        "CassetteSettings",
+        "DEFAULT_CASSETTE_DIR",
+        "RECORD_MODES",
+        "REPLAY_BASE_URL",
+        "RecordMode",
+        "cassette_path",
+        "path_segment",
+        "replay_endpoint",
+        "use_cassette",
+    ]
+    assert all(hasattr(cassettes, name) for name in cassettes.__all__)

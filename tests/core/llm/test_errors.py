@@ -66,6 +66,21 @@ def _error(response: httpx.Response, status: int) -> dict[str, Any]:
         ),
         ({"model": MODEL, "messages": MESSAGES, "n": 2}, "n", "one choice"),
         (
+            {"model": MODEL, "messages": MESSAGES, "logprobs": True},
+            "logprobs",
+            "does not return log probabilities",
+        ),
+        (
+            {"model": MODEL, "messages": MESSAGES, "logprobs": True, "top_logprobs": 3},
+            "logprobs",
+            "does not return log probabilities",
+        ),
+        (
+            {"model": MODEL, "messages": MESSAGES, "top_logprobs": 3},
+            "top_logprobs",
+            "does not return log probabilities",
+        ),
+        (
             {"model": MODEL, "messages": MESSAGES, "response_format": {"type": "json_schema"}},
             "response_format.json_schema",
             "Missing required parameter",
@@ -179,3 +194,39 @@ def test_a_failing_brain_is_a_500_in_openais_shape(
         )
     assert error["type"] == "server_error"
     assert "RuntimeError: the policy tripped" in error["message"]
+
+
+def test_logprobs_false_is_answered_and_logprobs_true_is_a_bad_request_for_the_client(
+    server: ReferenceModelServer,
+) -> None:
+    with openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0) as client:
+        answered = client.chat.completions.create(
+            model=MODEL,
+            messages=MESSAGES,  # type: ignore[arg-type]
+            logprobs=False,
+        )
+        assert answered.choices[0].message.content
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.chat.completions.create(
+                model=MODEL,
+                messages=MESSAGES,  # type: ignore[arg-type]
+                logprobs=True,
+            )
+    assert refused.value.status_code == 400
+    assert refused.value.param == "logprobs"
+    assert refused.value.code == "unsupported_value"
+
+
+@pytest.mark.parametrize("spec", ["banana", "-5s", "5 parsecs"])
+def test_a_bad_latency_header_is_400_naming_the_header(http: httpx.Client, spec: str) -> None:
+    response = http.post(
+        "/chat/completions",
+        json={"model": MODEL, "messages": MESSAGES},
+        headers={"x-agentrig-latency": spec},
+    )
+    error = _error(response, 400)
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == "X-Agentrig-Latency"
+    assert error["code"] == "invalid_latency_header"
+    assert f"invalid latency spec {spec!r}" in error["message"]
+    assert "400ms+15ms/token~30%" in error["message"]  # how to write a good one

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -150,3 +151,13 @@ def test_fault_bodies_validate(
             validate_spec("CreateChatCompletionStreamResponse", chunk)
     else:
         validate_spec("CreateChatCompletionResponse", response.json())
+
+
+def test_the_spec_is_the_repositorys_own_copy_with_its_license() -> None:
+    from .conftest import SPEC_PATH
+
+    repository = Path(__file__).resolve().parents[3]
+    assert SPEC_PATH.is_relative_to(repository / "tests")  # a fresh clone has it
+    assert SPEC_PATH.is_file()
+    assert "MIT License" in SPEC_PATH.with_suffix(".LICENSE").read_text(encoding="utf-8")
+    assert json.loads(SPEC_PATH.read_text(encoding="utf-8"))["info"]["title"] == "OpenAI API"

@@ -1,12 +1,12 @@
-"""Record and replay LLM traffic: one vcrpy cassette per run, matched on a normalised body.
+"""Cassette settings, paths and the replay endpoint: the light front of the cassettes package.
 
 ``agentrig record`` runs the matrix against a live model and writes each run's traffic to
 ``cassettes/<model>/<framework>/<scenario>.yaml`` (``<scenario>.r<k>.yaml`` for repeat k > 0);
 ``agentrig run --replay`` and ``agentrig compare --replay`` answer every request from those
 files, with no model server and no network. See docs/cassettes.md.
 
-This module is the light front: settings, paths and the replay endpoint. The machinery (vcrpy,
-the httpx patch) is imported on first use, so ``import agentrig`` stays quick.
+The machinery (vcrpy in :mod:`~agentrig.core.llm.cassettes.player`) is imported on first use,
+so ``import agentrig`` stays quick.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from agentrig.core.llm.cassette_http import REPLAY_HOST
+from agentrig.core.llm.cassettes.http import REPLAY_HOST
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 
 if TYPE_CHECKING:
-    from agentrig.core.llm.cassette_player import CassetteSession
+    from agentrig.core.llm.cassettes.player import CassetteSession
 
 __all__ = [
     "DEFAULT_CASSETTE_DIR",
@@ -97,14 +97,14 @@ def use_cassette(
 
     Concurrent blocks (asyncio tasks, threads started with the context carried) each use their
     own cassette, opened at the block's first model request (a block that makes none needs no
-    file). See :class:`~agentrig.core.llm.cassette_player.RunCassette` for the modes.
+    file). See :class:`~agentrig.core.llm.cassettes.player.RunCassette` for the modes.
 
     Raises:
         MissingCassetteError: mode ``none`` and no cassette at ``path``.
         CassetteMismatchError: a request matched no recorded interaction (raised at the end of
             the block even if the code inside caught it).
     """
-    from agentrig.core.llm.cassette_player import open_cassette
+    from agentrig.core.llm.cassettes.player import open_cassette
 
     with open_cassette(
         path,

@@ -31,7 +31,7 @@ from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.serialize import deserialize as vcr_deserialize
 from vcr.serialize import serialize as vcr_serialize
 
-from agentrig.core.llm.cassette_normalise import (
+from agentrig.core.llm.cassettes.normalise import (
     canonical_json,
     compact_json,
     is_event_stream,

@@ -1,7 +1,7 @@
 """One cassette in use: answers a run's requests from its recording, or records them.
 
 A :class:`RunCassette` keeps the interactions in a vcrpy ``Cassette`` (storage, matching, play
-counts, record modes, saving) and is the :class:`~agentrig.core.llm.cassette_http.ExchangeHandler`
+counts, record modes, saving) and is the :class:`~agentrig.core.llm.cassettes.http.ExchangeHandler`
 that the process-wide httpx patch hands the run's requests to:
 
 - a request that matches an unplayed recorded one (method, path, normalised body) is answered
@@ -12,9 +12,11 @@ that the process-wide httpx patch hands the run's requests to:
   cassette, the request's position in the run and a diff against the nearest recording.
 
 :func:`open_cassette` binds a :class:`CassetteSession` to a block of code (a run): it opens the
-cassette at the block's first model request and keeps every error met on the request path
-(:attr:`CassetteSession.errors`), because clients retry and frameworks catch; it raises the
-first when the block ends, so drift is never served quietly.
+cassette at the block's first model request. A request it cannot answer (no cassette, no match)
+gets OpenAI's error JSON with ``x-should-retry: false`` (:func:`refusal`), so the client fails
+at once on the first miss instead of retrying into later ones; the session keeps every such
+error (:attr:`CassetteSession.errors`), because frameworks catch, and raises the first when the
+block ends, so drift is never served quietly.
 
 A streamed (server-sent events) response is replayed one event per chunk, the same chunks on
 every replay. Recording reads a stream to its end before the client sees the first event, so
@@ -39,9 +41,9 @@ from vcr.matchers import path as match_path
 from vcr.record_mode import RecordMode as VcrRecordMode
 from vcr.request import Request as VcrRequest
 
-from agentrig.core.llm.cassette_diff import RecordedRequest, explain_miss
-from agentrig.core.llm.cassette_http import AsyncSend, SyncSend, bind_exchange_handler
-from agentrig.core.llm.cassette_normalise import (
+from agentrig.core.llm.cassettes.diff import RecordedRequest, explain_miss
+from agentrig.core.llm.cassettes.http import AsyncSend, SyncSend, bind_exchange_handler
+from agentrig.core.llm.cassettes.normalise import (
     StoredResponse,
     is_event_stream,
     normalise_request_body,
@@ -49,7 +51,7 @@ from agentrig.core.llm.cassette_normalise import (
     split_events,
     stored_response,
 )
-from agentrig.core.llm.cassette_yaml import CassetteFile, ReadableYamlSerializer
+from agentrig.core.llm.cassettes.yaml import CassetteFile, ReadableYamlSerializer
 from agentrig.exceptions import CassetteError, CassetteMismatchError, MissingCassetteError
 
 __all__ = ["CassetteSession", "RunCassette", "open_cassette"]
@@ -274,8 +276,8 @@ class CassetteSession:
     """A cassette bound to a block of code, opened at the first model request made in it.
 
     A run (or test) that makes no model request needs no cassette file. Errors met on the request
-    path -- the cassette is missing, unreadable, or has no match -- are kept in :attr:`errors`, as
-    clients retry them into a "connection error" and frameworks may catch them.
+    path -- the cassette is missing, unreadable, or has no match -- answer the request with a
+    :func:`refusal` and are kept in :attr:`errors`, as frameworks may catch what the client raises.
     """
 
     def __init__(self, path: Path | str, mode: str = "none", **options: Any) -> None:
@@ -312,20 +314,26 @@ class CassetteSession:
             return self._cassette
 
     def handle(self, request: httpx.Request, send: SyncSend) -> httpx.Response:
-        cassette = self._open()
+        try:
+            cassette = self._open()
+        except CassetteError as error:
+            return refusal(error)
         try:
             return cassette.handle(request, send)
         except CassetteMismatchError as error:
             self.errors.append(error)
-            raise
+            return refusal(error)
 
     async def ahandle(self, request: httpx.Request, send: AsyncSend) -> httpx.Response:
-        cassette = self._open()
+        try:
+            cassette = self._open()
+        except CassetteError as error:
+            return refusal(error)
         try:
             return await cassette.ahandle(request, send)
         except CassetteMismatchError as error:
             self.errors.append(error)
-            raise
+            return refusal(error)
 
     def close(self) -> None:
         """Save what was recorded and let another recorder have the file."""
@@ -336,6 +344,33 @@ class CassetteSession:
             cassette.save()
         finally:
             _release_for_recording(cassette)
+
+
+REFUSAL_STATUS = 400
+_REFUSAL_CODES: dict[type[CassetteError], str] = {
+    CassetteMismatchError: "cassette_mismatch",
+    MissingCassetteError: "missing_cassette",
+}
+
+
+def refusal(error: CassetteError) -> httpx.Response:
+    """The answer to a request the cassette cannot answer: OpenAI's error JSON, not retried.
+
+    Raised in the transport, the error would reach the client as a connection error, which the
+    openai SDK retries (twice by default, with back-off): each retry is another miss at the next
+    position, and the test fails more than a second later naming a later request. A 400 with
+    ``x-should-retry: false`` makes the SDK, and every framework built on it, give up at once
+    with the error's message; the block still raises the first error when it ends.
+    """
+    body = {
+        "error": {
+            "message": str(error),
+            "type": "agentrig_cassette_error",
+            "param": None,
+            "code": _REFUSAL_CODES.get(type(error), "cassette_error"),
+        }
+    }
+    return httpx.Response(REFUSAL_STATUS, headers={"x-should-retry": "false"}, json=body)
 
 
 def _claim_for_recording(cassette: RunCassette) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from agentrig.core.llm.cassette_yaml import dump_yaml
+from agentrig.core.llm.cassettes.yaml import dump_yaml
 
 __all__ = ["RecordedRequest", "explain_miss", "render_request"]
 
