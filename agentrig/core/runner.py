@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from agentrig.core.telemetry.retries import retry_counter
 
 __all__ = [
     "DEFAULT_RUN_TIMEOUT_S",
+    "ERROR_FILE_NAME",
     "WORKFLOW_NAME",
     "RunServices",
     "RunSettings",
@@ -57,6 +59,8 @@ logger = structlog.get_logger(__name__)
 
 WORKFLOW_NAME = "maintenance"
 DEFAULT_RUN_TIMEOUT_S = 300.0
+ERROR_FILE_NAME = "error.txt"
+"""A run's tracebacks, in its folder beside trace.jsonl; its result carries one line per error."""
 
 
 class RunSpec(BaseModel):
@@ -279,16 +283,16 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
                 executor.close()
         except TimeoutError:
             errors.append(f"the {spec.framework} run timed out after {spec.timeout_s:g} s")
-        except Exception as error:
-            logger.exception("run failed", run_id=spec.run_id, framework=spec.framework)
+        except Exception as error:  # noqa: BLE001 -- becomes the error result; traceback kept
             errors.append(f"{type(error).__name__}: {error}")
+            _keep_traceback(services.settings.out_dir, spec.run_id, "run failed", error)
         if plant is not None:
-            grade = await _grade(plant, outcome, telemetry, errors)
+            grade = await _grade(plant, outcome, telemetry, errors, services.settings.out_dir)
         if grade is not None and outcome is not None:
             status = "passed" if grade.passed else "failed"
         telemetry.record_run(status, time.perf_counter() - clock)
     wall_seconds = time.perf_counter() - clock
-    trace = _read_trace(telemetry, errors)
+    trace = _read_trace(telemetry, errors, services.settings.out_dir)
     retries = services.retries.count(spec.run_id)
     services.retries.forget(spec.run_id)
     llm_errors = _llm_errors(trace)
@@ -326,14 +330,40 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
     )
 
 
+def _keep_traceback(out_dir: Path, run_id: str, what: str, error: BaseException) -> Path | None:
+    """Append ``error``'s traceback to the run's error.txt; the console never gets it.
+
+    One errored run used to print its whole traceback as a single multi-kilobyte JSON log line;
+    the run's result already says what happened in one line, so the log line stays short and
+    points at the file.
+    """
+    path = out_dir / run_id / ERROR_FILE_NAME
+    text = "".join(traceback.format_exception(error))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as file:
+            file.write(f"{what}: {type(error).__name__}: {error}\n{text}\n")
+    except OSError as write_error:
+        # The traceback is lost, not the run: say so once, with the reason.
+        logger.warning("could not keep a run's traceback", run_id=run_id, error=str(write_error))
+        return None
+    # DEBUG: the result's errors (and the CLI's one line per errored run) say what happened.
+    logger.debug(what, run_id=run_id, error=f"{type(error).__name__}: {error}", traceback=str(path))
+    return path
+
+
 async def _grade(
-    plant: Plant, outcome: Outcome | None, telemetry: Telemetry, errors: list[str]
+    plant: Plant,
+    outcome: Outcome | None,
+    telemetry: Telemetry,
+    errors: list[str],
+    out_dir: Path,
 ) -> Grade | None:
     try:
         grade = await plant.grade(outcome.final_report if outcome else "")
-    except Exception as error:
-        logger.exception("grading failed", run_id=plant.run_id)
+    except Exception as error:  # noqa: BLE001 -- becomes an error line; traceback kept
         errors.append(f"grading failed: {type(error).__name__}: {error}")
+        _keep_traceback(out_dir, plant.run_id, "grading failed", error)
         return None
     for check in grade.checks:
         telemetry.evaluation(
@@ -345,13 +375,13 @@ async def _grade(
     return grade
 
 
-def _read_trace(telemetry: Telemetry, errors: list[str]) -> RunTrace | None:
+def _read_trace(telemetry: Telemetry, errors: list[str], out_dir: Path) -> RunTrace | None:
     if telemetry.trace_file is None:
         return None
     try:
         return normalise(read_trace_file(telemetry.trace_file), telemetry.run_id)
-    except Exception as error:
-        logger.exception("could not read the run's trace file", run_id=telemetry.run_id)
+    except Exception as error:  # noqa: BLE001 -- becomes an error line; traceback kept
+        _keep_traceback(out_dir, telemetry.run_id, "could not read the run's trace file", error)
         errors.append(f"trace file unreadable: {type(error).__name__}: {error}")
         return None
 
