@@ -119,7 +119,7 @@ def resolve_scenarios(requested: str) -> list[str]:
     return ids
 
 
-def error_line(result: RunResult, out_dir: Path, *, width: int = 240) -> str:
+def error_line(result: RunResult, out_dir: Path, *, width: int = 500) -> str:
     """One line for an errored run: framework x scenario, what happened, where the traceback is.
 
     The full traceback stays in the run's folder (``<out>/<run_id>/error.txt``); a console line

@@ -128,9 +128,7 @@ def test_an_unknown_model_provider_is_refused_before_the_matrix(
 
 
 @pytest.mark.parametrize("command", ["run", "compare"])
-def test_an_unknown_framework_or_scenario_lists_the_known_ones(
-    workdir: Path, command: str
-) -> None:
+def test_an_unknown_framework_or_scenario_lists_the_known_ones(workdir: Path, command: str) -> None:
     framework = _refused(
         workdir, [command, "-f", "nosuch", "-s", SCENARIO], option="'nosuch'", fix="plain"
     )
