@@ -26,7 +26,7 @@ def _agentrig(home: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[
     }
     env["HOME"] = str(home)
     command = [sys.executable, "-m", "agentrig.cli", *args]
-    return subprocess.run(  # noqa: S603 -- our own interpreter and command
+    return subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
     )
 
