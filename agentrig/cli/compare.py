@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from agentrig.core.report.summary import FrameworkSummary
+    from agentrig.core.results import RunResult
 
 __all__ = ["below_threshold", "parse_pass_rate"]
 
@@ -186,7 +187,7 @@ def _compare(
 
 
 def _exit_on_verdict(
-    results: Sequence[object], summaries: Sequence[FrameworkSummary], fail_under: float | None
+    results: Sequence[RunResult], summaries: Sequence[FrameworkSummary], fail_under: float | None
 ) -> None:
     """Exit 1, saying why, when a run errored or a framework is below ``--fail-under``."""
     errored = sum(summary.errors for summary in summaries)
