@@ -20,12 +20,14 @@ from typer.core import TyperGroup
 from agentrig._version import __version__
 from agentrig.core.optouts import disable_phone_home
 
-__all__ = ["EXIT_BAD_USAGE", "EXIT_FAILED", "app", "fail", "main"]
+__all__ = ["EXIT_BAD_USAGE", "EXIT_FAILED", "EXIT_INTERRUPTED", "app", "fail", "main"]
 
 EXIT_FAILED = 1
 """A run errored, a threshold failed, or the traces differ (``trace diff``)."""
 EXIT_BAD_USAGE = 2
 """An option or argument was wrong; nothing ran and nothing was written."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: the runs that finished are kept."""
 
 
 class _OneLineErrors(TyperGroup):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentrig.cli.app import EXIT_FAILED, app, fail
+from agentrig.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, app, fail
 from agentrig.cli.options import (
     BusOption,
     CassettesOption,
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from agentrig.core.results import RunResult
 
 __all__ = ["below_threshold", "parse_pass_rate"]
-
-EXIT_INTERRUPTED = 130
 
 
 def parse_pass_rate(text: str) -> float:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agentrig.cli.app import EXIT_FAILED, app, fail
+from agentrig.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, app, fail
 from agentrig.cli.options import (
     FrameworksOption,
     ModelOption,
@@ -97,7 +97,7 @@ def _record(
         )
     except KeyboardInterrupt:
         err_console.print("interrupted: the cassettes of finished runs are written")
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except AgentrigError as error:
         fail(error, EXIT_FAILED)
     table = Table(
