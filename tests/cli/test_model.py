@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from agentrig.cli import app
@@ -17,6 +18,7 @@ from agentrig.cli import app
 AGENTRIG = str(Path(sys.executable).with_name("agentrig"))  # the installed console script
 
 
+@pytest.mark.allow_model_requests  # it asks the server it started, on purpose
 def test_serve_runs_until_stopped() -> None:
     env = {**os.environ, "AGENTRIG_REFERENCE_API_KEY": "k3y"}
     process = subprocess.Popen(
