@@ -92,6 +92,22 @@ def test_out_naming_a_file_is_refused(workdir: Path, command: str) -> None:
     assert sorted(path.name for path in workdir.iterdir()) == ["results.txt"]
 
 
+def test_out_below_a_file_is_refused(workdir: Path) -> None:
+    existing = workdir / "results.txt"
+    existing.write_text("keep me")
+    result = runner.invoke(
+        app,
+        ["compare", "-f", "plain", "-s", SCENARIO, "--out", str(existing / "today")],
+        prog_name="agentrig",
+    )
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: --out {existing / 'today'}: {existing} is a file; give a folder (it will hold "
+        "results.jsonl and one folder per run)"
+    ]
+    assert existing.read_text() == "keep me"
+
+
 @pytest.mark.parametrize("command", ["run", "compare"])
 def test_a_binary_faults_file_is_named(workdir: Path, command: str) -> None:
     binary = workdir / "profile.bin"

@@ -25,7 +25,7 @@ def _agentrig(home: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[
         if name != "CREWAI_STORAGE_DIR" and not name.startswith("XDG_")
     }
     env["HOME"] = str(home)
-    command = [sys.executable, "-m", "agentrig.cli", *args]
+    command = [sys.executable, "-c", "from agentrig.cli import main; main()", *args]
     return subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
     )
