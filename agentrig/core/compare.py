@@ -128,8 +128,9 @@ def error_line(result: RunResult, out_dir: Path, *, width: int = 500) -> str:
     cell = f"{result.framework} x {result.scenario}"
     if result.repeat:
         cell += f" (repeat {result.repeat})"
-    first = result.errors[-1] if result.errors else f"status {result.status}"
-    happened = " ".join(first.split())  # a multi-line message becomes one line
+    # The run's own error comes last, after the failed LLM calls read from its trace.
+    cause = result.errors[-1] if result.errors else f"status {result.status}"
+    happened = " ".join(cause.split())  # a multi-line message becomes one line
     if len(happened) > width:
         happened = happened[: width - 3] + "..."
     traceback_file = out_dir / result.run_id / ERROR_FILE_NAME
