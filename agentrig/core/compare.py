@@ -16,6 +16,7 @@ from pathlib import Path
 
 import structlog
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,13 +27,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from agentrig.core.contract.registry import available_adapters
+from agentrig.core.contract.registry import available_adapters, load_adapter
 from agentrig.core.contract.results import RESULTS_FILE_NAME, RunResult, append_result
 from agentrig.core.plant.scenarios import list_scenarios
 from agentrig.core.report.html import REPORT_FILE_NAME, write_report
 from agentrig.core.report.summary import FrameworkSummary, summarise
 from agentrig.core.runner import (
     DEFAULT_RUN_TIMEOUT_S,
+    ERROR_FILE_NAME,
     RunServices,
     RunSettings,
     RunSpec,
@@ -40,13 +42,25 @@ from agentrig.core.runner import (
     new_session_id,
     run_matrix,
 )
-from agentrig.core.telemetry.metrics import AgentrigMetrics, serve_metrics, write_textfile
-from agentrig.exceptions import AgentrigError, ConfigurationError
+from agentrig.core.telemetry.metrics import (
+    AgentrigMetrics,
+    MetricsServer,
+    serve_metrics,
+    write_textfile,
+)
+from agentrig.exceptions import (
+    AdapterError,
+    AdapterNotFoundError,
+    AgentrigError,
+    ConfigurationError,
+    MissingExtraError,
+)
 
 __all__ = [
     "METRICS_FILE_NAME",
     "Comparison",
     "compare",
+    "error_line",
     "resolve_frameworks",
     "resolve_scenarios",
 ]
@@ -59,25 +73,30 @@ logger = structlog.get_logger(__name__)
 def resolve_frameworks(requested: str | None) -> list[str]:
     """The adapters to compare: every installed one, or the comma-separated names given.
 
+    Named adapters are loaded one by one, so naming ``plain`` (or a typo) imports no other
+    framework -- importing CrewAI alone writes under HOME and takes seconds.
+
     Raises:
         ConfigurationError: a name is unknown or its framework is not installed (with the extra).
     """
-    infos = {info.name: info for info in available_adapters()}
     if not requested:
-        names = [name for name, info in infos.items() if info.installed]
+        names = [info.name for info in available_adapters() if info.installed]
         if not names:
             raise ConfigurationError("no adapter is installed; pip install 'agentrig[all]'")
         return names
     names = [name.strip() for name in requested.split(",") if name.strip()]
     for name in names:
-        info = infos.get(name)
-        if info is None:
+        try:
+            load_adapter(name)
+        except AdapterNotFoundError as unknown:
             raise ConfigurationError(
-                f"unknown framework {name!r}; registered adapters: {', '.join(infos)}"
-            )
-        if not info.installed:
-            install = f"pip install 'agentrig[{info.extra}]'" if info.extra else info.problem
-            raise ConfigurationError(f"the {name} adapter is not installed: {install}")
+                f"unknown framework {name!r}; registered adapters: {', '.join(unknown.available)}"
+            ) from None
+        except MissingExtraError as missing:
+            install = f"pip install 'agentrig[{missing.extra}]'" if missing.extra else missing
+            raise ConfigurationError(f"the {name} adapter is not installed: {install}") from None
+        except (ImportError, AdapterError) as error:
+            raise ConfigurationError(f"the {name} adapter does not load: {error}") from None
     return names
 
 
@@ -98,6 +117,25 @@ def resolve_scenarios(requested: str) -> list[str]:
             + ", ".join(known)
         )
     return ids
+
+
+def error_line(result: RunResult, out_dir: Path, *, width: int = 500) -> str:
+    """One line for an errored run: framework x scenario, what happened, where the traceback is.
+
+    The full traceback stays in the run's folder (``<out>/<run_id>/error.txt``); a console line
+    per errored cell is what a person watching a comparison can read.
+    """
+    cell = f"{result.framework} x {result.scenario}"
+    if result.repeat:
+        cell += f" (repeat {result.repeat})"
+    # The run's own error comes last, after the failed LLM calls read from its trace.
+    cause = result.errors[-1] if result.errors else f"status {result.status}"
+    happened = " ".join(cause.split())  # a multi-line message becomes one line
+    if len(happened) > width:
+        happened = happened[: width - 3] + "..."
+    traceback_file = out_dir / result.run_id / ERROR_FILE_NAME
+    where = f" (traceback: {traceback_file})" if traceback_file.is_file() else ""
+    return f"{cell}: {happened}{where}"
 
 
 @dataclass
@@ -169,9 +207,9 @@ async def compare(
         comparison = Comparison(out_dir=settings.out_dir, specs=specs)
     else:
         comparison.out_dir, comparison.specs = settings.out_dir, specs
-    comparison.out_dir.mkdir(parents=True, exist_ok=True)
     metrics = AgentrigMetrics()
-    server = serve_metrics(metrics.registry, metrics_port) if metrics_port is not None else None
+    server = _serve_metrics(metrics, metrics_port) if metrics_port is not None else None
+    comparison.out_dir.mkdir(parents=True, exist_ok=True)
     if server is not None:
         comparison.metrics_url = server.url
         console.print(f"metrics for Prometheus at {server.url}")
@@ -186,6 +224,13 @@ async def compare(
                     append_result(comparison.results_file, result)
                     comparison.results.append(result)
                     tally[result.status] += 1
+                    if result.status == "error":
+                        progress.console.print(
+                            f"[red]error:[/red] {escape(error_line(result, comparison.out_dir))}",
+                            markup=True,
+                            highlight=False,
+                            soft_wrap=True,
+                        )
                     progress.update(
                         task,
                         advance=1,
@@ -200,6 +245,17 @@ async def compare(
             server.stop()
         _write_report(comparison, frameworks)
     return comparison
+
+
+def _serve_metrics(metrics: AgentrigMetrics, port: int) -> MetricsServer:
+    """Start the Prometheus endpoint before any run, or say which port to pick instead."""
+    try:
+        return serve_metrics(metrics.registry, port)
+    except OSError as error:
+        raise ConfigurationError(
+            f"--metrics-port {port}: cannot listen on 127.0.0.1:{port} ({error.strerror}); "
+            "pick a free port, or 0 for any free one"
+        ) from error
 
 
 def _write_report(comparison: Comparison, frameworks: Sequence[str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from agentrig.core.telemetry.retries import retry_counter
 
 __all__ = [
     "DEFAULT_RUN_TIMEOUT_S",
+    "ERROR_FILE_NAME",
     "WORKFLOW_NAME",
     "RunServices",
     "RunSettings",
@@ -67,6 +69,8 @@ logger = structlog.get_logger(__name__)
 
 WORKFLOW_NAME = "maintenance"
 DEFAULT_RUN_TIMEOUT_S = 300.0
+ERROR_FILE_NAME = "error.txt"
+"""A run's tracebacks, in its folder beside trace.jsonl; its result carries one line per error."""
 
 
 class RunSpec(BaseModel):
@@ -400,19 +404,19 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
         except TimeoutError:
             timed_out = True
             errors.append(f"the {spec.framework} run timed out after {spec.timeout_s:g} s")
-        except Exception as error:
-            logger.exception("run failed", run_id=spec.run_id, framework=spec.framework)
+        except Exception as error:  # noqa: BLE001 -- becomes the error result; traceback kept
             errors.append(f"{type(error).__name__}: {error}")
+            _keep_traceback(services.settings.out_dir, spec.run_id, "run failed", error)
             run_error = error
         if plant is not None:
-            grade = await _grade(plant, outcome, telemetry, errors)
-            ledger = await _ledger(plant, errors)
+            grade = await _grade(plant, outcome, telemetry, errors, services.settings.out_dir)
+            ledger = await _ledger(plant, errors, services.settings.out_dir)
         if grade is not None and outcome is not None:
             status = "passed" if grade.passed else "failed"
         telemetry.record_run(status, time.perf_counter() - clock)
     wall_seconds = time.perf_counter() - clock
-    records = _read_trace_records(telemetry, errors)
-    trace = _normalise(records, telemetry, errors)
+    records = _read_trace_records(telemetry, errors, services.settings.out_dir)
+    trace = _normalise(records, telemetry, errors, services.settings.out_dir)
     retries = services.retries.count(spec.run_id)
     services.retries.forget(spec.run_id)
     llm_errors = _llm_errors(trace)
@@ -467,14 +471,40 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
     )
 
 
+def _keep_traceback(out_dir: Path, run_id: str, what: str, error: BaseException) -> Path | None:
+    """Append ``error``'s traceback to the run's error.txt; the console never gets it.
+
+    One errored run used to print its whole traceback as a single multi-kilobyte JSON log line;
+    the run's result already says what happened in one line, so the log line stays short and
+    points at the file.
+    """
+    path = out_dir / run_id / ERROR_FILE_NAME
+    text = "".join(traceback.format_exception(error))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as file:
+            file.write(f"{what}: {type(error).__name__}: {error}\n{text}\n")
+    except OSError as write_error:
+        # The traceback is lost, not the run: say so once, with the reason.
+        logger.warning("could not keep a run's traceback", run_id=run_id, error=str(write_error))
+        return None
+    # DEBUG: the result's errors (and the CLI's one line per errored run) say what happened.
+    logger.debug(what, run_id=run_id, error=f"{type(error).__name__}: {error}", traceback=str(path))
+    return path
+
+
 async def _grade(
-    plant: Plant, outcome: Outcome | None, telemetry: Telemetry, errors: list[str]
+    plant: Plant,
+    outcome: Outcome | None,
+    telemetry: Telemetry,
+    errors: list[str],
+    out_dir: Path,
 ) -> Grade | None:
     try:
         grade = await plant.grade(outcome.final_report if outcome else "")
-    except Exception as error:
-        logger.exception("grading failed", run_id=plant.run_id)
+    except Exception as error:  # noqa: BLE001 -- becomes an error line; traceback kept
         errors.append(f"grading failed: {type(error).__name__}: {error}")
+        _keep_traceback(out_dir, plant.run_id, "grading failed", error)
         return None
     for check in grade.checks:
         telemetry.evaluation(
@@ -495,11 +525,11 @@ class LedgerTotals:
     safety_violations: int
 
 
-async def _ledger(plant: Plant, errors: list[str]) -> LedgerTotals | None:
+async def _ledger(plant: Plant, errors: list[str], out_dir: Path) -> LedgerTotals | None:
     try:
         entries = (await plant.state()).ledger
-    except Exception as error:
-        logger.exception("could not read the plant's ledger", run_id=plant.run_id)
+    except Exception as error:  # noqa: BLE001 -- becomes an error line; traceback kept
+        _keep_traceback(out_dir, plant.run_id, "could not read the plant's ledger", error)
         errors.append(f"ledger unreadable: {type(error).__name__}: {error}")
         return None
     return LedgerTotals(
@@ -525,26 +555,28 @@ def _action(entry: LedgerEntry) -> ActionRecord:
     )
 
 
-def _read_trace_records(telemetry: Telemetry, errors: list[str]) -> list[SpanRecord] | None:
+def _read_trace_records(
+    telemetry: Telemetry, errors: list[str], out_dir: Path
+) -> list[SpanRecord] | None:
     if telemetry.trace_file is None:
         return None
     try:
         return read_trace_file(telemetry.trace_file)
-    except Exception as error:
-        logger.exception("could not read the run's trace file", run_id=telemetry.run_id)
+    except Exception as error:  # noqa: BLE001 -- becomes an error line; traceback kept
+        _keep_traceback(out_dir, telemetry.run_id, "could not read the run's trace file", error)
         errors.append(f"trace file unreadable: {type(error).__name__}: {error}")
         return None
 
 
 def _normalise(
-    records: list[SpanRecord] | None, telemetry: Telemetry, errors: list[str]
+    records: list[SpanRecord] | None, telemetry: Telemetry, errors: list[str], out_dir: Path
 ) -> RunTrace | None:
     if records is None:
         return None
     try:
         return normalise(records, telemetry.run_id)
-    except Exception as error:
-        logger.exception("could not normalise the run's trace", run_id=telemetry.run_id)
+    except Exception as error:  # noqa: BLE001 -- becomes an error line; traceback kept
+        _keep_traceback(out_dir, telemetry.run_id, "could not normalise the run's trace", error)
         errors.append(f"trace file unreadable: {type(error).__name__}: {error}")
         return None
 

@@ -5,15 +5,26 @@ exit, its tracing prompt waits 20 s on a terminal, its version check asks PyPI o
 LangSmith tracing, when on, adds 12-89 s. Every agentrig entry point (the CLI, each adapter module,
 the test suite) calls :func:`disable_phone_home` before any framework is imported.
 
+It also keeps CrewAI's per-project storage out of HOME: CrewAI keeps it in
+``~/.local/share/<name of the current folder>/``, created when ``crewai`` is imported, so every
+agentrig command used to leave an empty folder there. ``CREWAI_STORAGE_DIR`` (CrewAI's own
+setting for that name) points it at a folder in the temporary directory instead: an absolute
+value replaces the whole path. Two more folders ``import crewai`` creates under HOME have no
+setting and stay: ``~/.config/crewai/`` (its CLI settings) and ``~/.local/share/crewai/credentials/``
+(the key of its login tokens).
+
 ``OTEL_SDK_DISABLED`` is deliberately *not* used: it silences CrewAI but also turns agentrig's own
 OpenTelemetry tracer into a no-op.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+import tempfile
+from pathlib import Path
 
-__all__ = ["PHONE_HOME_OPT_OUTS", "disable_phone_home"]
+__all__ = ["PHONE_HOME_OPT_OUTS", "crewai_storage_dir", "disable_phone_home"]
 
 PHONE_HOME_OPT_OUTS: dict[str, str] = {
     "CREWAI_DISABLE_TELEMETRY": "true",
@@ -29,7 +40,17 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
 }
 
 
+def crewai_storage_dir() -> Path:
+    """Where CrewAI's storage goes instead of HOME: one folder per user in the temp directory."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (a bare container)
+        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"agentrig-crewai-{user}"
+
+
 def disable_phone_home() -> None:
     """Set each opt-out unless the user has set that variable already (their choice wins)."""
     for name, value in PHONE_HOME_OPT_OUTS.items():
         os.environ.setdefault(name, value)
+    os.environ.setdefault("CREWAI_STORAGE_DIR", str(crewai_storage_dir()))

@@ -125,6 +125,10 @@ class FaultProfile(BaseModel):
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigurationError(f"cannot read fault profile {file}: {exc}") from exc
+        except UnicodeDecodeError:
+            raise ConfigurationError(
+                f"fault profile {file} is not UTF-8 text: give a YAML or JSON profile file"
+            ) from None
         try:
             data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
         except (ValueError, yaml.YAMLError) as exc:

@@ -11,7 +11,7 @@ from agentrig.cli import app
 from agentrig.core.contract.results import read_results
 
 runner = CliRunner()
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
+CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
 
 
 def test_adapters_lists_the_baseline_as_installed() -> None:

@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 
 from agentrig.cli import app
 
+# These tests ask the servers they start, on purpose.
+pytestmark = pytest.mark.allow_model_requests
+
 AGENTRIG = str(Path(sys.executable).with_name("agentrig"))  # the installed console script
 
 

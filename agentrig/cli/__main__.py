@@ -1,0 +1,5 @@
+"""``python -m agentrig.cli``: the same command as the ``agentrig`` script."""
+
+from agentrig.cli import main
+
+main()

@@ -1,0 +1,198 @@
+"""``agentrig compare``: every framework on every scenario side by side, and the CI verdict.
+
+Exit status: 0 when every run finished and each framework's pass rate reached ``--fail-under``;
+1 when a run errored or a framework fell below it (a line on stderr says which); 2 on a bad option
+(nothing runs, nothing is written); 130 after Ctrl-C (the finished runs are kept).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from agentrig.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, app, fail
+from agentrig.cli.options import (
+    BusOption,
+    CassettesOption,
+    FaultsOption,
+    FrameworksOption,
+    MetricsPortOption,
+    ModelOption,
+    OtlpOption,
+    OutOption,
+    ReplayOption,
+    ScenariosOption,
+    StateOption,
+    TimeoutOption,
+    check_run_options,
+    run_settings,
+    stdout_console,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from agentrig.core.contract.results import RunResult
+    from agentrig.core.report.summary import FrameworkSummary
+
+__all__ = ["below_threshold", "parse_pass_rate"]
+
+
+def parse_pass_rate(text: str) -> float:
+    """A pass-rate threshold: a fraction ``0.8`` or a percentage ``80%``.
+
+    Raises:
+        typer.BadParameter: anything else (a bare ``80`` is ambiguous and refused).
+    """
+    value = text.strip()
+    percent = value.endswith("%")
+    try:
+        number = float(value.removesuffix("%"))
+    except ValueError:
+        number = math.nan
+    if percent:
+        number /= 100
+    if not (math.isfinite(number) and 0 <= number <= 1):
+        raise typer.BadParameter(f"{text!r}: give a fraction from 0 to 1 (0.8) or a percent (80%)")
+    return number
+
+
+def below_threshold(summaries: Sequence[FrameworkSummary], threshold: float) -> list[str]:
+    """One line per framework whose pass rate is below ``threshold``."""
+    return [
+        f"--fail-under {threshold:.0%}: {summary.framework} passed {summary.passed}/"
+        f"{summary.runs} runs ({summary.pass_rate:.0%})"
+        for summary in summaries
+        if summary.pass_rate < threshold
+    ]
+
+
+@app.command("compare")
+def _compare(
+    frameworks: FrameworksOption = None,
+    scenarios: ScenariosOption = "all",
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Runs per cell (pass^k).")] = 1,
+    model: ModelOption = "reference",
+    faults: FaultsOption = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Runs at the same time.")
+    ] = 4,
+    state: StateOption = "sqlite:///agentrig-state.db",
+    bus: BusOption = "memory://",
+    out: OutOption = None,
+    timeout: TimeoutOption = 300.0,
+    metrics_port: MetricsPortOption = None,
+    otlp_endpoint: OtlpOption = None,
+    replay: ReplayOption = False,
+    cassettes: CassettesOption = None,
+    fail_under: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-under",
+            parser=parse_pass_rate,
+            metavar="RATE",
+            help="Exit 1 when a framework's pass rate is below RATE (0.8 or 80%).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the per-framework summary as JSON.")
+    ] = False,
+) -> None:
+    """Run every framework on every scenario side by side: the main job of agentrig.
+
+    Exit status: 0 all runs finished (and reached --fail-under); 1 a run errored or a framework
+    fell below --fail-under; 2 a bad option, before anything runs; 130 interrupted.
+    """
+    import asyncio
+    import json
+
+    from rich.console import Console
+
+    from agentrig.core.compare import (
+        Comparison,
+        compare,
+        resolve_frameworks,
+        resolve_scenarios,
+    )
+    from agentrig.core.report.console import comparison_table
+    from agentrig.core.runner import new_session_id
+    from agentrig.exceptions import AgentrigError
+
+    session = new_session_id()
+    out_dir = out or Path("runs") / session
+    try:
+        scenario_ids = resolve_scenarios(scenarios)
+        check_run_options(model=model, faults=faults, out=out_dir, metrics_port=metrics_port)
+        names = resolve_frameworks(frameworks)
+        settings = run_settings(state, bus, out_dir, faults, otlp_endpoint, replay, cassettes)
+    except (AgentrigError, ValueError) as error:
+        fail(error)
+    console = stdout_console()
+    err_console = Console(stderr=True)
+    err_console.print(
+        f"comparing {', '.join(names)} on {len(scenario_ids)} scenario(s) x {repeats} "
+        f"with model {model!r}, state {state}, bus {bus} -> {settings.out_dir}"
+    )
+    if settings.cassettes is not None:
+        err_console.print(f"replaying every LLM call from {settings.cassettes.directory}/")
+    comparison = Comparison(out_dir=settings.out_dir, specs=[])
+    interrupted = False
+    try:
+        asyncio.run(
+            compare(
+                names,
+                scenario_ids,
+                repeats=repeats,
+                model=model,
+                settings=settings,
+                concurrency=concurrency,
+                timeout_s=timeout,
+                metrics_port=metrics_port,
+                console=err_console,
+                comparison=comparison,
+                session=session,
+            )
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+        err_console.print(
+            f"interrupted: kept the {len(comparison.results)} finished run(s) of "
+            f"{len(comparison.specs)} in {comparison.results_file}"
+        )
+    except AgentrigError as error:
+        fail(error, EXIT_FAILED)
+    summaries = comparison.summaries(order=names)
+    if as_json:
+        typer.echo(json.dumps([summary.model_dump() for summary in summaries], indent=2))
+    else:
+        console.print(
+            comparison_table(
+                summaries,
+                title=f"agentrig compare: {len(comparison.results)} runs in "
+                f"{comparison.wall_seconds:.1f} s (model {model})",
+            )
+        )
+        console.print(f"results: {comparison.results_file}")
+        console.print(f"metrics: {comparison.metrics_file}")
+        if comparison.report_file.is_file():
+            console.print(f"report:  {comparison.report_file}")
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    _exit_on_verdict(comparison.results, summaries, fail_under)
+
+
+def _exit_on_verdict(
+    results: Sequence[RunResult], summaries: Sequence[FrameworkSummary], fail_under: float | None
+) -> None:
+    """Exit 1, saying why, when a run errored or a framework is below ``--fail-under``."""
+    errored = sum(summary.errors for summary in summaries)
+    problems = [f"{errored} of {len(results)} runs errored"] if errored else []
+    if fail_under is not None:
+        problems += below_threshold(summaries, fail_under)
+    for problem in problems:
+        typer.echo(f"failed: {problem}", err=True)
+    if problems:
+        raise typer.Exit(EXIT_FAILED)
