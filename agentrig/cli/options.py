@@ -27,6 +27,7 @@ __all__ = [
     "CassettesOption",
     "FaultsOption",
     "FrameworksOption",
+    "KeepStateOption",
     "MetricsPortOption",
     "ModelOption",
     "OtlpOption",
@@ -132,6 +133,14 @@ FrameworksOption = Annotated[
         "--frameworks",
         "-f",
         help="Comma-separated adapters (default: every installed one).",
+    ),
+]
+KeepStateOption = Annotated[
+    bool,
+    typer.Option(
+        "--keep-state",
+        help="Keep each finished run's plant, ledger and checkpoints in the store (by default "
+        "only its record stays: a finished run cannot be resumed).",
     ),
 ]
 ScenariosOption = Annotated[
@@ -243,6 +252,8 @@ def run_settings(
     otlp_endpoint: str | None,
     replay: bool,
     cassettes: Path | None,
+    *,
+    keep_state: bool = False,
 ) -> RunSettings:
     """The settings ``run`` and ``compare`` share, from their options.
 
@@ -258,4 +269,5 @@ def run_settings(
         faults=faults,
         otlp_endpoint=otlp_endpoint,
         cassettes=cassette_settings(replay, cassettes, faults),
+        keep_state=keep_state,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -20,10 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agentrig.core.contract.results import CrashTest, RunResult
-from agentrig.core.crash import KillPoint, KillSwitch, choose_kill_points
+from agentrig.core.crash import KILL_ENV, KillPoint, choose_kill_points
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.telemetry.jsonl import read_trace_file
-from agentrig.core.telemetry.tracing import tracing_state
 from agentrig.exceptions import ConfigurationError, RunRecordError
 
 __all__ = ["check_crash_test_settings", "crash_test_run"]
@@ -143,11 +143,12 @@ async def _attempt(
     ]
     if resume:
         command.append("--resume")
+    env = {key: value for key, value in os.environ.items() if key != KILL_ENV}
     if point is not None:
-        command += ["--kill-at", str(point)]
+        env[KILL_ENV] = str(point)
     clock = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env
     )
     _, stderr = await process.communicate()
     elapsed = time.perf_counter() - clock
@@ -166,10 +167,7 @@ async def _attempt(
 async def _child(arguments: argparse.Namespace) -> RunResult | None:
     spec = RunSpec.model_validate_json(arguments.spec)
     settings = RunSettings.model_validate_json(arguments.settings)
-    switch = KillSwitch(KillPoint.parse(arguments.kill_at)) if arguments.kill_at else None
-    async with RunServices(settings, tool_hooks=[switch] if switch else []) as services:
-        if switch is not None:
-            tracing_state().provider.add_span_processor(switch)
+    async with RunServices(settings) as services:  # armed by AGENTRIG_KILL_AT, if set
         try:
             result = await execute_run(spec, services, resume=arguments.resume)
         except RunRecordError as error:
@@ -179,13 +177,12 @@ async def _child(arguments: argparse.Namespace) -> RunResult | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The child process: one attempt of one run, killed at ``--kill-at`` if it gets there."""
+    """The child process: one attempt of one run, killed at ``AGENTRIG_KILL_AT`` if it gets there."""
     parser = argparse.ArgumentParser(prog="python -m agentrig.core.crash_test")
     parser.add_argument("--spec", required=True)
     parser.add_argument("--settings", required=True)
     parser.add_argument("--result", required=True)
     parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--kill-at")
     arguments = parser.parse_args(argv)
     result = asyncio.run(_child(arguments))
     if result is None:

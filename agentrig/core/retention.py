@@ -17,9 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pydantic import ValidationError
-
-from agentrig.core.run_record import RunRecord, record_key, run_prefix
+from agentrig.core.run_record import RunRecord, load_record, record_key, run_prefix
 from agentrig.core.state.base import StateStore
 from agentrig.exceptions import CorruptStateError
 
@@ -86,12 +84,7 @@ async def prune_runs(store: StateStore, runs: list[PrunableRun]) -> int:
 
 async def _record(store: StateStore, run_id: str) -> RunRecord | None:
     try:
-        loaded = await store.load(record_key(run_id))
+        loaded = await load_record(store, run_id)
     except CorruptStateError:
-        return None
-    if loaded is None:
-        return None
-    try:
-        return RunRecord.model_validate(loaded.state)
-    except ValidationError:
-        return None
+        return None  # listed as "unrecorded": prune may delete it, a resume never could
+    return loaded[0] if loaded else None

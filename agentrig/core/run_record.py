@@ -24,11 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from agentrig.core.backends import redact_url
-from agentrig.core.state.base import StateStore
+from agentrig.core.state.base import StateStore, store_location
 from agentrig.exceptions import (
+    CorruptStateError,
     ResumeMismatchError,
     RunExistsError,
     RunFinishedError,
@@ -45,6 +46,7 @@ __all__ = [
     "RunRecord",
     "load_record",
     "record_key",
+    "resumable_record",
     "run_prefix",
 ]
 
@@ -148,10 +150,75 @@ class RunRecord(BaseModel):
 
 async def load_record(store: StateStore, run_id: str) -> tuple[RunRecord, int] | None:
     """The run's record and its version, or None when the store has no run by that id."""
-    loaded = await store.load(record_key(run_id))
+    key = record_key(run_id)
+    loaded = await store.load(key)
     if loaded is None:
         return None
-    return RunRecord.model_validate(loaded.state), loaded.version
+    try:
+        return RunRecord.model_validate(loaded.state), loaded.version
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "the document"
+        raise CorruptStateError(
+            key,
+            store_location(store, key),
+            f"not a run record ({where}: {problem['msg']}); it is left as it is: delete the key "
+            "(agentrig state prune) or point --state at the store the run used",
+        ) from error
+
+
+async def resumable_record(
+    store: StateStore,
+    run_id: str,
+    *,
+    state_url: str,
+    expect: dict[str, Any] | None = None,
+    finished_ok: bool = False,
+) -> tuple[RunRecord, int]:
+    """The record of run ``run_id`` (and its version) if it can be resumed now; changes nothing.
+
+    Raises the errors :meth:`RunLease.resume` documents, before anything is claimed.
+    """
+    loaded = await load_record(store, run_id)
+    if loaded is None:
+        raise RunNotFoundError(
+            f"no run {run_id!r} in {redact_url(state_url)}: check the id, and pass the "
+            "--state the run was started with",
+            run_id=run_id,
+            state_url=redact_url(state_url),
+        )
+    record, version = loaded
+    if record.status == "finished" and not finished_ok:
+        raise RunFinishedError(
+            f"run {run_id!r} has finished ({record.result_status}) after "
+            f"{len(record.attempts)} attempt(s): there is nothing to resume",
+            run_id=run_id,
+        )
+    recorded = record.spec_fields()
+    differences = {
+        name: (recorded[name], value)
+        for name, value in (expect or {}).items()
+        if name in recorded and value is not None and recorded[name] != value
+    }
+    if differences:
+        listed = "; ".join(
+            f"{name}: the run has {was!r}, you asked for {asked!r}"
+            for name, (was, asked) in differences.items()
+        )
+        raise ResumeMismatchError(
+            f"run {run_id!r} is not the run you described ({listed}); drop those options "
+            "to resume it as it was",
+            run_id=run_id,
+            differences=differences,
+        )
+    if record.owner is not None and record.owner.alive():
+        raise RunInUseError(
+            f"run {run_id!r} is being run by {record.owner} (heartbeat "
+            f"{record.owner.heartbeat_at:%H:%M:%S} UTC): wait for it, or stop that process",
+            run_id=run_id,
+            owner=str(record.owner),
+        )
+    return record, version
 
 
 class RunLease:
@@ -220,45 +287,9 @@ class RunLease:
             ResumeMismatchError: ``expect`` disagrees with the record.
             RunInUseError: a live process holds it, or another resume won the race.
         """
-        loaded = await load_record(store, run_id)
-        if loaded is None:
-            raise RunNotFoundError(
-                f"no run {run_id!r} in {redact_url(state_url)}: check the id, and pass the "
-                "--state the run was started with",
-                run_id=run_id,
-                state_url=redact_url(state_url),
-            )
-        record, version = loaded
-        if record.status == "finished" and not finished_ok:
-            raise RunFinishedError(
-                f"run {run_id!r} has finished ({record.result_status}) after "
-                f"{len(record.attempts)} attempt(s): there is nothing to resume",
-                run_id=run_id,
-            )
-        recorded = record.spec_fields()
-        differences = {
-            name: (recorded[name], value)
-            for name, value in (expect or {}).items()
-            if name in recorded and value is not None and recorded[name] != value
-        }
-        if differences:
-            listed = "; ".join(
-                f"{name}: the run has {was!r}, you asked for {asked!r}"
-                for name, (was, asked) in differences.items()
-            )
-            raise ResumeMismatchError(
-                f"run {run_id!r} is not the run you described ({listed}); drop those options "
-                "to resume it as it was",
-                run_id=run_id,
-                differences=differences,
-            )
-        if record.owner is not None and record.owner.alive():
-            raise RunInUseError(
-                f"run {run_id!r} is being run by {record.owner} (heartbeat "
-                f"{record.owner.heartbeat_at:%H:%M:%S} UTC): wait for it, or stop that process",
-                run_id=run_id,
-                owner=str(record.owner),
-            )
+        record, version = await resumable_record(
+            store, run_id, state_url=state_url, expect=expect, finished_ok=finished_ok
+        )
         attempts = [
             attempt.model_copy(update={"outcome": "lost"})
             if attempt.outcome == "running"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import traceback
 import uuid
@@ -30,6 +31,7 @@ from agentrig.core.contract.agent import AgentAdapter, Handoffs, Outcome, RunCon
 from agentrig.core.contract.registry import load_adapter
 from agentrig.core.contract.results import ActionRecord, CheckGrade, RunResult, RunStatus
 from agentrig.core.contract.roles import ROLES
+from agentrig.core.crash import KILL_ENV, KillPoint, KillSwitch
 from agentrig.core.failures import Failure, explain_failure, injected_faults, response_ids
 from agentrig.core.llm.cassettes import CassetteSettings, replay_endpoint
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
@@ -43,7 +45,7 @@ from agentrig.core.plant.scenarios import load_scenario
 from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.retention import forget_run_state
-from agentrig.core.run_record import RunLease, RunRecord, load_record
+from agentrig.core.run_record import RunLease, RunRecord, load_record, resumable_record
 from agentrig.core.state import DEFAULT_STATE_URL, StateStore, open_state_store
 from agentrig.core.telemetry.facade import Telemetry, setup_telemetry
 from agentrig.core.telemetry.jsonl import read_trace_file
@@ -51,6 +53,8 @@ from agentrig.core.telemetry.metrics import AgentrigMetrics
 from agentrig.core.telemetry.normalise import RunTrace, normalise
 from agentrig.core.telemetry.records import SpanRecord
 from agentrig.core.telemetry.retries import retry_counter
+from agentrig.core.telemetry.tracing import tracing_state
+from agentrig.exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_RUN_TIMEOUT_S",
@@ -61,7 +65,9 @@ __all__ = [
     "RunSpec",
     "build_matrix",
     "execute_run",
+    "find_run_pointer",
     "new_session_id",
+    "resume_spec",
     "run_matrix",
 ]
 
@@ -236,6 +242,7 @@ class RunServices:
 
     async def __aenter__(self) -> Self:
         setup_telemetry(frameworks=self.frameworks, otlp_endpoint=self.settings.otlp_endpoint)
+        self._arm_kill_switch()
         if self._given_bus is None:
             # Entering a server-backed bus checks that its server answers: an unreachable one
             # fails here, once, as a BackendUnavailableError, instead of in every run.
@@ -245,6 +252,23 @@ class RunServices:
                 await self.__aexit__(None, None, None)  # close what was opened; no exit follows
                 raise
         return self
+
+    def _arm_kill_switch(self) -> None:
+        """``AGENTRIG_KILL_AT=KIND#N``: SIGKILL this process at that point (chaos testing).
+
+        ``compare --kill`` sets it in each attempt's process; a user can set it by hand to see
+        how their run survives a kill there (``agentrig run ... --run-id X``, then
+        ``agentrig run --resume X``). See :mod:`agentrig.core.crash` for the points.
+        """
+        spec = os.environ.get(KILL_ENV)
+        if not spec:
+            return
+        try:
+            switch = KillSwitch(KillPoint.parse(spec))
+        except ValueError as error:
+            raise ConfigurationError(f"{KILL_ENV}={spec!r}: {error}") from None
+        self.tool_hooks.append(switch)
+        tracing_state().provider.add_span_processor(switch)
 
     async def __aexit__(
         self,
@@ -329,6 +353,61 @@ async def execute_run(
     return result
 
 
+RUN_POINTER_FILE = "run.json"
+"""``<out>/<run_id>/run.json``: the run's record as it started, so a resume on the wrong store can
+say which store the run used."""
+
+
+async def resume_spec(
+    store: StateStore,
+    run_id: str,
+    *,
+    state_url: str,
+    expect: Mapping[str, object] | None = None,
+) -> tuple[RunSpec, RunRecord]:
+    """The spec of unfinished run ``run_id`` as recorded, checked like a resume; changes nothing.
+
+    Raises:
+        RunRecordError: unknown here, finished, not what ``expect`` describes, or held by a live
+            process (:func:`~agentrig.core.run_record.resumable_record`).
+    """
+    record, _ = await resumable_record(
+        store, run_id, state_url=state_url, expect=dict(expect or {})
+    )
+    spec = RunSpec(
+        framework=record.framework,
+        scenario=record.scenario,
+        model=record.model,
+        repeat=record.repeat,
+        seed=record.seed,
+        run_id=record.run_id,
+        timeout_s=record.timeout_s,
+    )
+    return spec, record
+
+
+def find_run_pointer(run_id: str, folders: Iterable[Path]) -> RunRecord | None:
+    """The ``run.json`` of ``run_id`` under any of ``folders`` (``runs/<session>/<run_id>/``)."""
+    for folder in folders:
+        for path in (
+            folder / run_id / RUN_POINTER_FILE,
+            *folder.glob(f"*/{run_id}/{RUN_POINTER_FILE}"),
+        ):
+            if path.is_file():
+                try:
+                    return RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
+                except ValueError:
+                    continue
+    return None
+
+
+def _write_run_pointer(out_dir: Path, record: RunRecord) -> None:
+    folder = out_dir / record.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    pointer = record.model_copy(update={"owner": None})
+    (folder / RUN_POINTER_FILE).write_text(pointer.model_dump_json(indent=2), encoding="utf-8")
+
+
 async def _claim(spec: RunSpec, services: RunServices, *, resume: bool | None) -> RunLease:
     settings = services.settings
     if resume or (resume is None and await load_record(services.store, spec.run_id)):
@@ -347,7 +426,9 @@ async def _claim(spec: RunSpec, services: RunServices, *, resume: bool | None) -
         out_dir=str(settings.out_dir),
         faults=settings.faults,
     )
-    return await RunLease.start(services.store, record)
+    lease = await RunLease.start(services.store, record)
+    _write_run_pointer(settings.out_dir, lease.record)
+    return lease
 
 
 async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> RunResult:
