@@ -286,8 +286,9 @@ async def execute_run(spec: RunSpec, services: RunServices) -> RunResult:
             grade = await _grade(plant, outcome, telemetry, errors)
         if grade is not None and outcome is not None:
             status = "passed" if grade.passed else "failed"
-        telemetry.record_run(status, time.perf_counter() - clock)
-    wall_seconds = time.perf_counter() - clock
+        # Taken before the telemetry closes: exporting spans is never part of a run's time.
+        wall_seconds = time.perf_counter() - clock
+        telemetry.record_run(status, wall_seconds)
     trace = _read_trace(telemetry, errors)
     retries = services.retries.count(spec.run_id)
     services.retries.forget(spec.run_id)

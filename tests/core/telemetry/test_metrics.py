@@ -21,7 +21,11 @@ from tests.conftest import service_unavailable
 from tests.core.telemetry.helpers import ToolRecord
 from tests.core.telemetry.openai_stub import COMPLETION_TOKENS, PROMPT_TOKENS
 
-LLM = {"model": "reference", "gen_ai_operation_name": "chat", "gen_ai_provider_name": "openai"}
+LLM = {
+    "gen_ai_request_model": "reference",
+    "gen_ai_operation_name": "chat",
+    "gen_ai_provider_name": "openai",
+}
 
 
 def _one_run(telemetry: Telemetry, client: openai.OpenAI, ok_calls: int) -> None:
@@ -62,8 +66,8 @@ def test_metric_values_equal_the_calls_made(
         _one_run(other, client, ok_calls=1)
 
     sample = captured.sample
-    input_series = {"framework": "plain", "token_type": "input", **LLM}
-    output_series = {"framework": "plain", "token_type": "output", **LLM}
+    input_series = {"framework": "plain", "gen_ai_token_type": "input", **LLM}
+    output_series = {"framework": "plain", "gen_ai_token_type": "output", **LLM}
     assert sample("gen_ai_client_token_usage_count", **input_series) == 3
     assert sample("gen_ai_client_token_usage_sum", **input_series) == 3 * PROMPT_TOKENS
     assert sample("gen_ai_client_token_usage_sum", **output_series) == 3 * COMPLETION_TOKENS
