@@ -14,6 +14,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -21,8 +22,10 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from agentrig.core.telemetry import CapturedTelemetry, Telemetry
-from agentrig.core.telemetry.export import BackgroundExportProcessor
 from agentrig.core.telemetry.tracing import tracing_state
+
+if TYPE_CHECKING:
+    from agentrig.core.telemetry.export import BackgroundExportProcessor
 
 DEAD_ENDPOINT = "http://127.0.0.1:9/v1/traces"  # the discard port: nothing listens here
 
@@ -49,6 +52,8 @@ class HangingExporter(SpanExporter):
 
 @pytest.fixture
 def hanging() -> Iterator[tuple[TracerProvider, BackgroundExportProcessor, HangingExporter]]:
+    from agentrig.core.telemetry.export import BackgroundExportProcessor
+
     exporter = HangingExporter()
     processor = BackgroundExportProcessor(exporter, schedule_delay_s=0.01, max_batch_size=2)
     provider = TracerProvider(shutdown_on_exit=False)
@@ -109,6 +114,8 @@ async def test_a_runs_end_never_flushes_the_provider_on_the_event_loop(
 def test_a_dead_collector_costs_one_warning_and_no_retry_noise(
     captured: CapturedTelemetry, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from agentrig.core.telemetry.export import BackgroundExportProcessor
+
     processor = BackgroundExportProcessor(
         OTLPSpanExporter(endpoint=DEAD_ENDPOINT, timeout=1.0),
         description=f"http/protobuf {DEAD_ENDPOINT}",

@@ -18,8 +18,7 @@ from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.results import RunResult
 from agentrig.core.runner import RunServices, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore
-from agentrig.core.telemetry.export import BackgroundExportProcessor
-from agentrig.core.telemetry.tracing import setup_tracing
+from agentrig.core.telemetry.tracing import force_flush, setup_tracing
 from agentrig.testing import AgentrigReplay
 from tests.core.telemetry.otlp_receiver import OtlpReceiver, ReceivedSpan, phoenix_token_totals
 
@@ -28,22 +27,18 @@ SCENARIO = "blocked-discharge"
 
 
 @pytest.fixture(scope="module")
-def otlp() -> Iterator[tuple[OtlpReceiver, BackgroundExportProcessor]]:
+def otlp() -> Iterator[OtlpReceiver]:
     with OtlpReceiver() as receiver:
-        exporter = setup_tracing(otlp_endpoint=receiver.endpoint).exporter
-        assert exporter is not None
-        yield receiver, exporter
-        exporter.shutdown()  # the session's provider keeps it, inert from here on
+        state = setup_tracing(otlp_endpoint=receiver.endpoint)
+        yield receiver
+        exporter = getattr(state, "exporter", None)  # main's TracingState has none
+        if exporter is not None:
+            exporter.shutdown()  # the session's provider keeps it, inert from here on
 
 
 async def _exported_run(
-    framework: str,
-    otlp: tuple[OtlpReceiver, BackgroundExportProcessor],
-    replay: AgentrigReplay,
-    out_dir: Path,
-    run_id: str,
+    framework: str, receiver: OtlpReceiver, replay: AgentrigReplay, out_dir: Path, run_id: str
 ) -> tuple[RunResult, list[ReceivedSpan]]:
-    receiver, exporter = otlp
     spec = RunSpec(framework=framework, scenario=SCENARIO, run_id=run_id)
     async with RunServices(
         replay.run_settings(out_dir=out_dir),
@@ -53,14 +48,14 @@ async def _exported_run(
     ) as services:
         result = await execute_run(spec, services)
     assert result.status == "passed", result.errors
-    assert await asyncio.to_thread(exporter.force_flush, 10_000)
+    assert await asyncio.to_thread(force_flush, 10_000)
     return result, receiver.run_spans(spec.run_id)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_a_receiver_counts_each_llm_calls_tokens_once(
     framework: str,
-    otlp: tuple[OtlpReceiver, BackgroundExportProcessor],
+    otlp: OtlpReceiver,
     agentrig_replay: AgentrigReplay,
     tmp_path: Path,
 ) -> None:
@@ -91,7 +86,7 @@ async def test_a_receiver_counts_each_llm_calls_tokens_once(
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_every_exported_span_has_a_role_and_agentrigs_have_a_kind(
     framework: str,
-    otlp: tuple[OtlpReceiver, BackgroundExportProcessor],
+    otlp: OtlpReceiver,
     agentrig_replay: AgentrigReplay,
     tmp_path: Path,
 ) -> None:
