@@ -10,7 +10,8 @@ the WARNING lines on stderr.
 
 ``--tokens``: ``agentrig run --cassettes cassettes`` for every framework, exporting to an
 in-process OTLP/HTTP receiver (``tests/core/telemetry/otlp_receiver.py``), whose per-run token
-totals -- summed the way Arize Phoenix sums them -- are set against ``results.jsonl``.
+totals -- summed the way Arize Phoenix sums them -- are set against ``results.jsonl``; with the
+count of received spans lacking ``agentrig.role``, and of agentrig's lacking a span kind.
 
 Run from the repository root. ``--replay`` answers the dead-collector runs from the cassettes too
 (default: the reference model, as the issue measured).
@@ -95,7 +96,9 @@ def tokens(console: Console) -> None:
     from tests.core.telemetry.otlp_receiver import OtlpReceiver, phoenix_token_totals
 
     table = Table(title="tokens: an OTLP receiver (summed as Phoenix does) against results.jsonl")
-    for column in ("framework", "results.jsonl in/out", "receiver in/out", "equal"):
+    columns = ("framework", "results.jsonl in/out", "receiver in/out", "equal", "spans")
+    columns += ("without agentrig.role", "agentrig's without a kind")
+    for column in columns:
         table.add_column(column)
     with tempfile.TemporaryDirectory() as tmp, OtlpReceiver() as receiver:
         workdir = Path(tmp)
@@ -106,12 +109,21 @@ def tokens(console: Console) -> None:
             _, results, _ = _agentrig(args, workdir)
             for result in results:
                 expected = (result["input_tokens"], result["output_tokens"])
-                received = phoenix_token_totals(receiver.run_spans(result["run_id"]))
+                spans = receiver.run_spans(result["run_id"])
+                received = phoenix_token_totals(spans)
                 table.add_row(
                     framework,
                     f"{expected[0]} / {expected[1]}",
                     f"{received[0]} / {received[1]}",
                     "yes" if received == expected else "NO",
+                    str(len(spans)),
+                    str(sum("agentrig.role" not in s.attributes for s in spans)),
+                    str(
+                        sum(
+                            s.scope == "agentrig" and "openinference.span.kind" not in s.attributes
+                            for s in spans
+                        )
+                    ),
                 )
     console.print(table)
 
