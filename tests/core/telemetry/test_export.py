@@ -5,7 +5,7 @@ spans and closing runs on the event loop never wait for it; a recording processo
 run's end never flushes the provider on the event loop; a real OTLP exporter pointed at a port
 nobody listens on shows one warning for many batches and no retry noise. The end-to-end timings
 (``agentrig run`` / ``compare`` with ``--otlp-endpoint http://127.0.0.1:9``) are in
-``benchmarks/telemetry_overhead.py --dead-collector`` and ``test_dead_collector_cli.py``.
+``benchmarks/otlp_export.py`` and ``test_dead_collector_cli.py``.
 """
 
 from __future__ import annotations
