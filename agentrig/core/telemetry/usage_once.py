@@ -4,8 +4,10 @@ With OpenInference on (LangChain, AutoGen, CrewAI), one model call is described 
 framework's OpenInference ``LLM`` span (``llm.token_count.*``) and by openai-v2's ``chat`` span
 (``gen_ai.usage.*``), which sits inside it (AutoGen) or beside it in time (LangChain's LLM span
 is not made current). A receiver that sums usage over a trace then counts the call twice: Arize
-Phoenix synthesises ``llm.token_count.*`` from ``gen_ai.usage.*`` (its
-``phoenix/trace/gen_ai/conversion.py``) and sums both spans -- 49,744 tokens against 24,884.
+Phoenix synthesises ``llm.token_count.*`` and span kind LLM from ``gen_ai.*`` (its
+``phoenix/trace/gen_ai/conversion.py``) and adds every LLM span into a trace's cumulative counts.
+Measured with Phoenix 20.26.1: trace totals doubled for LangChain and AutoGen runs, project totals
+for LangChain (they skip an LLM span with an LLM child, which covers AutoGen's nesting only).
 
 The ``chat`` span keeps the usage: it is the GenAI convention every OpenTelemetry backend reads,
 Phoenix converts it, and it is what agentrig's results count. :class:`UsageOnce`, applied to spans

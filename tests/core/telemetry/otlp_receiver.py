@@ -5,7 +5,8 @@ It serves ``POST /v1/traces`` (``application/x-protobuf``), decodes each
 :func:`phoenix_token_totals` sums token usage the way Arize Phoenix does: per span,
 ``llm.token_count.*`` as sent, else synthesised from ``gen_ai.usage.*``
 (``phoenix/trace/gen_ai/conversion.py``, ``get_openinference_usage_attributes``), then summed
-over every span of the trace (Phoenix's cumulative counts).
+over every span of the trace, as Phoenix's per-trace cumulative counts are. (Phoenix's project
+totals also skip an LLM span that has an LLM child; a plain sum over spans is the stricter check.)
 """
 
 from __future__ import annotations
