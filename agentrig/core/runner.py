@@ -494,8 +494,9 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
             ledger = await _ledger(plant, errors, services.settings.out_dir)
         if grade is not None and outcome is not None:
             status = "passed" if grade.passed else "failed"
-        telemetry.record_run(status, time.perf_counter() - clock)
-    wall_seconds = time.perf_counter() - clock
+        # Taken before the telemetry closes: exporting spans is never part of a run's time.
+        wall_seconds = time.perf_counter() - clock
+        telemetry.record_run(status, wall_seconds)
     records = _read_trace_records(telemetry, errors, services.settings.out_dir)
     trace = _normalise(records, telemetry, errors, services.settings.out_dir)
     retries = services.retries.count(spec.run_id)

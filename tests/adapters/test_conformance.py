@@ -111,10 +111,10 @@ async def test_every_scenario_passes_through_the_shared_layers(
     assert _total(registry, "agentrig_tool_calls_total", framework=framework) == result.tool_calls
     # One token-usage observation per LLM call, counted from the chat spans.
     input_observations = _total(
-        registry, "gen_ai_client_token_usage_count", framework=framework, token_type="input"
+        registry, "gen_ai_client_token_usage_count", framework=framework, gen_ai_token_type="input"
     )
     assert input_observations == result.llm_calls
     input_tokens = _total(
-        registry, "gen_ai_client_token_usage_sum", framework=framework, token_type="input"
+        registry, "gen_ai_client_token_usage_sum", framework=framework, gen_ai_token_type="input"
     )
     assert input_tokens == result.input_tokens

@@ -14,7 +14,7 @@ run and hands it to the adapter in its ``RunContext``::
             ...
             telemetry.evaluation("fault_resolved", score=1.0, label="pass")
         telemetry.record_run("passed", duration_s)
-    # leaving the block flushed the exporters and closed runs/<run_id>/trace.jsonl
+    # leaving the block closed runs/<run_id>/trace.jsonl and woke the OTLP export thread
 """
 
 from __future__ import annotations
@@ -161,16 +161,41 @@ class Telemetry:
 
     @contextmanager
     def agent(self, role: str) -> Iterator[Span]:
-        """``invoke_agent {role}``; spans and logs inside carry the role."""
-        with self.bind(), agent_span(self.tracer, role) as span:
-            yield span
+        """``invoke_agent {role}``; spans and logs inside carry the role.
+
+        Each turn is counted in ``agent_tasks_processed_total`` (status ``ok`` or ``error``) and
+        timed in ``agent_task_duration_seconds``.
+        """
+        started = time.perf_counter()
+        status = "error"
+        try:
+            with self.bind(), agent_span(self.tracer, role) as span:
+                yield span
+            status = "ok"
+        finally:
+            self.metrics.record_agent_task(
+                self.framework, role, status, time.perf_counter() - started
+            )
 
     @contextmanager
-    def consume(self, message: Message, *, messaging_system: str = "agentrig") -> Iterator[Span]:
-        """``process {recipient}`` continuing the sender's trace from ``message``'s headers."""
+    def consume(
+        self, message: Message, *, messaging_system: str = "agentrig", role: str | None = None
+    ) -> Iterator[Span]:
+        """``process {recipient}`` continuing the sender's trace from ``message``'s headers.
+
+        Its ``agentrig.role`` is ``role``, else the role bound here, else the recipient less the
+        run's inbox prefix (``<run_id>:monitor`` -> ``monitor``).
+        """
+        if role is None:
+            labels = current_labels()
+            role = (labels.role if labels is not None else "") or message.recipient.removeprefix(
+                f"{self.run_id}:"
+            )
         with (
             self.bind(),
-            consume_span(self.tracer, message, messaging_system=messaging_system) as span,
+            consume_span(
+                self.tracer, message, messaging_system=messaging_system, role=role
+            ) as span,
         ):
             yield span
 
@@ -220,18 +245,17 @@ class Telemetry:
         if self._workflow is not None:
             self._workflow.set_attribute(semconv.AGENTRIG_RUN_STATUS, status)
 
-    def close(self, flush_timeout_s: float = 5.0) -> None:
-        """Flush exporters (OTLP batches), close the trace file. Idempotent."""
+    def close(self) -> None:
+        """Close the trace file and ask the OTLP thread to send the run's spans. Idempotent.
+
+        Never waits for the collector: this runs on the runner's event loop, beside other runs
+        (``export.py`` says what the export thread does instead).
+        """
         if self._closed:
             return
         self._closed = True
-        started = time.monotonic()
-        if not self.state.provider.force_flush(int(flush_timeout_s * 1000)):
-            self.logger.warning(
-                "telemetry: exporters did not flush in time",
-                run_id=self.run_id,
-                waited_s=round(time.monotonic() - started, 3),
-            )
+        if self.state.exporter is not None:
+            self.state.exporter.request_export()
         for sink in self.state.router.remove_run_sinks(self.run_id):
             sink.close()
 

@@ -1,25 +1,33 @@
 """Prometheus metrics, always in an explicit :class:`~prometheus_client.CollectorRegistry`.
 
-=========================================================  =========  ===========================================
-metric                                                     type       labels
-=========================================================  =========  ===========================================
-``agentrig_runs_total``                                    counter    framework, scenario, status
-``agentrig_run_duration_seconds``                          histogram  framework, scenario
-``agentrig_tool_calls_total``                              counter    framework, tool, status
-``agentrig_tool_duration_seconds``                         histogram  framework, tool
-``agentrig_safety_violations_total``                       counter    framework
-``gen_ai_client_token_usage``                              histogram  framework, token_type, model,
-                                                                      gen_ai_operation_name, gen_ai_provider_name
-``gen_ai_client_operation_duration_seconds``               histogram  framework, model, gen_ai_operation_name,
-                                                                      gen_ai_provider_name, error_type
-``agentrig_llm_errors_total``                              counter    framework, error_type
-=========================================================  =========  ===========================================
+=============================================  =========  =========================================
+metric                                         type       labels
+=============================================  =========  =========================================
+``agentrig_runs_total``                        counter    framework, scenario, status
+``agentrig_run_duration_seconds``              histogram  framework, scenario
+``agentrig_tool_calls_total``                  counter    framework, tool, status
+``agentrig_tool_duration_seconds``             histogram  framework, tool
+``agentrig_safety_violations_total``           counter    framework
+``agent_tasks_processed_total``                counter    agent_id, framework, status
+``agent_task_duration_seconds``                histogram  agent_id, framework
+``gen_ai_client_token_usage``                  histogram  framework, gen_ai_token_type,
+                                                          gen_ai_request_model, gen_ai_operation_name,
+                                                          gen_ai_provider_name
+``gen_ai_client_operation_duration_seconds``   histogram  framework, gen_ai_request_model,
+                                                          gen_ai_operation_name, gen_ai_provider_name,
+                                                          error_type
+``agentrig_llm_errors_total``                  counter    framework, error_type
+=============================================  =========  =========================================
 
-The two ``gen_ai_client_*`` histograms follow the GenAI metric conventions (names, units, bucket
-boundaries) and are recorded from finished ``chat`` spans (:class:`LlmSpanMetrics`), so every
-framework is counted by the same code whatever issued the call. Tool metrics come from the plant
-executor's hook (``spans.py``). Nothing is ever registered in prometheus_client's global default
-registry.
+The two ``gen_ai_client_*`` histograms follow the GenAI metric conventions: names, units, the
+advised bucket boundaries, and attribute names translated the way OpenTelemetry's Prometheus
+exporter does (``gen_ai.token.type`` -> ``gen_ai_token_type``, ``error.type`` -> ``error_type``).
+They are recorded from finished ``chat`` spans (:class:`LlmSpanMetrics`), so every framework is
+counted by the same code whatever issued the call. ``agent_tasks_processed_total`` and
+``agent_task_duration_seconds`` are the per-agent metrics the book chapter names: one task is one
+role's turn (``Telemetry.agent``), ``agent_id`` is the role (monitor, diagnostician, operator) and
+``status`` ``ok`` or ``error``. Tool metrics come from the plant executor's hook (``spans.py``).
+Nothing is ever registered in prometheus_client's global default registry.
 """
 
 from __future__ import annotations
@@ -44,9 +52,16 @@ __all__ = [
     "write_textfile",
 ]
 
-# Advised bucket boundaries of gen_ai.client.token.usage and gen_ai.client.operation.duration.
-TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
-LLM_DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48)
+# The advised bucket boundaries (ExplicitBucketBoundaries) of gen_ai.client.token.usage and
+# gen_ai.client.operation.duration in the GenAI metric conventions: powers of 4 up to 4^13, and
+# 0.01 s doubling up to 81.92 s.
+TOKEN_BUCKETS = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+LLM_DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+AGENT_TASK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250)
 RUN_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500)
 TOOL_DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
@@ -102,17 +117,42 @@ class AgentrigMetrics:
             ["framework"],
             registry=r,
         )
+        self.agent_tasks = Counter(
+            "agent_tasks_processed",
+            "Tasks (role turns) an agent finished, by status (ok, error).",
+            ["agent_id", "framework", "status"],
+            registry=r,
+        )
+        self.agent_task_duration = Histogram(
+            "agent_task_duration_seconds",
+            "Duration of an agent's task (one role turn).",
+            ["agent_id", "framework"],
+            buckets=AGENT_TASK_BUCKETS,
+            registry=r,
+        )
         self.token_usage = Histogram(
             "gen_ai_client_token_usage",
             "Number of input and output tokens used per LLM call (gen_ai.client.token.usage).",
-            ["framework", "token_type", "model", "gen_ai_operation_name", "gen_ai_provider_name"],
+            [
+                "framework",
+                "gen_ai_token_type",
+                "gen_ai_request_model",
+                "gen_ai_operation_name",
+                "gen_ai_provider_name",
+            ],
             buckets=TOKEN_BUCKETS,
             registry=r,
         )
         self.operation_duration = Histogram(
             "gen_ai_client_operation_duration_seconds",
             "Duration of an LLM call as the client saw it (gen_ai.client.operation.duration).",
-            ["framework", "model", "gen_ai_operation_name", "gen_ai_provider_name", "error_type"],
+            [
+                "framework",
+                "gen_ai_request_model",
+                "gen_ai_operation_name",
+                "gen_ai_provider_name",
+                "error_type",
+            ],
             buckets=LLM_DURATION_BUCKETS,
             registry=r,
         )
@@ -134,6 +174,13 @@ class AgentrigMetrics:
         self.tool_duration.labels(framework, tool).observe(duration_s)
         if safety_violation:
             self.safety_violations.labels(framework).inc()
+
+    def record_agent_task(
+        self, framework: str, agent_id: str, status: str, duration_s: float
+    ) -> None:
+        """Count one role's turn (status ``ok`` or ``error``) and its duration."""
+        self.agent_tasks.labels(agent_id, framework, status).inc()
+        self.agent_task_duration.labels(agent_id, framework).observe(duration_s)
 
     def record_llm_span(self, span: ReadableSpan) -> None:
         """Record one finished LLM client span; other spans are ignored."""

@@ -21,7 +21,9 @@ OpenInference ``TOOL``                        a tool call, unless an ``execute_t
                                               the same tool lies inside it
 ============================================  ===========================================
 
-A step's role is the ``agentrig.role`` stamped on its span, else the nearest enclosing agent span's.
+A step's role is the ``agentrig.role`` stamped on its span (unless that is ``workflow``), else the
+nearest enclosing agent span's. agentrig's own spans (instrumentation scope ``agentrig``) are
+recognised as such although they carry ``openinference.span.kind`` too.
 """
 
 from __future__ import annotations
@@ -144,6 +146,10 @@ def _operation(span: SpanRecord) -> Any:
 
 
 def _oi_kind(span: SpanRecord) -> Any:
+    # agentrig's own spans carry openinference.span.kind for OpenInference receivers; here they
+    # are agentrig's (the preferred source), not a framework's.
+    if span.scope_name == semconv.TRACER_NAME:
+        return None
     return span.attributes.get(semconv.OPENINFERENCE_SPAN_KIND)
 
 
@@ -393,6 +399,8 @@ def normalise(spans: Iterable[SpanRecord], run_id: str | None = None) -> RunTrac
     for span, kind in chosen:
         nearest = tree.nearest_agent(span)
         stamped = span.attributes.get(semconv.AGENTRIG_ROLE)
+        if stamped == semconv.WORKFLOW_ROLE:  # acts for the whole run: an agent span may know more
+            stamped = None
         role = str(stamped) if stamped else (nearest[1] if nearest else "")
         agent = nearest[0] if nearest and nearest[1] == role else None
         make = _llm_step if kind == "llm" else _tool_step

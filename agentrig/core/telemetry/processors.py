@@ -1,7 +1,8 @@
 """The span processors agentrig adds to the process's TracerProvider.
 
 * :class:`RunStampingProcessor` stamps every span, as it starts, with ``agentrig.run_id``,
-  ``agentrig.framework``, ``agentrig.scenario`` and ``agentrig.role`` from the context (or, when a
+  ``agentrig.framework``, ``agentrig.scenario`` and ``agentrig.role`` (``workflow`` outside any
+  role's turn) from the context (or, when a
   framework lost the context but kept the parent span, from the parent span), so that concurrent
   runs in one process are kept apart in every exporter.
 * :class:`SpanRouter` hands each finished span to the sinks registered for its run (the run's
@@ -55,8 +56,10 @@ class RunStampingProcessor(SpanProcessor):
                 span.set_attribute(semconv.AGENTRIG_RUN_ID, labels.run_id)
                 span.set_attribute(semconv.AGENTRIG_FRAMEWORK, labels.framework)
                 span.set_attribute(semconv.AGENTRIG_SCENARIO, labels.scenario)
-            if labels.role and semconv.AGENTRIG_ROLE not in attributes:
-                span.set_attribute(semconv.AGENTRIG_ROLE, labels.role)
+            if semconv.AGENTRIG_ROLE not in attributes:
+                # Outside a role's turn a span acts for the run as a whole (a framework's graph,
+                # team or crew span): it still says so, so every span of a run has a role.
+                span.set_attribute(semconv.AGENTRIG_ROLE, labels.role or semconv.WORKFLOW_ROLE)
         else:
             self._inherit_from_parent(span, parent_context)
         # The openai-v2 instrumentation writes gen_ai.system (the pre-1.37 name) unless the

@@ -75,9 +75,16 @@ AGENTRIG_TOOL_REPLAYED: Final = "agentrig.tool.replayed"
 AGENTRIG_TOOL_IDEMPOTENCY_KEY: Final = "agentrig.tool.idempotency_key"
 AGENTRIG_RUN_STATUS: Final = "agentrig.run.status"
 AGENTRIG_MESSAGE_TYPE: Final = "agentrig.message.type"
+WORKFLOW_ROLE: Final = "workflow"
+"""``agentrig.role`` of spans that act for the run as a whole, not one role: the workflow root
+and whatever a framework runs outside a role's turn (its graph, team or crew span)."""
 
 # ---- OpenInference (framework-native spans)
 OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+OI_KIND_CHAIN: Final = "CHAIN"
+OI_KIND_AGENT: Final = "AGENT"
+OI_KIND_TOOL: Final = "TOOL"
+OI_KIND_LLM: Final = "LLM"
 OI_LLM_MODEL_NAME: Final = "llm.model_name"
 OI_LLM_PROVIDER: Final = "llm.provider"
 OI_LLM_SYSTEM: Final = "llm.system"

@@ -10,6 +10,11 @@ span                           kind         from
 ``chat {model}``               CLIENT       opentelemetry-instrumentation-openai-v2
 =============================  ===========  ==================================================
 
+Every one carries ``agentrig.role`` (the workflow root: ``workflow``; ``process``: the role the message
+is for)
+and ``openinference.span.kind`` (CHAIN, AGENT, TOOL, CHAIN), so OpenInference receivers such as
+Phoenix show their kind rather than UNKNOWN.
+
 Grading results are ``gen_ai.evaluation.result`` events on the workflow span
 (:func:`add_evaluation`). Tool arguments and results are recorded (truncated): they are plant
 device ids and set-points, and the step model and trace diffs need them. Prompt and completion
@@ -29,7 +34,7 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from agentrig.core.messaging.message import Message
 from agentrig.core.messaging.tracecontext import extract_trace_context
 from agentrig.core.telemetry import semconv
-from agentrig.core.telemetry.context import bind_role
+from agentrig.core.telemetry.context import bind_role, current_labels
 
 __all__ = [
     "MAX_RECORDED_CHARS",
@@ -79,6 +84,8 @@ def workflow_span(
         attributes={
             semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_WORKFLOW,
             semconv.GEN_AI_WORKFLOW_NAME: name,
+            semconv.OPENINFERENCE_SPAN_KIND: semconv.OI_KIND_CHAIN,
+            semconv.AGENTRIG_ROLE: semconv.WORKFLOW_ROLE,
             **(attributes or {}),
         },
         record_exception=False,
@@ -105,6 +112,7 @@ def agent_span(
                 semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
                 semconv.GEN_AI_AGENT_NAME: role,
                 semconv.AGENTRIG_ROLE: role,
+                semconv.OPENINFERENCE_SPAN_KIND: semconv.OI_KIND_AGENT,
                 **(attributes or {}),
             },
             record_exception=False,
@@ -190,6 +198,7 @@ def record_tool_call(
         semconv.GEN_AI_OPERATION_NAME: semconv.OP_EXECUTE_TOOL,
         semconv.GEN_AI_TOOL_NAME: record.tool,
         semconv.GEN_AI_TOOL_TYPE: "function",
+        semconv.OPENINFERENCE_SPAN_KIND: semconv.OI_KIND_TOOL,
         semconv.GEN_AI_TOOL_CALL_ARGUMENTS: truncate(_to_json(dict(record.arguments))),
         semconv.AGENTRIG_TOOL_STATUS: status,
         semconv.AGENTRIG_TOOL_SAFETY_VIOLATION: bool(record.safety_violation),
@@ -225,14 +234,17 @@ def consume_span(
     *,
     messaging_system: str = "agentrig",
     consumer_group: str | None = None,
+    role: str | None = None,
 ) -> Iterator[Span]:
     """``process {recipient}``: handle a bus message as part of the sender's trace.
 
     The span's parent is the context the sender injected into ``message.headers`` (so the trace
     id carries over); when the receiver was already inside a span of another trace, that span is
     linked. Follows the OpenTelemetry messaging conventions for a ``process`` operation.
+    ``agentrig.role`` is ``role``, else the role bound here, else the recipient.
     """
     parent = extract_trace_context(message)
+    labels = current_labels()
     current = trace.get_current_span().get_span_context()
     sender = trace.get_current_span(parent).get_span_context()
     links = (
@@ -248,6 +260,8 @@ def consume_span(
         semconv.MESSAGING_MESSAGE_ID: message.id,
         semconv.MESSAGING_MESSAGE_CONVERSATION_ID: message.correlation_id,
         semconv.AGENTRIG_MESSAGE_TYPE: message.type,
+        semconv.AGENTRIG_ROLE: role or (labels.role if labels else "") or message.recipient,
+        semconv.OPENINFERENCE_SPAN_KIND: semconv.OI_KIND_CHAIN,
     }
     if consumer_group:
         attributes[semconv.MESSAGING_CONSUMER_GROUP_NAME] = consumer_group

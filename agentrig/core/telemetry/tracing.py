@@ -14,7 +14,9 @@
 Exporters: the per-run JSONL files (via :class:`~agentrig.core.telemetry.processors.SpanRouter`)
 always; OTLP when an endpoint is given or ``OTEL_EXPORTER_OTLP_ENDPOINT`` /
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is set, over ``http/protobuf`` (default) or ``grpc`` per
-``OTEL_EXPORTER_OTLP_PROTOCOL``, batched. ``OTEL_SDK_DISABLED`` is never set by agentrig: it turns
+``OTEL_EXPORTER_OTLP_PROTOCOL``, sent from a background thread with every attempt bounded
+(``export.py``: a dead collector costs one warning, never a run's time), each LLM call's token
+usage on one span (``usage_once.py``). ``OTEL_SDK_DISABLED`` is never set by agentrig: it turns
 every SDK provider, ours included, into a no-op.
 """
 
@@ -29,11 +31,13 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from agentrig._version import __version__
 from agentrig.core.telemetry import semconv
+from agentrig.core.telemetry.export import DEFAULT_EXPORT_TIMEOUT_S, BackgroundExportProcessor
 from agentrig.core.telemetry.processors import RunStampingProcessor, SpanRouter
+from agentrig.core.telemetry.usage_once import UsageOnce
 from agentrig.exceptions import ConfigurationError
 
 __all__ = [
@@ -60,6 +64,7 @@ class TracingState:
         created: agentrig created ``provider`` (False: adopted the application's).
         is_global: ``provider`` is the global one.
         otlp: "<protocol> <endpoint>" of the OTLP exporter agentrig added, or "".
+        exporter: the background processor sending spans over OTLP, or None.
     """
 
     provider: TracerProvider
@@ -67,6 +72,7 @@ class TracingState:
     created: bool
     is_global: bool
     otlp: str = ""
+    exporter: BackgroundExportProcessor | None = None
 
 
 _lock = threading.Lock()
@@ -78,6 +84,15 @@ def _resource() -> Resource:
     if not os.environ.get("OTEL_SERVICE_NAME"):
         attributes[SERVICE_NAME] = "agentrig"
     return Resource.create(attributes)
+
+
+def _export_timeout_s() -> float | None:
+    """The bound of one export attempt: the OTLP timeout variables if set, else agentrig's."""
+    if os.environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TIMEOUT"
+    ):
+        return None  # the exporter reads them itself
+    return DEFAULT_EXPORT_TIMEOUT_S
 
 
 def _otlp_exporter(endpoint: str | None, protocol: str | None) -> tuple[SpanExporter, str] | None:
@@ -108,9 +123,8 @@ def _otlp_exporter(endpoint: str | None, protocol: str | None) -> tuple[SpanExpo
         )
 
         # With no explicit endpoint the exporter reads the OTEL_EXPORTER_OTLP_* variables itself.
-        return GrpcSpanExporter(endpoint=endpoint) if endpoint else GrpcSpanExporter(), (
-            f"grpc {endpoint or env_endpoint}"
-        )
+        grpc = GrpcSpanExporter(endpoint=endpoint, timeout=_export_timeout_s())
+        return grpc, (f"grpc {endpoint or env_endpoint}")
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpSpanExporter,
     )
@@ -119,8 +133,10 @@ def _otlp_exporter(endpoint: str | None, protocol: str | None) -> tuple[SpanExpo
         # Like OTEL_EXPORTER_OTLP_ENDPOINT, an explicit endpoint is the collector's base URL.
         if urlsplit(endpoint).path.rstrip("/") == "":
             endpoint = endpoint.rstrip("/") + "/v1/traces"
-        return HttpSpanExporter(endpoint=endpoint), f"http/protobuf {endpoint}"
-    return HttpSpanExporter(), f"http/protobuf {env_endpoint}"
+        return HttpSpanExporter(endpoint=endpoint, timeout=_export_timeout_s()), (
+            f"http/protobuf {endpoint}"
+        )
+    return HttpSpanExporter(timeout=_export_timeout_s()), f"http/protobuf {env_endpoint}"
 
 
 def setup_tracing(
@@ -183,7 +199,10 @@ def _add_otlp(state: TracingState, endpoint: str | None, protocol: str | None) -
     if exporter is None:
         return state
     span_exporter, description = exporter
-    _add_processor(state.provider, BatchSpanProcessor(span_exporter))
+    processor = BackgroundExportProcessor(
+        span_exporter, description=description, transform=UsageOnce()
+    )
+    _add_processor(state.provider, processor)
     logger.info("tracing: exporting spans over OTLP", otlp=description)
     return TracingState(
         provider=state.provider,
@@ -191,6 +210,7 @@ def _add_otlp(state: TracingState, endpoint: str | None, protocol: str | None) -
         created=state.created,
         is_global=state.is_global,
         otlp=description,
+        exporter=processor,
     )
 
 

@@ -144,7 +144,9 @@ async def test_prometheus_scrapes_the_metrics_while_a_comparison_runs(tmp_path: 
     sample = mid_run[0]
     # Mid-run, the finished runs' LLM calls and tool calls are all there to be scraped.
     assert (
-        _total(sample, "gen_ai_client_token_usage_count", framework="plain", token_type="input")
+        _total(
+            sample, "gen_ai_client_token_usage_count", framework="plain", gen_ai_token_type="input"
+        )
         >= 1
     )
     assert _total(sample, "agentrig_tool_calls_total", framework="plain") >= 1

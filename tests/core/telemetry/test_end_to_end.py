@@ -157,15 +157,15 @@ async def test_a_tool_loop_run_is_traced_and_counted_exactly(
     sample = captured.sample
     llm = {
         "framework": "plain",
-        "model": MODEL,
+        "gen_ai_request_model": MODEL,
         "gen_ai_operation_name": "chat",
         "gen_ai_provider_name": "openai",
     }
-    assert sample("gen_ai_client_token_usage_count", token_type="input", **llm) == len(usage)
-    assert sample("gen_ai_client_token_usage_sum", token_type="input", **llm) == sum(
+    assert sample("gen_ai_client_token_usage_count", gen_ai_token_type="input", **llm) == len(usage)
+    assert sample("gen_ai_client_token_usage_sum", gen_ai_token_type="input", **llm) == sum(
         u[1] for u in usage
     )
-    assert sample("gen_ai_client_token_usage_sum", token_type="output", **llm) == sum(
+    assert sample("gen_ai_client_token_usage_sum", gen_ai_token_type="output", **llm) == sum(
         u[2] for u in usage
     )
     assert sample("gen_ai_client_operation_duration_seconds_count", error_type="", **llm) == len(

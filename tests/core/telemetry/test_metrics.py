@@ -21,7 +21,11 @@ from tests.conftest import service_unavailable
 from tests.core.telemetry.helpers import ToolRecord
 from tests.core.telemetry.openai_stub import COMPLETION_TOKENS, PROMPT_TOKENS
 
-LLM = {"model": "reference", "gen_ai_operation_name": "chat", "gen_ai_provider_name": "openai"}
+LLM = {
+    "gen_ai_request_model": "reference",
+    "gen_ai_operation_name": "chat",
+    "gen_ai_provider_name": "openai",
+}
 
 
 def _one_run(telemetry: Telemetry, client: openai.OpenAI, ok_calls: int) -> None:
@@ -62,8 +66,8 @@ def test_metric_values_equal_the_calls_made(
         _one_run(other, client, ok_calls=1)
 
     sample = captured.sample
-    input_series = {"framework": "plain", "token_type": "input", **LLM}
-    output_series = {"framework": "plain", "token_type": "output", **LLM}
+    input_series = {"framework": "plain", "gen_ai_token_type": "input", **LLM}
+    output_series = {"framework": "plain", "gen_ai_token_type": "output", **LLM}
     assert sample("gen_ai_client_token_usage_count", **input_series) == 3
     assert sample("gen_ai_client_token_usage_sum", **input_series) == 3 * PROMPT_TOKENS
     assert sample("gen_ai_client_token_usage_sum", **output_series) == 3 * COMPLETION_TOKENS
@@ -134,3 +138,63 @@ def test_promtool_accepts_the_exposition(
         [promtool, "check", "metrics"], input=exposition, capture_output=True, text=True, timeout=60
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_each_role_turn_is_an_agent_task_labelled_by_role_and_framework(
+    captured: CapturedTelemetry,
+) -> None:
+    with (
+        Telemetry.for_run("run-tasks", "autogen", metrics=captured.metrics) as t,
+        t.workflow("maintenance"),
+    ):
+        for role in ("monitor", "diagnostician"):
+            with t.agent(role):
+                pass
+        with pytest.raises(RuntimeError), t.agent("operator"):
+            raise RuntimeError("the operator's model call failed")
+        with t.agent("monitor"):
+            pass
+
+    def tasks(agent_id: str, status: str) -> float:
+        return captured.sample(
+            "agent_tasks_processed_total", agent_id=agent_id, framework="autogen", status=status
+        )
+
+    assert tasks("monitor", "ok") == 2
+    assert tasks("diagnostician", "ok") == 1
+    assert tasks("operator", "ok") == 0
+    assert tasks("operator", "error") == 1
+    for agent_id, turns in (("monitor", 2), ("diagnostician", 1), ("operator", 1)):
+        series = {"agent_id": agent_id, "framework": "autogen"}
+        assert captured.sample("agent_task_duration_seconds_count", **series) == turns
+        assert captured.sample("agent_task_duration_seconds_sum", **series) > 0
+
+
+def test_genai_metrics_use_semantic_convention_label_names_and_advised_buckets(
+    captured: CapturedTelemetry, client: openai.OpenAI
+) -> None:
+    with Telemetry.for_run("run-names", "plain", metrics=captured.metrics) as t:
+        _one_run(t, client, ok_calls=1)
+    families = {family.name: family for family in captured.registry.collect()}
+
+    def label_names(name: str) -> set[str]:
+        return {key for sample in families[name].samples for key in sample.labels} - {"le"}
+
+    def bounds(name: str) -> list[float]:
+        return sorted(
+            {float(s.labels["le"]) for s in families[name].samples if "le" in s.labels}
+            - {float("inf")}
+        )
+
+    genai = {"gen_ai_request_model", "gen_ai_operation_name", "gen_ai_provider_name"}
+    assert label_names("gen_ai_client_token_usage") == {"framework", "gen_ai_token_type", *genai}
+    assert label_names("gen_ai_client_operation_duration_seconds") == {
+        "framework",
+        "error_type",
+        *genai,
+    }
+    # The ExplicitBucketBoundaries the GenAI metric conventions advise.
+    assert bounds("gen_ai_client_token_usage") == [4.0**power for power in range(14)]
+    assert bounds("gen_ai_client_operation_duration_seconds") == pytest.approx(
+        [0.01 * 2**power for power in range(14)]
+    )

@@ -110,7 +110,11 @@ def test_real_openinference_langchain_spans_are_deduplicated_against_openai_v2(
             read_sensor.invoke({"sensor_id": "PT-1"})
 
     records = captured.records("run-lc")
-    kinds = sorted(str(r.attributes.get("openinference.span.kind", "")) for r in records)
+    kinds = sorted(
+        str(r.attributes.get("openinference.span.kind", ""))
+        for r in records
+        if r.scope_name != "agentrig"  # agentrig's own spans carry a kind too
+    )
     assert kinds.count("LLM") == 1
     assert kinds.count("TOOL") == 1  # OpenInference did describe both calls too
     run = normalise(records)
