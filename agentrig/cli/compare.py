@@ -19,6 +19,7 @@ from agentrig.cli.options import (
     CassettesOption,
     FaultsOption,
     FrameworksOption,
+    KeepStateOption,
     MetricsPortOption,
     ModelOption,
     OtlpOption,
@@ -35,10 +36,13 @@ from agentrig.cli.options import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from agentrig.core.compare import MatrixFile
     from agentrig.core.contract.results import RunResult
     from agentrig.core.report.summary import FrameworkSummary
 
-__all__ = ["below_threshold", "parse_pass_rate"]
+__all__ = ["below_threshold", "parse_pass_rate", "resumed_matrix"]
+
+DEFAULT_STATE = "sqlite:///agentrig-state.db"
 
 
 def parse_pass_rate(text: str) -> float:
@@ -70,6 +74,28 @@ def below_threshold(summaries: Sequence[FrameworkSummary], threshold: float) -> 
     ]
 
 
+def resumed_matrix(folder: Path, *, state: str) -> MatrixFile:
+    """The matrix of the interrupted comparison in ``folder``, with a usable state URL.
+
+    Raises:
+        ConfigurationError: no matrix there, or its store had a password (pass --state again).
+    """
+    from agentrig.core.compare import MatrixFile
+    from agentrig.exceptions import ConfigurationError
+
+    matrix = MatrixFile.read(folder)
+    recorded = matrix.settings.state_url
+    if "***" in recorded:
+        if state == DEFAULT_STATE:
+            raise ConfigurationError(
+                f"--resume {folder}: it ran on {recorded}; pass that --state again, with its "
+                "password"
+            )
+        recorded = state
+    settings = matrix.settings.model_copy(update={"state_url": recorded, "out_dir": folder})
+    return matrix.model_copy(update={"settings": settings})
+
+
 @app.command("compare")
 def _compare(
     frameworks: FrameworksOption = None,
@@ -80,7 +106,7 @@ def _compare(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="Runs at the same time.")
     ] = 4,
-    state: StateOption = "sqlite:///agentrig-state.db",
+    state: StateOption = DEFAULT_STATE,
     bus: BusOption = "memory://",
     out: OutOption = None,
     timeout: TimeoutOption = 300.0,
@@ -100,6 +126,29 @@ def _compare(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the per-framework summary as JSON.")
     ] = False,
+    kill: Annotated[
+        int,
+        typer.Option(
+            "--kill",
+            min=0,
+            metavar="N",
+            help="Crash-test every run: SIGKILL it N times at seeded points, resume it each "
+            "time in a fresh process, compare with the run uninterrupted.",
+        ),
+    ] = 0,
+    kill_seed: Annotated[
+        int, typer.Option("--kill-seed", help="Seed of the kill points (same seed, same points).")
+    ] = 0,
+    resume_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            metavar="DIR",
+            help="Continue the interrupted comparison in DIR: finished runs are kept, the "
+            "others resumed from the store (other selection options must be left out).",
+        ),
+    ] = None,
+    keep_state: KeepStateOption = False,
 ) -> None:
     """Run every framework on every scenario side by side: the main job of agentrig.
 
@@ -114,20 +163,49 @@ def _compare(
     from agentrig.core.compare import (
         Comparison,
         compare,
+        finished_results,
         resolve_frameworks,
         resolve_scenarios,
     )
+    from agentrig.core.crash_test import check_crash_test_settings
     from agentrig.core.report.console import comparison_table
     from agentrig.core.runner import new_session_id
     from agentrig.exceptions import AgentrigError
 
     session = new_session_id()
     out_dir = out or Path("runs") / session
+    previous: list[RunResult] = []
+    if resume_dir is not None:
+        given = {
+            "-f": frameworks is not None,
+            "-s": scenarios != "all",
+            "--repeats": repeats != 1,
+            "--model": model != "reference",
+            "--faults": faults is not None,
+            "--kill": kill != 0,
+            "--out": out is not None,
+        }
+        if any(given.values()):
+            options = ", ".join(name for name, on in given.items() if on)
+            fail(f"--resume DIR goes on with the comparison as it was asked: drop {options}")
     try:
-        scenario_ids = resolve_scenarios(scenarios)
-        check_run_options(model=model, faults=faults, out=out_dir, metrics_port=metrics_port)
-        names = resolve_frameworks(frameworks)
-        settings = run_settings(state, bus, out_dir, faults, otlp_endpoint, replay, cassettes)
+        if resume_dir is not None:
+            matrix = resumed_matrix(resume_dir, state=state)
+            session, names, scenario_ids = matrix.session, matrix.frameworks, matrix.scenarios
+            repeats, model, timeout = matrix.repeats, matrix.model, matrix.timeout_s
+            kill, kill_seed, settings = matrix.kills, matrix.kill_seed, matrix.settings
+            resolve_frameworks(",".join(names))
+            previous = finished_results(resume_dir)
+        else:
+            scenario_ids = resolve_scenarios(scenarios)
+            check_run_options(model=model, faults=faults, out=out_dir, metrics_port=metrics_port)
+            names = resolve_frameworks(frameworks)
+            settings = run_settings(
+                state, bus, out_dir, faults, otlp_endpoint, replay, cassettes,
+                keep_state=keep_state,
+            )  # fmt: skip
+            if kill:
+                check_crash_test_settings(settings)
     except (AgentrigError, ValueError) as error:
         fail(error)
     console = stdout_console()
@@ -154,6 +232,9 @@ def _compare(
                 console=err_console,
                 comparison=comparison,
                 session=session,
+                kills=kill,
+                kill_seed=kill_seed,
+                previous=previous,
             )
         )
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -27,8 +28,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from agentrig.core.backends import redact_url
 from agentrig.core.contract.registry import available_adapters, load_adapter
-from agentrig.core.contract.results import RESULTS_FILE_NAME, RunResult, append_result
+from agentrig.core.contract.results import (
+    RESULTS_FILE_NAME,
+    RunResult,
+    append_result,
+    read_results,
+)
+from agentrig.core.crash_test import check_crash_test_settings, crash_test_run
 from agentrig.core.plant.scenarios import list_scenarios
 from agentrig.core.report.html import REPORT_FILE_NAME, write_report
 from agentrig.core.report.summary import FrameworkSummary, summarise
@@ -57,10 +65,13 @@ from agentrig.exceptions import (
 )
 
 __all__ = [
+    "MATRIX_FILE_NAME",
     "METRICS_FILE_NAME",
     "Comparison",
+    "MatrixFile",
     "compare",
     "error_line",
+    "finished_results",
     "resolve_frameworks",
     "resolve_scenarios",
 ]
@@ -128,14 +139,71 @@ def error_line(result: RunResult, out_dir: Path, *, width: int = 500) -> str:
     cell = f"{result.framework} x {result.scenario}"
     if result.repeat:
         cell += f" (repeat {result.repeat})"
-    # The run's own error comes last, after the failed LLM calls read from its trace.
-    cause = result.errors[-1] if result.errors else f"status {result.status}"
+    # The attributed sentence when there is one; else the run's own error, which comes last,
+    # after the failed LLM calls read from its trace.
+    if result.error_detail:
+        cause = f"[{result.error_category}] {result.error_detail}"
+    else:
+        cause = result.errors[-1] if result.errors else f"status {result.status}"
     happened = " ".join(cause.split())  # a multi-line message becomes one line
     if len(happened) > width:
         happened = happened[: width - 3] + "..."
     traceback_file = out_dir / result.run_id / ERROR_FILE_NAME
     where = f" (traceback: {traceback_file})" if traceback_file.is_file() else ""
     return f"{cell}: {happened}{where}"
+
+
+MATRIX_FILE_NAME = "matrix.json"
+
+
+class MatrixFile(BaseModel):
+    """``<out>/matrix.json``: what a comparison was asked to run, so ``--resume DIR`` can go on.
+
+    The state URL is kept with its password redacted: a resume of a store with a password
+    needs ``--state`` again.
+    """
+
+    session: str
+    frameworks: list[str]
+    scenarios: list[str]
+    repeats: int
+    model: str
+    timeout_s: float
+    kills: int = 0
+    kill_seed: int = 0
+    settings: RunSettings
+
+    def write(self, out_dir: Path) -> None:
+        safe = self.settings.model_copy(update={"state_url": redact_url(self.settings.state_url)})
+        document = self.model_copy(update={"settings": safe}).model_dump_json(indent=2)
+        (out_dir / MATRIX_FILE_NAME).write_text(document, encoding="utf-8")
+
+    @classmethod
+    def read(cls, out_dir: Path) -> MatrixFile:
+        """The matrix of the comparison in ``out_dir``.
+
+        Raises:
+            ConfigurationError: ``out_dir`` holds no readable ``matrix.json``.
+        """
+        path = out_dir / MATRIX_FILE_NAME
+        try:
+            return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigurationError(
+                f"--resume {out_dir}: no {MATRIX_FILE_NAME} there; give the folder a comparison "
+                "wrote (runs/<session>), from this version of agentrig"
+            ) from None
+        except ValueError as error:
+            raise ConfigurationError(f"--resume {out_dir}: {path} is unreadable: {error}") from None
+
+
+def finished_results(out_dir: Path) -> list[RunResult]:
+    """The results an interrupted comparison in ``out_dir`` kept (the latest per run id)."""
+    path = out_dir / RESULTS_FILE_NAME
+    if not path.is_file():
+        return []
+    latest = {result.run_id: result for result in read_results(path)}
+    return list(latest.values())
 
 
 @dataclass
@@ -191,15 +259,23 @@ async def compare(
     console: Console | None = None,
     comparison: Comparison | None = None,
     session: str | None = None,
+    kills: int = 0,
+    kill_seed: int = 0,
+    previous: Sequence[RunResult] = (),
 ) -> Comparison:
     """Run frameworks x scenarios x repeats, at most ``concurrency`` at a time.
 
     Pass a :class:`Comparison` to have it filled as runs finish: after Ctrl-C it holds what
-    finished (and so does ``results.jsonl``).
+    finished (and so does ``results.jsonl``). ``kills``: crash-test every cell (the control,
+    then that many SIGKILLs, each resumed in a fresh process; :mod:`agentrig.core.crash_test`).
+    ``previous``: results of an interrupted comparison of the same matrix (``--resume``): those
+    cells are kept, the others run -- resuming what the store holds for their run ids.
     """
     console = console or Console(stderr=True)
     session = session or new_session_id()
     settings = settings or RunSettings(out_dir=Path("runs") / session)
+    if kills:
+        check_crash_test_settings(settings)
     specs = build_matrix(
         frameworks, scenarios, repeats=repeats, model=model, session=session, timeout_s=timeout_s
     )
@@ -207,9 +283,23 @@ async def compare(
         comparison = Comparison(out_dir=settings.out_dir, specs=specs)
     else:
         comparison.out_dir, comparison.specs = settings.out_dir, specs
+    done = {result.run_id for result in previous}
+    comparison.results.extend(previous)
+    pending = [spec for spec in specs if spec.run_id not in done]
     metrics = AgentrigMetrics()
     server = _serve_metrics(metrics, metrics_port) if metrics_port is not None else None
     comparison.out_dir.mkdir(parents=True, exist_ok=True)
+    MatrixFile(
+        session=session,
+        frameworks=list(frameworks),
+        scenarios=list(scenarios),
+        repeats=repeats,
+        model=model,
+        timeout_s=timeout_s,
+        kills=kills,
+        kill_seed=kill_seed,
+        settings=settings,
+    ).write(comparison.out_dir)
     if server is not None:
         comparison.metrics_url = server.url
         console.print(f"metrics for Prometheus at {server.url}")
@@ -219,6 +309,7 @@ async def compare(
         async with RunServices(settings, metrics=metrics, frameworks=frameworks) as services:
             with _progress(console) as progress:
                 task = progress.add_task("compare", total=len(specs), tally="")
+                progress.update(task, advance=len(specs) - len(pending))
 
                 def on_result(result: RunResult) -> None:
                     append_result(comparison.results_file, result)
@@ -237,7 +328,19 @@ async def compare(
                         tally=", ".join(f"{n} {status}" for status, n in sorted(tally.items())),
                     )
 
-                await run_matrix(specs, services, concurrency=concurrency, on_result=on_result)
+                execute = None
+                if kills:
+
+                    async def execute(spec: RunSpec) -> RunResult:
+                        return await crash_test_run(spec, settings, kills, seed=kill_seed)
+
+                await run_matrix(
+                    pending,
+                    services,
+                    concurrency=concurrency,
+                    on_result=on_result,
+                    execute=execute,
+                )
     finally:
         comparison.wall_seconds = time.perf_counter() - started
         write_textfile(metrics.registry, comparison.metrics_file)

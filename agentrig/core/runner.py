@@ -680,12 +680,16 @@ async def run_matrix(
     concurrency: int = 4,
     on_start: Callable[[RunSpec], None] | None = None,
     on_result: Callable[[RunResult], Awaitable[None] | None] | None = None,
+    execute: Callable[[RunSpec], Awaitable[RunResult]] | None = None,
 ) -> list[RunResult]:
     """Run every spec, at most ``concurrency`` at a time; results in completion order.
 
-    Cancelling (Ctrl-C) stops the runs under way; ``on_result`` has already seen every finished
-    one, so a caller that writes results there keeps them.
+    ``execute`` runs one spec (default: :func:`execute_run` on ``services``, continuing what the
+    store holds for its id); a crash test passes its own. Cancelling (Ctrl-C) stops the runs
+    under way -- they stay resumable -- and ``on_result`` has already seen every finished one, so
+    a caller that writes results there keeps them.
     """
+    run_one = execute or (lambda spec: execute_run(spec, services))
     semaphore = asyncio.Semaphore(max(1, concurrency))
     results: list[RunResult] = []
 
@@ -693,7 +697,7 @@ async def run_matrix(
         async with semaphore:
             if on_start is not None:
                 on_start(spec)
-            result = await execute_run(spec, services)
+            result = await run_one(spec)
         results.append(result)
         if on_result is not None:
             maybe = on_result(result)
