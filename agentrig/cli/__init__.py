@@ -5,7 +5,8 @@ calls the library and renders the result with rich:
 
 - :mod:`~agentrig.cli.app`: the root (``--version``), :func:`~agentrig.cli.app.fail`, exit codes
 - :mod:`~agentrig.cli.options`: the options ``run``/``compare``/``record`` share, and their checks
-- ``run``, ``compare``, ``record``, ``report``, ``adapters``, ``scenarios``, ``trace``, ``model``
+- ``run``, ``compare``, ``record``, ``report``, ``adapters``, ``scenarios``, ``state``,
+  ``trace``, ``model``
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from agentrig.cli import (  # noqa: F401
     report,
     run,
     scenarios,
+    state,
     trace,
 )
 from agentrig.cli.app import app, main

@@ -47,6 +47,7 @@ from agentrig.core.telemetry.records import SpanRecord
 from agentrig.core.telemetry.semconv import GEN_AI_RESPONSE_ID
 from agentrig.exceptions import (
     AdapterNotFoundError,
+    CassetteError,
     ConfigurationError,
     MissingExtraError,
     ScenarioError,
@@ -76,6 +77,7 @@ ERROR_CATEGORIES: Final[tuple[ErrorCategory, ...]] = (
 )
 
 FAULT_HEADER: Final = "x-agentrig-fault"
+CASSETTE_ERROR_TYPE: Final = "agentrig_cassette_error"  # the cassette player's refusals
 
 # What each fault the reference model injects looks like to a framework, for the sentence.
 FAULT_DESCRIPTIONS: Final[dict[str, str]] = {
@@ -110,7 +112,14 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "crewai": "CrewAI",
 }
 _E = TypeVar("_E", bound=BaseException)
-_CONFIG_ERRORS = (ConfigurationError, MissingExtraError, AdapterNotFoundError, ScenarioError)
+# A missing or stale cassette is a setting to fix (record it), not a model or server failure.
+_CONFIG_ERRORS = (
+    ConfigurationError,
+    MissingExtraError,
+    AdapterNotFoundError,
+    ScenarioError,
+    CassetteError,
+)
 _AGENTRIG_DIR: Final = Path(agentrig.__file__).resolve().parent
 _ADAPTERS_DIR: Final = _AGENTRIG_DIR / "adapters"
 
@@ -261,6 +270,9 @@ def _http_failure(
     status = error.status_code
     kind = error.response.headers.get(FAULT_HEADER) if error.response is not None else None
     message = _server_message(error)
+    if _error_type(error) == CASSETTE_ERROR_TYPE:
+        # Replay refused the request: the recording is missing or stale, not the server.
+        return Failure("config", f"{who}: {message}", frame=_text(frame))
     if kind:
         return Failure(
             "model_fault",
@@ -388,6 +400,13 @@ def _find(error: BaseException, kind: type[_E]) -> _E | None:
         if isinstance(exc, kind):
             return exc
     return None
+
+
+def _error_type(error: openai.APIStatusError) -> str | None:
+    body = error.body
+    inner = body.get("error", body) if isinstance(body, Mapping) else None
+    kind = inner.get("type") if isinstance(inner, Mapping) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _server_message(error: openai.APIStatusError) -> str:

@@ -13,7 +13,17 @@ from agentrig import __version__
 from agentrig.cli import app, main
 
 runner = CliRunner()
-COMMANDS = {"adapters", "compare", "model", "record", "report", "run", "scenarios", "trace"}
+COMMANDS = {
+    "adapters",
+    "compare",
+    "model",
+    "record",
+    "report",
+    "run",
+    "scenarios",
+    "state",
+    "trace",
+}
 
 
 def test_version_prints_the_package_version() -> None:
@@ -51,7 +61,7 @@ def test_each_command_module_stays_small() -> None:
     [
         (
             ["run", "-f", "plain"],
-            "error: Missing option '--scenario' / '-s'; see 'agentrig run --help'",
+            "error: give --framework and --scenario (or --resume RUN_ID to continue a run)",
         ),
         (
             ["run", "-f", "plain", "-s", "x", "--bogus"],

@@ -58,7 +58,9 @@ def test_compare_with_every_cell_errored_exits_1_with_one_line_per_cell(tmp_path
     for result in results:
         traceback_file = tmp_path / "out" / result.run_id / "error.txt"
         (line,) = [line for line in error_lines if f"plain x {result.scenario}:" in line]
-        assert "MissingCassetteError: no cassette at" in line
+        # The attributed reason: a missing recording is a setting to fix, and how to fix it.
+        assert ": [config] the plain openai loop: no cassette at" in line
+        assert "agentrig record -f plain" in line
         assert line.endswith(f"(traceback: {traceback_file})")
         traceback_text = traceback_file.read_text()
         assert "Traceback (most recent call last)" in traceback_text
@@ -114,9 +116,12 @@ def test_run_errored_exits_1_with_one_line_and_the_traceback_in_the_run_folder(
     (stored,) = read_results(tmp_path / "out")
     traceback_file = tmp_path / "out" / stored.run_id / "error.txt"
     assert [line for line in result.stderr.splitlines() if "error" in line.lower()] == [
-        f"error: plain x {SCENARIOS[0]}: {stored.errors[-1]} (traceback: {traceback_file})"
+        f"error: plain x {SCENARIOS[0]}: [config] {stored.error_detail} (traceback: "
+        f"{traceback_file})"
     ]
     assert "MissingCassetteError" in traceback_file.read_text()
+    assert stored.error_category == "config"
+    assert (stored.error_detail or "").startswith("the plain openai loop: no cassette at")
 
 
 @pytest.mark.parametrize(
