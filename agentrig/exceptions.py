@@ -25,7 +25,8 @@ The hierarchy::
     │   ├── MissingCassetteError    replay asked for a cassette that was never recorded
     │   └── LiveModelRequestError   a live model request where only replay is allowed (tests)
     └── AdapterError                a framework adapter
-        └── AdapterNotFoundError    no adapter registered under that name
+        ├── AdapterNotFoundError    no adapter registered under that name
+        └── UnsupportedFrameworkVersionError  an installed framework outside the adapter's range
 
 Each subclass carries typed attributes so that callers can react without parsing messages.
 """
@@ -56,6 +57,7 @@ __all__ = [
     "TelemetryError",
     "TraceFileError",
     "UnknownDeviceError",
+    "UnsupportedFrameworkVersionError",
     "VersionConflict",
 ]
 
@@ -317,3 +319,25 @@ class AdapterNotFoundError(AdapterError, LookupError):
         self.available = available
         message = f"no adapter named {name!r}; installed: {', '.join(available) or 'none'}"
         super().__init__(f"{message}. {hint}" if hint else message)
+
+
+class UnsupportedFrameworkVersionError(AdapterError):
+    """The installed framework is outside the versions an adapter's patches were checked against.
+
+    Attributes:
+        distribution: the framework's distribution name (``crewai``).
+        installed: the version installed.
+        supported: the supported range, as ``>=1.15,<1.16``.
+        extra: the agentrig extra whose pins install a supported version.
+    """
+
+    def __init__(self, distribution: str, installed: str, supported: str, extra: str) -> None:
+        self.distribution = distribution
+        self.installed = installed
+        self.supported = supported
+        self.extra = extra
+        super().__init__(
+            f"{distribution} {installed} is installed, but agentrig's {extra} adapter relies on "
+            f"its internals as of {distribution}{supported}: "
+            f"pip install '{distribution}{supported}'"
+        )

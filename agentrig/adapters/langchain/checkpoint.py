@@ -180,8 +180,13 @@ class StateStoreCheckpointer(BaseCheckpointSaver[int]):
         checkpoint_ns = str(configurable.get("checkpoint_ns", ""))
         checkpoint_id = get_checkpoint_id(config)
         if not checkpoint_id:
-            index = await self.store.load(self.index_key(thread_id))
-            ids = _namespace_ids(index.state, checkpoint_ns) if index else []
+            key = self.index_key(thread_id)
+            index = await self.store.load(key)
+            ids = (
+                _namespace_ids(self._checked_index(key, index.state), checkpoint_ns)
+                if index
+                else []
+            )
             if not ids:
                 return None
             checkpoint_id = ids[-1]
@@ -328,6 +333,38 @@ class StateStoreCheckpointer(BaseCheckpointSaver[int]):
 
     # ------------------------------------------------------------------ internals
 
+    def _checked_index(self, key: str, document: JsonObject) -> JsonObject:
+        """``document`` if it is a thread index this saver wrote, else CorruptStateError.
+
+        Read as an empty index, a foreign document would make a thread look new: its run would
+        start over and the next checkpoint would overwrite what was stored there.
+        """
+        if document.get("format") != CHECKPOINT_FORMAT:
+            found = document.get("format")
+            raise CorruptStateError(
+                key,
+                self._location,
+                f"not a LangGraph thread index (format {found!r}, expected "
+                f"{CHECKPOINT_FORMAT!r}); it is left in place: restore it, or delete the thread "
+                "(adelete_thread) to start it over",
+            )
+        namespaces = document.get("namespaces")
+        if not isinstance(document.get("thread_id"), str) or not (
+            isinstance(namespaces, dict)
+            and all(
+                isinstance(ids, list) and all(isinstance(i, str) for i in ids)
+                for ids in namespaces.values()
+            )
+        ):
+            raise CorruptStateError(
+                key,
+                self._location,
+                "a LangGraph thread index needs a thread_id string and namespaces mapping each "
+                "namespace to a list of checkpoint ids; it is left in place: restore it, or "
+                "delete the thread (adelete_thread) to start it over",
+            )
+        return document
+
     def _dump(self, key: str, value: Any) -> JsonObject:
         kind, data = self.serde.dumps_typed(value)
         if kind not in _LOADABLE_TYPES:
@@ -391,7 +428,9 @@ class StateStoreCheckpointer(BaseCheckpointSaver[int]):
         for _ in range(MAX_CAS_ATTEMPTS):
             current = await self.store.load(key)
             index: JsonObject = (
-                current.state
+                # Checked before it is extended: a document that is not an index is refused,
+                # never overwritten with one.
+                self._checked_index(key, current.state)
                 if current
                 else {"format": CHECKPOINT_FORMAT, "thread_id": thread_id, "namespaces": {}}
             )
@@ -409,16 +448,17 @@ class StateStoreCheckpointer(BaseCheckpointSaver[int]):
 
     async def _indexes(self, thread_id: Any) -> AsyncIterator[JsonObject]:
         if thread_id is not None:
-            loaded = await self.store.load(self.index_key(str(thread_id)))
+            key = self.index_key(str(thread_id))
+            loaded = await self.store.load(key)
             if loaded is not None:
-                yield loaded.state
+                yield self._checked_index(key, loaded.state)
             return
         depth = self.prefix.count("/") + 2
         for key in await self.store.keys(self.prefix + "/"):
             if key.endswith("/index") and key.count("/") == depth:
                 loaded = await self.store.load(key)
                 if loaded is not None:
-                    yield loaded.state
+                    yield self._checked_index(key, loaded.state)
 
     # ---------------------------------------------------------- sync API
     # Last in the class: the method `list` would shadow the builtin in annotations below it.
@@ -469,8 +509,8 @@ def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableC
 
 
 def _namespaces(index: JsonObject) -> dict[str, list[str]]:
-    namespaces = index.get("namespaces", {})
-    return namespaces if isinstance(namespaces, dict) else {}
+    namespaces: dict[str, list[str]] = index["namespaces"]  # checked by _checked_index
+    return namespaces
 
 
 def _namespace_ids(index: JsonObject, checkpoint_ns: str) -> list[str]:
