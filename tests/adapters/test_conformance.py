@@ -54,7 +54,7 @@ from agentrig.core.telemetry.metrics import AgentrigMetrics
 from agentrig.core.telemetry.normalise import normalise
 from agentrig.exceptions import StateError
 from agentrig.testing import AgentrigReplay
-from tests.adapters.conftest import (
+from tests.adapters.harness import (
     RecordingBus,
     ScriptedModel,
     adapter_world,
@@ -190,17 +190,8 @@ async def test_a_replys_tool_calls_reach_the_plant_in_the_models_order(
 
 @live_model
 async def test_calls_the_framework_would_answer_itself_reach_the_executor(
-    framework: str, tmp_path: Path, request: pytest.FixtureRequest
+    framework: str, tmp_path: Path
 ) -> None:
-    if framework == "crewai":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="CrewAI 1.15 answers a tool name the agent lacks and arguments that are "
-                "not JSON itself: they never reach the executor (only schema-invalid arguments "
-                "do, through PlantTool._validate_kwargs); see docs/adapters-crewai.md",
-            )
-        )
     # Every tool-calling reply of the model is made malformed or names a tool the role lacks.
     profile = tmp_path / "tool-faults.yaml"
     profile.write_text("rates: {malformed_tool_arguments: 0.5, unknown_tool: 0.5}\n")

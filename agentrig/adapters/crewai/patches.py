@@ -11,6 +11,7 @@ also described in docs/adapters-crewai.md ("What agentrig changes in CrewAI").
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from agentrig.adapters._patching import Internal, VersionRange
 
 # The two overrides live on agentrig's own subclasses: AgentrigCrew and PlantTool (crewai.run).
-from agentrig.adapters.crewai.run import active_run, current_tool_call_id
+from agentrig.adapters.crewai.run import PlantTool, active_run, current_tool_call_id
 from agentrig.core.optouts import disable_phone_home
 from agentrig.exceptions import MissingExtraError
 
@@ -51,7 +52,10 @@ INTERNALS: tuple[Internal, ...] = (
         "_execute_single_native_tool_call",
         "wrapped",
         "sets the model's tool-call id in a contextvar around each native tool call, so the "
-        "plant tool keys the call by it (CrewAI 1.15 gives a tool only its arguments)",
+        "plant tool keys the call by it (CrewAI 1.15 gives a tool only its arguments); in "
+        "agentrig's crews, a call naming a tool the agent lacks or with arguments that are not "
+        "JSON goes to the plant's executor instead of CrewAI's own 'Tool not found' / parse-error "
+        "answer, so it is recorded",
     ),
     Internal(
         AgentExecutor,
@@ -106,12 +110,15 @@ def apply() -> None:
 
 
 def _pass_tool_call_ids() -> None:
-    """Let the tools see the model's tool-call id, to use as the idempotency key.
+    """Let the tools see the model's tool-call id; send the calls CrewAI cannot run to the executor.
 
     CrewAI 1.15 gives a tool only its arguments; the id is known one frame up, in
     ``AgentExecutor._execute_single_native_tool_call``. ``AgentExecutor`` is a Flow whose steps
     CrewAI finds by parsing the class's own source, so a subclass would have none; the method is
-    wrapped once per process instead, and the wrapper only sets a contextvar around it.
+    wrapped once per process instead. The wrapper sets a contextvar around it and, in agentrig's
+    crews only, answers through the plant's executor the calls CrewAI would answer itself (a
+    tool the agent lacks: "Tool not found"; arguments that are not JSON: a parse error), so the
+    executor records every call the model makes, as in the other adapters.
     """
     original = AgentExecutor._execute_single_native_tool_call
     if getattr(original, "_agentrig_passes_call_id", False):
@@ -122,12 +129,61 @@ def _pass_tool_call_ids() -> None:
         info = extract_tool_call_info(tool_call)
         token = current_tool_call_id.set(str(info[0]) if info and info[0] else None)
         try:
+            if info and active_run.get() is not None:
+                answered = _answer_unrunnable(self, str(info[0]), str(info[1]), info[2])
+                if answered is not None:
+                    return answered
             return original(self, tool_call)
         finally:
             current_tool_call_id.reset(token)
 
     execute_single_native_tool_call._agentrig_passes_call_id = True  # type: ignore[attr-defined]
     AgentExecutor._execute_single_native_tool_call = execute_single_native_tool_call  # type: ignore[method-assign]
+
+
+def _answer_unrunnable(
+    agent_executor: Any, call_id: str, name: str, arguments: Any
+) -> dict[str, Any] | None:
+    """The executor's answer to a call CrewAI cannot run, as CrewAI's own result dict; or None."""
+    plant_tools = {
+        tool.name: tool
+        for tool in getattr(agent_executor, "original_tools", None) or []
+        if isinstance(tool, PlantTool)
+    }
+    if not plant_tools:
+        return None
+    tool = plant_tools.get(name)
+    if tool is not None and (not isinstance(arguments, str) or _is_json(arguments)):
+        return None  # CrewAI runs it through PlantTool as usual
+    try:
+        if tool is not None:
+            text = tool.bound.call(arguments, call_id=call_id)
+        else:
+            # Not one of this role's tools: the executor still answers (unknown tool, or not
+            # allowed for the role) under a key it derives, as in the plain baseline.
+            bound = next(iter(plant_tools.values())).bound
+            text = bound.executor.call_sync(name, arguments, role=bound.role).to_text()
+    except Exception as error:
+        run = active_run.get()
+        if run is not None:
+            run.fail(error)  # the plant is unusable: stop the crew, as PlantTool._run does
+        raise
+    # The shape CrewAI's own method returns (its caller reads these keys).
+    return {
+        "call_id": call_id,
+        "func_name": name,
+        "result": text,
+        "from_cache": False,
+        "original_tool": tool,
+    }
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _run_tool_calls_in_order() -> None:

@@ -162,6 +162,11 @@ class PlantTool(BaseTool):
         tool._bound = bound
         return tool
 
+    @property
+    def bound(self) -> BoundTool:
+        """The role's plant tool this CrewAI tool calls."""
+        return self._bound
+
     def _validate_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         # The executor validates (and records) every call, as it does for the other frameworks;
         # validating here first would answer a bad call without it reaching the ledger.

@@ -40,7 +40,7 @@ from agentrig.core.telemetry import Telemetry, capture_telemetry, setup_telemetr
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.normalise import normalise
 from agentrig.exceptions import AdapterError, BusError
-from tests.adapters.conftest import RecordingBus
+from tests.adapters.harness import RecordingBus
 
 # The in-process reference model, on purpose: crashes, resumes and cancellations need the live
 # conversation (a cassette would replay one fixed exchange, not what a resumed team asks).

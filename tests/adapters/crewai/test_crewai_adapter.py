@@ -47,7 +47,7 @@ pytest.importorskip("crewai")
 
 from agentrig.adapters.crewai.adapter import CrewAIAdapter
 from agentrig.adapters.crewai.patches import CHATTY_INFO_PREFIXES
-from tests.adapters.conftest import RecordingApp, RecordingBus
+from tests.adapters.harness import RecordingApp, RecordingBus
 
 # These tests talk to reference model servers of their own, on purpose.
 pytestmark = pytest.mark.allow_model_requests
