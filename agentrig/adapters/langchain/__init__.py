@@ -1,7 +1,8 @@
 """The LangChain adapter package: the adapter, its LangGraph checkpointer and its framework patches.
 
 - :mod:`.adapter`: :class:`LangChainAdapter`, one ``create_agent`` agent per role on the bus.
-- :mod:`.checkpoint`: :class:`StateStoreCheckpointer`, LangGraph checkpoints in the StateStore.
+- :mod:`.checkpoint`: :class:`StateStoreCheckpointer`, LangGraph checkpoints in the StateStore
+  (:mod:`.documents`: their keys, serialised values and index checks).
 - :mod:`.patches`: the LangChain internals the adapter relies on, and the versions it supports.
 
 The ``agentrig.adapters`` entry point ``langchain`` names ``agentrig.adapters.langchain:LangChainAdapter``.

@@ -31,20 +31,24 @@ inside each checkpoint document, so versions never have to tell two forks' blobs
 
 from __future__ import annotations
 
-import base64
 import bisect
-import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, NoReturn, cast
-from urllib.parse import unquote
 
+from agentrig.adapters.langchain.documents import (
+    CHECKPOINT_FORMAT,
+    checked_index,
+    checkpoint_prefix,
+    decode_segment,
+    dump_value,
+    encode_segment,
+    load_value,
+)
 from agentrig.core.optouts import disable_phone_home
 from agentrig.core.state.base import JsonObject, StateStore, validate_key
 from agentrig.exceptions import (
     ConfigurationError,
-    CorruptStateError,
     MissingExtraError,
-    NotSerializableError,
     StateError,
     VersionConflict,
 )
@@ -78,36 +82,8 @@ __all__ = [
     "encode_segment",
 ]
 
-CHECKPOINT_FORMAT = "agentrig.langgraph/1"
-"""The ``format`` field of every document this saver writes."""
-
 MAX_CAS_ATTEMPTS = 100
 """Compare-and-set retries before an index or writes update gives up (only under heavy contention)."""
-
-# The serde types this saver stores and loads. "pickle" is deliberately absent.
-_LOADABLE_TYPES = frozenset({"msgpack", "json", "null", "bytes", "bytearray"})
-_ROOT_NAMESPACE = "~"
-_ESCAPED = re.compile(r"[%/\\~\x00-\x1f\x7f]")
-
-
-def checkpoint_prefix(run_id: str) -> str:
-    """The key prefix of a run's LangGraph checkpoints: ``runs/{run_id}/langgraph``."""
-    return f"runs/{encode_segment(run_id)}/langgraph"
-
-
-def encode_segment(value: str) -> str:
-    """Make ``value`` one valid, reversible key segment (see the module docstring)."""
-    if not value:
-        return _ROOT_NAMESPACE
-    encoded = _ESCAPED.sub(lambda match: f"%{ord(match.group()):02X}", value)
-    if encoded in (".", ".."):
-        encoded = encoded.replace(".", "%2E")
-    return encoded
-
-
-def decode_segment(segment: str) -> str:
-    """The value :func:`encode_segment` encoded."""
-    return "" if segment == _ROOT_NAMESPACE else unquote(segment)
 
 
 class StateStoreCheckpointer(BaseCheckpointSaver[int]):
@@ -334,58 +310,13 @@ class StateStoreCheckpointer(BaseCheckpointSaver[int]):
     # ------------------------------------------------------------------ internals
 
     def _checked_index(self, key: str, document: JsonObject) -> JsonObject:
-        """``document`` if it is a thread index this saver wrote, else CorruptStateError.
-
-        Read as an empty index, a foreign document would make a thread look new: its run would
-        start over and the next checkpoint would overwrite what was stored there.
-        """
-        if document.get("format") != CHECKPOINT_FORMAT:
-            found = document.get("format")
-            raise CorruptStateError(
-                key,
-                self._location,
-                f"not a LangGraph thread index (format {found!r}, expected "
-                f"{CHECKPOINT_FORMAT!r}); it is left in place: restore it, or delete the thread "
-                "(adelete_thread) to start it over",
-            )
-        namespaces = document.get("namespaces")
-        if not isinstance(document.get("thread_id"), str) or not (
-            isinstance(namespaces, dict)
-            and all(
-                isinstance(ids, list) and all(isinstance(i, str) for i in ids)
-                for ids in namespaces.values()
-            )
-        ):
-            raise CorruptStateError(
-                key,
-                self._location,
-                "a LangGraph thread index needs a thread_id string and namespaces mapping each "
-                "namespace to a list of checkpoint ids; it is left in place: restore it, or "
-                "delete the thread (adelete_thread) to start it over",
-            )
-        return document
+        return checked_index(key, self._location, document)
 
     def _dump(self, key: str, value: Any) -> JsonObject:
-        kind, data = self.serde.dumps_typed(value)
-        if kind not in _LOADABLE_TYPES:
-            raise NotSerializableError(
-                key, "$", f"{kind} serialisation (only JSON goes to the store)"
-            )
-        return {"type": kind, "data": base64.b64encode(data).decode("ascii")}
+        return dump_value(self.serde, key, value)
 
     def _load(self, key: str, stored: Any) -> Any:
-        if not isinstance(stored, dict) or not isinstance(stored.get("data"), str):
-            raise CorruptStateError(key, self._location, "a serialised value is not {type, data}")
-        kind = stored.get("type")
-        if kind not in _LOADABLE_TYPES:
-            raise CorruptStateError(
-                key, self._location, f"serialisation type {kind!r} is not loaded (never pickle)"
-            )
-        try:
-            data = base64.b64decode(stored["data"], validate=True)
-        except ValueError as error:
-            raise CorruptStateError(key, self._location, f"bad base64: {error}") from error
-        return self.serde.loads_typed((kind, data))
+        return load_value(self.serde, key, self._location, stored)
 
     async def _load_tuple(
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str, *, required: bool = True
