@@ -100,7 +100,8 @@ class CrewAIAdapter:
     async def aclose(self) -> None:
         """Close the model clients this event loop's runs used."""
         for llm in self.clients.pop_loop():
-            client = getattr(llm, "_client", None)  # the openai.OpenAI it built
+            # The openai.OpenAI it built (a private attribute: see patches.INTERNALS).
+            client = getattr(llm, "_client", None)
             if client is not None:
                 client.close()
 

@@ -27,6 +27,7 @@ disable_phone_home()  # before CrewAI is imported (see agentrig.core.optouts)
 try:
     from crewai import Crew
     from crewai.agents.agent_executor import AgentExecutor
+    from crewai.llms.providers.openai.completion import OpenAICompletion
     from crewai.tools import BaseTool
     from crewai.utilities.agent_utils import extract_tool_call_info
 except ImportError as error:  # pragma: no cover - exercised in a venv without the extra
@@ -78,6 +79,13 @@ INTERNALS: tuple[Internal, ...] = (
         "PlantTool passes the model's arguments unvalidated so a bad call reaches the plant's "
         "executor, which records it and answers the model with the same error text as in "
         "every framework",
+    ),
+    Internal(
+        OpenAICompletion,
+        "_client",
+        "used",
+        "CrewAIAdapter.aclose() closes the openai.OpenAI client a crewai.LLM built for an "
+        "OpenAI-compatible endpoint (CrewAI offers no close of its own)",
     ),
 )
 """Every private CrewAI attribute the adapter relies on (the tests check each exists)."""
