@@ -1,5 +1,8 @@
 """The AutoGen adapter's own parts: team checkpoints and resume, mirrored handoffs, tool wrapping,
-tool-call ids as idempotency keys, errors raised out of run(), cancellation, the missing extra.
+tool-call ids as idempotency keys, cancellation, model info.
+
+The shared contract (tool-call order, malformed calls, turn limits, failures, clients per loop,
+the missing extra) is the adapter conformance suite's: tests/adapters/test_conformance.py.
 
 Runs go through the real AgentChat team against the in-process reference model, on the plant's
 real executor and the in-memory store and bus, built the way the runner builds them.

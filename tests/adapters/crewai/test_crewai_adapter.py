@@ -1,8 +1,10 @@
 """The CrewAI adapter's own parts: persistence and resume, mirrored handoffs, tool wrapping, ids as
-idempotency keys, telemetry, cancellation and errors.
+idempotency keys, threads, telemetry, log noise and cancellation.
 
 Every run is a real crew against a reference model server of this module's own, whose requests
-and replies are recorded (:class:`RecordingApp`), through the real runner.
+and replies are recorded (:class:`~tests.adapters.harness.RecordingApp`), through the real
+runner. The shared contract (tool-call order, malformed calls, turn limits, failures, clients per
+loop, the missing extra) is the adapter conformance suite's: tests/adapters/test_conformance.py.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The LangChain adapter's own parts: checkpoints in the store, resume, tool wrapping, errors.
 
-The conformance suite (test_conformance.py) checks the shared contract; this file checks what
-only LangChain has: the LangGraph checkpoints it writes to the StateStore (their content, their
-JSON form, a resume from them after a crash), how plant tools are wrapped (call ids as
-idempotency keys, the arguments the model gave), the executor fallback middleware, the
-recursion limit, per-event-loop model clients and errors surfacing.
+The adapter conformance suite (tests/adapters/test_conformance.py) checks the shared contract --
+tool-call order, malformed calls, turn limits, resume, failures, clients per loop, the missing
+extra; this file checks what only LangChain has: the LangGraph checkpoints it writes to the
+StateStore (their content, their JSON form, a resume from them that asks no answered role again),
+how plant tools are wrapped (call ids as idempotency keys, the arguments the model gave), the
+recursion limit, the roles' spans and cancellation.
 """
 
 from __future__ import annotations
