@@ -40,20 +40,10 @@ from agentrig.exceptions import ConfigurationError, CorruptStateError
 PREFIX = "runs/r1/langgraph"
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh store of each backend (Redis and PostgreSQL skip when absent)."""
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    # A sync fixture may ask for the async postgres_url; an async one may not.
-    return str(request.getfixturevalue(f"{request.param}_url"))
-
-
 @pytest.fixture
-async def store(store_url: str) -> AsyncIterator[StateStore]:
-    async with open_state_store(store_url) as opened:
+async def store(backend_url: str) -> AsyncIterator[StateStore]:
+    # Every backend, through the suite-wide fixture (tests/conftest.py).
+    async with open_state_store(backend_url) as opened:
         yield opened
 
 
