@@ -26,7 +26,8 @@ The hierarchy::
     │   ├── MissingCassetteError    replay asked for a cassette that was never recorded
     │   └── LiveModelRequestError   a live model request where only replay is allowed (tests)
     ├── AdapterError                a framework adapter
-    │   └── AdapterNotFoundError    no adapter registered under that name
+    │   ├── AdapterNotFoundError    no adapter registered under that name
+    │   └── UnsupportedFrameworkVersionError  an installed framework outside the adapter's range
     └── RunRecordError              a run's record in the state store (naming, resuming a run)
         ├── RunNotFoundError        no run with that id in this state store
         ├── RunExistsError          the run id is taken: resume it, or choose another id
@@ -70,6 +71,7 @@ __all__ = [
     "TelemetryError",
     "TraceFileError",
     "UnknownDeviceError",
+    "UnsupportedFrameworkVersionError",
     "VersionConflict",
 ]
 
@@ -390,3 +392,25 @@ class RunInUseError(RunRecordError):
     def __init__(self, message: str, *, run_id: str, owner: str) -> None:
         super().__init__(message, run_id=run_id)
         self.owner = owner
+
+
+class UnsupportedFrameworkVersionError(AdapterError):
+    """The installed framework is outside the versions an adapter's patches were checked against.
+
+    Attributes:
+        distribution: the framework's distribution name (``crewai``).
+        installed: the version installed.
+        supported: the supported range, as ``>=1.15,<1.16``.
+        extra: the agentrig extra whose pins install a supported version.
+    """
+
+    def __init__(self, distribution: str, installed: str, supported: str, extra: str) -> None:
+        self.distribution = distribution
+        self.installed = installed
+        self.supported = supported
+        self.extra = extra
+        super().__init__(
+            f"{distribution} {installed} is installed, but agentrig's {extra} adapter relies on "
+            f"its internals as of {distribution}{supported}: "
+            f"pip install '{distribution}{supported}'"
+        )

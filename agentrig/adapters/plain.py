@@ -8,14 +8,13 @@ have to do too.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 from typing import Any
 
 import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
+from agentrig.adapters._loop_cache import LoopClients, endpoint_digest
 from agentrig.core.contract.agent import (
     BoundTool,
     Outcome,
@@ -36,9 +35,8 @@ class PlainAdapter:
     name = "plain"
 
     def __init__(self) -> None:
-        # An async client's connection pool belongs to the event loop it first ran on, so clients
-        # are kept per (loop, endpoint) and closed by aclose() when the runs of that loop end.
-        self._clients: dict[tuple[int, str], AsyncOpenAI] = {}
+        # One client per (event loop, endpoint), closed by aclose() (see adapters._loop_cache).
+        self.clients: LoopClients[AsyncOpenAI] = LoopClients()
 
     @property
     def framework_version(self) -> str:
@@ -46,18 +44,12 @@ class PlainAdapter:
 
     def _client(self, endpoint: ModelEndpoint) -> AsyncOpenAI:
         options = endpoint.client_options()
-        digest = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()
-        cache_key = (id(asyncio.get_running_loop()), digest)
-        client = self._clients.get(cache_key)
-        if client is None:
-            client = self._clients[cache_key] = AsyncOpenAI(**options)
-        return client
+        return self.clients.get(endpoint_digest(endpoint), lambda: AsyncOpenAI(**options))
 
     async def aclose(self) -> None:
         """Close the clients this event loop's runs used."""
-        loop_id = id(asyncio.get_running_loop())
-        for key in [key for key in self._clients if key[0] == loop_id]:
-            await self._clients.pop(key).close()
+        for client in self.clients.pop_loop():
+            await client.close()
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         client = self._client(ctx.model)

@@ -276,16 +276,25 @@ class RunServices:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        # Adapters keep model clients bound to this event loop; let them close those.
+        # Adapters keep model clients bound to this event loop; let them close those. One that
+        # fails to must not keep the others, the bus or the store open: the first error is
+        # raised once everything was closed.
+        failures: list[BaseException] = []
         for adapter in self._adapters.values():
-            aclose = getattr(adapter, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            try:
+                await adapter.aclose()
+            except Exception as error:  # noqa: BLE001 - logged here, raised once all is closed
+                logger.error("an adapter failed to close", adapter=adapter.name, error=repr(error))
+                failures.append(error)
         # Close only what we opened; a caller's store or bus is theirs to close.
-        if self._given_bus is None:
-            await self.bus.close()
-        if self._given_store is None:
-            await self.store.close()
+        try:
+            if self._given_bus is None:
+                await self.bus.close()
+        finally:
+            if self._given_store is None:
+                await self.store.close()
+        if failures:
+            raise failures[0]
 
 
 class _RunRecorder:

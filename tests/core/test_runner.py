@@ -31,6 +31,9 @@ class RaisingAdapter:
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         raise RuntimeError("the framework fell over")
 
+    async def aclose(self) -> None:
+        pass
+
 
 class HangingAdapter:
     name = "hanging"
@@ -39,6 +42,9 @@ class HangingAdapter:
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        pass
 
 
 def _services(tmp_path: Path) -> RunServices:
@@ -118,3 +124,44 @@ async def test_cancelling_the_matrix_keeps_what_finished(tmp_path: Path) -> None
             await matrix
     kept = read_results(results_file)
     assert [(r.run_id, r.status) for r in kept] == [("fast", "passed")]
+
+
+class FailsToClose(RaisingAdapter):
+    name = "fails-to-close"
+
+    async def aclose(self) -> None:
+        raise OSError("the adapter's client would not close")
+
+
+class ClosingStore(MemoryStateStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+
+    async def close(self) -> None:
+        self.closed = True
+        await super().close()
+
+
+async def test_an_adapter_that_fails_to_close_still_lets_the_store_and_bus_close(
+    tmp_path: Path,
+) -> None:
+    services = RunServices(
+        RunSettings(state_url="memory://", out_dir=tmp_path),
+        adapters={"fails-to-close": FailsToClose(), "hanging": HangingAdapter()},
+    )
+    store = ClosingStore()
+    services.store = store  # opened by the services (not given), so theirs to close
+    bus_closed: list[bool] = []
+    real_close = services.bus.close
+
+    async def close_bus() -> None:
+        bus_closed.append(True)
+        await real_close()
+
+    services.bus.close = close_bus  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="would not close"):
+        async with services:
+            pass
+    assert store.closed
+    assert bus_closed == [True]

@@ -289,9 +289,9 @@ class AgentAdapter(Protocol):
 
     Build model clients once per adapter instance (per process), not per run: some are costly
     (a ``crewai.LLM`` loads certificates for ~38 ms). Async clients belong to the event loop they
-    ran on: keep them per loop and close them in an optional ``async def aclose()``, which
-    :class:`~agentrig.core.runner.RunServices` calls when its runs are done. Example -- the shape of
-    an adapter::
+    ran on: keep them per loop and close them in ``aclose()``, which
+    :class:`~agentrig.core.runner.RunServices` calls on that loop when its runs are done. Example --
+    the shape of an adapter::
 
         class EchoAdapter:
             name = "echo"
@@ -304,6 +304,9 @@ class AgentAdapter(Protocol):
                     with ctx.telemetry.agent(role):
                         answers[role] = await my_agent(ctx.prompts[role], alarm, ctx.tools[role])
                 return Outcome.from_answers(answers)
+
+            async def aclose(self) -> None:
+                pass  # no clients kept
     """
 
     name: str
@@ -316,6 +319,10 @@ class AgentAdapter(Protocol):
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         """Run monitor -> diagnostician -> operator on ``task`` and return the outcome."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the clients the running event loop's runs used (called on that loop)."""
         ...
 
 

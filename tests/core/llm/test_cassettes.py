@@ -193,6 +193,9 @@ async def test_a_run_that_makes_no_model_call_needs_no_cassette(
         async def run(self, task: Message, ctx: RunContext) -> Outcome:
             return Outcome(final_report="ROOT_CAUSE: none")
 
+        async def aclose(self) -> None:
+            pass
+
     settings = RunSettings(
         state_url="memory://", out_dir=tmp_path, cassettes=CassetteSettings(directory=tmp_path)
     )

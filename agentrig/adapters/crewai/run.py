@@ -13,11 +13,9 @@ pieces below be plain classes and module-level functions:
 - :func:`stop_if_asked`: a pre-model-call / pre-tool-call hook that aborts a crew whose run is
   over (cancelled, or the plant became unusable).
 
-Process-wide adjustments made on import: CrewAI's native tool-call loop tells the tool which
-model tool-call id it runs (the idempotency key) and, for agentrig's crews only, runs a reply's
-tool calls in order rather than in parallel threads (the plant's clock makes order matter);
-CrewAI's per-call INFO chatter on the root logger is demoted to DEBUG
-(see :class:`CrewAIChatterFilter`).
+The process-wide changes to CrewAI itself (the tool-call id passed to the tools, a reply's tool
+calls run in order, the INFO chatter demoted) are in :mod:`agentrig.adapters.crewai.patches`,
+applied when a :class:`~agentrig.adapters.crewai.CrewAIAdapter` is built.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ import asyncio
 import contextvars
 import functools
 import json
-import logging
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -34,7 +31,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, PrivateAttr
 
-from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
+from agentrig.adapters.crewai.outputs import SavedTaskOutput, TaskOutputStore
 from agentrig.core.contract.agent import HANDOFF_TIMEOUT_S, BoundTool, RunContext
 from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.contract.roles import ROLES, Role
@@ -44,19 +41,15 @@ from agentrig.exceptions import AdapterError, MissingExtraError
 disable_phone_home()  # before CrewAI is imported (see agentrig.core.contract.optouts)
 try:
     from crewai import Agent, Crew, Task
-    from crewai.agents.agent_executor import AgentExecutor
     from crewai.hooks.dispatch import HookAborted
     from crewai.tasks.task_output import TaskOutput
     from crewai.tools import BaseTool
-    from crewai.utilities.agent_utils import extract_tool_call_info
     from crewai.utilities.task_output_storage_handler import TaskOutputStorageHandler
 except ImportError as error:  # pragma: no cover - exercised in a venv without the extra
     raise MissingExtraError("the CrewAI adapter", "crewai") from error
 
 __all__ = [
-    "CHATTY_INFO_PREFIXES",
     "AgentrigCrew",
-    "CrewAIChatterFilter",
     "CrewRun",
     "NoKickoffLog",
     "PlantTool",
@@ -169,6 +162,11 @@ class PlantTool(BaseTool):
         tool._bound = bound
         return tool
 
+    @property
+    def bound(self) -> BoundTool:
+        """The role's plant tool this CrewAI tool calls."""
+        return self._bound
+
     def _validate_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         # The executor validates (and records) every call, as it does for the other frameworks;
         # validating here first would answer a bad call without it reaching the ledger.
@@ -228,7 +226,7 @@ class NoKickoffLog(TaskOutputStorageHandler):
     CrewAI writes every task output of every crew to one SQLite file under HOME (for its
     ``crewai replay`` command) behind a file lock -- or a Redis lock when ``REDIS_URL`` is set --
     and each kickoff empties it, so concurrent runs overwrite each other's. It cost ~11 ms per run
-    here and is never read: agentrig saves the outputs in the StateStore (crewai_outputs).
+    here and is never read: agentrig saves the outputs in the StateStore (crewai.outputs).
     """
 
     def __init__(self) -> None:  # no storage to open
@@ -251,92 +249,3 @@ class AgentrigCrew(Crew):
     """A CrewAI ``Crew`` without CrewAI's own task-output log (see :class:`NoKickoffLog`)."""
 
     _task_output_handler: TaskOutputStorageHandler = PrivateAttr(default_factory=NoKickoffLog)
-
-
-def _pass_tool_call_ids() -> None:
-    """Let the tools see the model's tool-call id, to use as the idempotency key.
-
-    CrewAI 1.15 gives a tool only its arguments; the id is known one frame up, in
-    ``AgentExecutor._execute_single_native_tool_call``. ``AgentExecutor`` is a Flow whose steps
-    CrewAI finds by parsing the class's own source, so a subclass would have none; the method is
-    wrapped once per process instead, and the wrapper only sets a contextvar around it.
-    """
-    original = AgentExecutor._execute_single_native_tool_call
-    if getattr(original, "_agentrig_passes_call_id", False):
-        return
-
-    @functools.wraps(original)
-    def execute_single_native_tool_call(self: Any, tool_call: Any) -> Any:
-        info = extract_tool_call_info(tool_call)
-        token = current_tool_call_id.set(str(info[0]) if info and info[0] else None)
-        try:
-            return original(self, tool_call)
-        finally:
-            current_tool_call_id.reset(token)
-
-    execute_single_native_tool_call._agentrig_passes_call_id = True  # type: ignore[attr-defined]
-    AgentExecutor._execute_single_native_tool_call = execute_single_native_tool_call  # type: ignore[method-assign]
-
-
-def _run_tool_calls_in_order() -> None:
-    """Run the tool calls of one model reply one after another, in the model's order.
-
-    CrewAI runs them in parallel threads; every plant tool call advances the plant's clock, so the
-    results -- and every later request -- would depend on thread scheduling: runs would not
-    repeat, cassettes would not replay, resumed tasks would not meet their ledger again. Only
-    agentrig's crews are affected (the override asks the contextvar); the plain baseline applies a
-    reply's calls in order too.
-    """
-    original = AgentExecutor._should_parallelize_native_tool_calls
-    if getattr(original, "_agentrig_in_order", False):
-        return
-
-    @functools.wraps(original)
-    def should_parallelize_native_tool_calls(self: Any, tool_calls: list[Any]) -> bool:
-        if active_run.get() is not None:
-            return False
-        parallel: bool = original(self, tool_calls)
-        return parallel
-
-    should_parallelize_native_tool_calls._agentrig_in_order = True  # type: ignore[attr-defined]
-    AgentExecutor._should_parallelize_native_tool_calls = should_parallelize_native_tool_calls  # type: ignore[method-assign]
-
-
-CHATTY_INFO_PREFIXES: tuple[str, ...] = (
-    # crewai.llms.providers.utils.common: once per offered tool on every model call (12 tools
-    # per operator call: ~100 lines per run).
-    "OpenAI: Successfully validated tool",
-    # crewai.llms.providers.openai.completion: the usage of a call, which its chat span has.
-    "OpenAI API usage:",
-)
-
-
-class CrewAIChatterFilter(logging.Filter):
-    """Demote CrewAI's per-call INFO lines to DEBUG.
-
-    CrewAI logs them through the root logger (``logging.info``), so no logger level can quiet
-    them without quieting everything; this filter sits on the root logger and passes them on
-    only when DEBUG is enabled there.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if (
-            record.levelno != logging.INFO
-            or record.name != "root"
-            or not isinstance(record.msg, str)
-            or not record.msg.startswith(CHATTY_INFO_PREFIXES)
-        ):
-            return True
-        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return logging.getLogger().isEnabledFor(logging.DEBUG)
-
-
-def _quiet_crewai_chatter() -> None:
-    root = logging.getLogger()
-    if not any(isinstance(existing, CrewAIChatterFilter) for existing in root.filters):
-        root.addFilter(CrewAIChatterFilter())
-
-
-_pass_tool_call_ids()
-_run_tool_calls_in_order()
-_quiet_crewai_chatter()

@@ -13,7 +13,7 @@ operator's both. The adapter adds what the rig needs around that idiom:
   executor, with the model's tool-call id as the idempotency key. CrewAI's tool cache is off.
 - **Handoffs** are mirrored onto the bus from the crew's task callback, in order, before the
   next task starts; the task outputs are saved to the StateStore there too
-  (:mod:`agentrig.adapters.crewai_outputs`), so a killed run resumes from the last finished task.
+  (:mod:`agentrig.adapters.crewai.outputs`), so a killed run resumes from the last finished task.
 - **Telemetry.** Each agent's ``execute_task`` runs inside ``invoke_agent {role}``, so the
   role's ``chat`` and ``execute_tool`` spans are its children.
 - **Cancellation.** When the run is cancelled (the runner's timeout) or a tool finds the plant
@@ -25,15 +25,15 @@ No memory, knowledge, embeddings or planning (they need an external key); verbos
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import structlog
 
-from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
-from agentrig.adapters.crewai_run import (
+from agentrig.adapters._loop_cache import LoopClients, endpoint_digest
+from agentrig.adapters.crewai import patches
+from agentrig.adapters.crewai.outputs import SavedTaskOutput, TaskOutputStore
+from agentrig.adapters.crewai.run import (
     AgentrigCrew,
     CrewRun,
     PlantTool,
@@ -87,11 +87,11 @@ class CrewAIAdapter:
     name = "crewai"
 
     def __init__(self) -> None:
+        patches.apply()
         # A crewai.LLM builds its openai clients when constructed (~38 ms of certificate
-        # loading), so one is kept per (event loop, endpoint) and closed by aclose(). It is used
-        # only from worker threads, through its synchronous client.
-        self._llms: dict[tuple[int, str], Any] = {}
-        self._llms_lock = threading.Lock()
+        # loading), so one is kept per (event loop, endpoint) and closed by aclose() (see
+        # adapters._loop_cache). It is used only from worker threads, through its sync client.
+        self.clients: LoopClients[Any] = LoopClients()
 
     @property
     def framework_version(self) -> str:
@@ -99,11 +99,9 @@ class CrewAIAdapter:
 
     async def aclose(self) -> None:
         """Close the model clients this event loop's runs used."""
-        loop_id = id(asyncio.get_running_loop())
-        with self._llms_lock:
-            llms = [self._llms.pop(key) for key in [k for k in self._llms if k[0] == loop_id]]
-        for llm in llms:
-            client = getattr(llm, "_client", None)  # the openai.OpenAI it built
+        for llm in self.clients.pop_loop():
+            # The openai.OpenAI it built (a private attribute: see patches.INTERNALS).
+            client = getattr(llm, "_client", None)
             if client is not None:
                 client.close()
 
@@ -117,7 +115,6 @@ class CrewAIAdapter:
                 # Killed between saving the output and mirroring its handoff: mirror it now.
                 await run.record(done)
         if len(saved) < len(ROLES):
-            llm_key = (id(run.loop), _endpoint_digest(ctx.model))
             try:
                 await _in_own_thread(
                     f"agentrig-crew-{ctx.run_id}",
@@ -125,7 +122,6 @@ class CrewAIAdapter:
                     run,
                     ctx.alarm_text(task),
                     saved,
-                    llm_key,
                 )
             except HookAborted as aborted:
                 if run.failure is not None:
@@ -144,12 +140,11 @@ class CrewAIAdapter:
         run: CrewRun,
         alarm: str,
         saved: list[SavedTaskOutput],
-        llm_key: tuple[int, str],
     ) -> None:
         """Build the crew and run the tasks not yet done (in the crew's own thread)."""
         token = active_run.set(run)
         try:
-            crew = _build_crew(run.ctx, alarm, saved, self._llm(llm_key, run.ctx.model))
+            crew = _build_crew(run.ctx, alarm, saved, self._llm(run.loop, run.ctx.model))
             with scoped_hooks():
                 register_scoped(InterceptionPoint.PRE_MODEL_CALL, stop_if_asked)
                 register_scoped(InterceptionPoint.PRE_TOOL_CALL, stop_if_asked)
@@ -157,21 +152,21 @@ class CrewAIAdapter:
         finally:
             active_run.reset(token)
 
-    def _llm(self, key: tuple[int, str], endpoint: ModelEndpoint) -> Any:
-        with self._llms_lock:
-            llm = self._llms.get(key)
-            if llm is None:
-                options = endpoint.client_options()
-                # "openai/<id>" selects CrewAI's native OpenAI provider (the openai SDK, no
-                # LiteLLM); with a base_url it treats the endpoint as OpenAI-compatible.
-                llm = self._llms[key] = LLM(
-                    model=f"openai/{endpoint.model}",
-                    base_url=options["base_url"],
-                    api_key=options["api_key"],
-                    timeout=options["timeout"],
-                    max_retries=options["max_retries"],
-                )
-            return llm
+    def _llm(self, loop: asyncio.AbstractEventLoop, endpoint: ModelEndpoint) -> Any:
+        options = endpoint.client_options()
+        # "openai/<id>" selects CrewAI's native OpenAI provider (the openai SDK, no LiteLLM);
+        # with a base_url it treats the endpoint as OpenAI-compatible.
+        return self.clients.get(
+            endpoint_digest(endpoint),
+            lambda: LLM(
+                model=f"openai/{endpoint.model}",
+                base_url=options["base_url"],
+                api_key=options["api_key"],
+                timeout=options["timeout"],
+                max_retries=options["max_retries"],
+            ),
+            loop=loop,
+        )
 
 
 async def _in_own_thread(name: str, function: Callable[..., None], *args: Any) -> None:
@@ -206,11 +201,6 @@ async def _in_own_thread(name: str, function: Callable[..., None], *args: Any) -
 
     start_thread(target, name=name)
     await finished
-
-
-def _endpoint_digest(endpoint: ModelEndpoint) -> str:
-    options = {**endpoint.client_options(), "model": endpoint.model}
-    return hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()
 
 
 def _build_crew(ctx: RunContext, alarm: str, saved: list[SavedTaskOutput], llm: Any) -> Crew:

@@ -31,20 +31,24 @@ inside each checkpoint document, so versions never have to tell two forks' blobs
 
 from __future__ import annotations
 
-import base64
 import bisect
-import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, NoReturn, cast
-from urllib.parse import unquote
 
+from agentrig.adapters.langchain.documents import (
+    CHECKPOINT_FORMAT,
+    checked_index,
+    checkpoint_prefix,
+    decode_segment,
+    dump_value,
+    encode_segment,
+    load_value,
+)
 from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.state.base import JsonObject, StateStore, validate_key
 from agentrig.exceptions import (
     ConfigurationError,
-    CorruptStateError,
     MissingExtraError,
-    NotSerializableError,
     StateError,
     VersionConflict,
 )
@@ -78,36 +82,8 @@ __all__ = [
     "encode_segment",
 ]
 
-CHECKPOINT_FORMAT = "agentrig.langgraph/1"
-"""The ``format`` field of every document this saver writes."""
-
 MAX_CAS_ATTEMPTS = 100
 """Compare-and-set retries before an index or writes update gives up (only under heavy contention)."""
-
-# The serde types this saver stores and loads. "pickle" is deliberately absent.
-_LOADABLE_TYPES = frozenset({"msgpack", "json", "null", "bytes", "bytearray"})
-_ROOT_NAMESPACE = "~"
-_ESCAPED = re.compile(r"[%/\\~\x00-\x1f\x7f]")
-
-
-def checkpoint_prefix(run_id: str) -> str:
-    """The key prefix of a run's LangGraph checkpoints: ``runs/{run_id}/langgraph``."""
-    return f"runs/{encode_segment(run_id)}/langgraph"
-
-
-def encode_segment(value: str) -> str:
-    """Make ``value`` one valid, reversible key segment (see the module docstring)."""
-    if not value:
-        return _ROOT_NAMESPACE
-    encoded = _ESCAPED.sub(lambda match: f"%{ord(match.group()):02X}", value)
-    if encoded in (".", ".."):
-        encoded = encoded.replace(".", "%2E")
-    return encoded
-
-
-def decode_segment(segment: str) -> str:
-    """The value :func:`encode_segment` encoded."""
-    return "" if segment == _ROOT_NAMESPACE else unquote(segment)
 
 
 class StateStoreCheckpointer(BaseCheckpointSaver[int]):
@@ -180,8 +156,13 @@ class StateStoreCheckpointer(BaseCheckpointSaver[int]):
         checkpoint_ns = str(configurable.get("checkpoint_ns", ""))
         checkpoint_id = get_checkpoint_id(config)
         if not checkpoint_id:
-            index = await self.store.load(self.index_key(thread_id))
-            ids = _namespace_ids(index.state, checkpoint_ns) if index else []
+            key = self.index_key(thread_id)
+            index = await self.store.load(key)
+            ids = (
+                _namespace_ids(self._checked_index(key, index.state), checkpoint_ns)
+                if index
+                else []
+            )
             if not ids:
                 return None
             checkpoint_id = ids[-1]
@@ -328,27 +309,14 @@ class StateStoreCheckpointer(BaseCheckpointSaver[int]):
 
     # ------------------------------------------------------------------ internals
 
+    def _checked_index(self, key: str, document: JsonObject) -> JsonObject:
+        return checked_index(key, self._location, document)
+
     def _dump(self, key: str, value: Any) -> JsonObject:
-        kind, data = self.serde.dumps_typed(value)
-        if kind not in _LOADABLE_TYPES:
-            raise NotSerializableError(
-                key, "$", f"{kind} serialisation (only JSON goes to the store)"
-            )
-        return {"type": kind, "data": base64.b64encode(data).decode("ascii")}
+        return dump_value(self.serde, key, value)
 
     def _load(self, key: str, stored: Any) -> Any:
-        if not isinstance(stored, dict) or not isinstance(stored.get("data"), str):
-            raise CorruptStateError(key, self._location, "a serialised value is not {type, data}")
-        kind = stored.get("type")
-        if kind not in _LOADABLE_TYPES:
-            raise CorruptStateError(
-                key, self._location, f"serialisation type {kind!r} is not loaded (never pickle)"
-            )
-        try:
-            data = base64.b64decode(stored["data"], validate=True)
-        except ValueError as error:
-            raise CorruptStateError(key, self._location, f"bad base64: {error}") from error
-        return self.serde.loads_typed((kind, data))
+        return load_value(self.serde, key, self._location, stored)
 
     async def _load_tuple(
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str, *, required: bool = True
@@ -391,7 +359,9 @@ class StateStoreCheckpointer(BaseCheckpointSaver[int]):
         for _ in range(MAX_CAS_ATTEMPTS):
             current = await self.store.load(key)
             index: JsonObject = (
-                current.state
+                # Checked before it is extended: a document that is not an index is refused,
+                # never overwritten with one.
+                self._checked_index(key, current.state)
                 if current
                 else {"format": CHECKPOINT_FORMAT, "thread_id": thread_id, "namespaces": {}}
             )
@@ -409,16 +379,17 @@ class StateStoreCheckpointer(BaseCheckpointSaver[int]):
 
     async def _indexes(self, thread_id: Any) -> AsyncIterator[JsonObject]:
         if thread_id is not None:
-            loaded = await self.store.load(self.index_key(str(thread_id)))
+            key = self.index_key(str(thread_id))
+            loaded = await self.store.load(key)
             if loaded is not None:
-                yield loaded.state
+                yield self._checked_index(key, loaded.state)
             return
         depth = self.prefix.count("/") + 2
         for key in await self.store.keys(self.prefix + "/"):
             if key.endswith("/index") and key.count("/") == depth:
                 loaded = await self.store.load(key)
                 if loaded is not None:
-                    yield loaded.state
+                    yield self._checked_index(key, loaded.state)
 
     # ---------------------------------------------------------- sync API
     # Last in the class: the method `list` would shadow the builtin in annotations below it.
@@ -469,8 +440,8 @@ def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableC
 
 
 def _namespaces(index: JsonObject) -> dict[str, list[str]]:
-    namespaces = index.get("namespaces", {})
-    return namespaces if isinstance(namespaces, dict) else {}
+    namespaces: dict[str, list[str]] = index["namespaces"]  # checked by _checked_index
+    return namespaces
 
 
 def _namespace_ids(index: JsonObject, checkpoint_ns: str) -> list[str]:

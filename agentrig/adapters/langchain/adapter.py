@@ -8,7 +8,7 @@ key); a middleware hands the calls LangChain would answer itself (unknown tools,
 non-JSON arguments) to the executor too. The roles hand over on the bus: the next role's task is
 built from the message it received there, as in the plain baseline. Every agent checkpoints into
 the run's StateStore through
-:class:`~agentrig.adapters.langchain_checkpoint.StateStoreCheckpointer`, one thread per role
+:class:`~agentrig.adapters.langchain.checkpoint.StateStoreCheckpointer`, one thread per role
 (``{run_id}:{role}``), so running the same run id again over the same store resumes: a role whose
 thread holds a final answer is not asked again, an interrupted one continues from its last
 checkpoint.
@@ -21,17 +21,16 @@ cache. See ``docs/adapters-langchain.md``.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import hashlib
-import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ValidationError, create_model
 
-from agentrig.adapters.langchain_checkpoint import StateStoreCheckpointer, checkpoint_prefix
+from agentrig.adapters._loop_cache import LoopClients, endpoint_digest
+from agentrig.adapters.langchain import patches
+from agentrig.adapters.langchain.checkpoint import StateStoreCheckpointer, checkpoint_prefix
 from agentrig.core.contract.agent import (
     BoundTool,
     Outcome,
@@ -106,43 +105,21 @@ class LangChainAdapter:
     name = "langchain"
 
     def __init__(self) -> None:
+        patches.apply()
         # A model's async HTTP pool belongs to the event loop it ran on: one model per loop and
-        # endpoint, closed by aclose() when that loop's runs are done. Keyed weakly, so a loop
-        # that is gone can never hand its dead pool to a new loop that reuses its id().
-        self._models: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, _LoopModel]
-        ] = weakref.WeakKeyDictionary()
+        # endpoint, closed by aclose() when that loop's runs are done (see adapters._loop_cache).
+        self.clients: LoopClients[_LoopModel] = LoopClients()
 
     @property
     def framework_version(self) -> str:
         return str(langchain.__version__)
 
     def _model(self, endpoint: ModelEndpoint) -> ChatOpenAI:
-        options = endpoint.client_options()
-        digest = hashlib.sha256(
-            repr((endpoint.model, sorted(options.items()))).encode()
-        ).hexdigest()
-        per_loop = self._models.setdefault(asyncio.get_running_loop(), {})
-        cached = per_loop.get(digest)
-        if cached is None:
-            http_client = openai.DefaultAsyncHttpxClient(timeout=options["timeout"])
-            model = ChatOpenAI(
-                model=endpoint.model,
-                base_url=options["base_url"],
-                api_key=options["api_key"],
-                timeout=options["timeout"],
-                max_retries=options["max_retries"],
-                http_async_client=http_client,
-                streaming=False,
-                disable_streaming=True,  # even when a streaming callback is attached
-                cache=False,  # never answer from a global LLM cache
-            )
-            cached = per_loop[digest] = _LoopModel(model, http_client)
-        return cached.model
+        return self.clients.get(endpoint_digest(endpoint), lambda: _build_model(endpoint)).model
 
     async def aclose(self) -> None:
         """Close the HTTP clients this event loop's runs used."""
-        for cached in self._models.pop(asyncio.get_running_loop(), {}).values():
+        for cached in self.clients.pop_loop():
             await cached.http_client.aclose()
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
@@ -153,6 +130,23 @@ class LangChainAdapter:
             return await _run_role(model, checkpointer, ctx, role, task_text)
 
         return await run_roles_over_bus(task, ctx, run_role)
+
+
+def _build_model(endpoint: ModelEndpoint) -> _LoopModel:
+    options = endpoint.client_options()
+    http_client = openai.DefaultAsyncHttpxClient(timeout=options["timeout"])
+    model = ChatOpenAI(
+        model=endpoint.model,
+        base_url=options["base_url"],
+        api_key=options["api_key"],
+        timeout=options["timeout"],
+        max_retries=options["max_retries"],
+        http_async_client=http_client,
+        streaming=False,
+        disable_streaming=True,  # even when a streaming callback is attached
+        cache=False,  # never answer from a global LLM cache
+    )
+    return _LoopModel(model, http_client)
 
 
 async def _run_role(

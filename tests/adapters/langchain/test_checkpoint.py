@@ -28,7 +28,7 @@ from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.serde.types import ERROR
 
-from agentrig.adapters.langchain_checkpoint import (
+from agentrig.adapters.langchain.checkpoint import (
     StateStoreCheckpointer,
     checkpoint_prefix,
     decode_segment,
@@ -40,20 +40,10 @@ from agentrig.exceptions import ConfigurationError, CorruptStateError
 PREFIX = "runs/r1/langgraph"
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh store of each backend (Redis and PostgreSQL skip when absent)."""
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    # A sync fixture may ask for the async postgres_url; an async one may not.
-    return str(request.getfixturevalue(f"{request.param}_url"))
-
-
 @pytest.fixture
-async def store(store_url: str) -> AsyncIterator[StateStore]:
-    async with open_state_store(store_url) as opened:
+async def store(backend_url: str) -> AsyncIterator[StateStore]:
+    # Every backend, through the suite-wide fixture (tests/conftest.py).
+    async with open_state_store(backend_url) as opened:
         yield opened
 
 
@@ -303,6 +293,36 @@ async def test_a_stored_pickle_is_reported_never_loaded(
     monkeypatch.setattr(pickle, "loads", refuse)
     with pytest.raises(CorruptStateError, match="never pickle"):
         await saver.aget_tuple(config("t1"))
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        {"foo": "bar"},
+        {"format": "agentrig.langgraph/1", "thread_id": "t1", "namespaces": {"": "abc"}},
+        {"format": "agentrig.langgraph/1", "namespaces": {"": []}},
+    ],
+    ids=["not-an-index", "ids-not-a-list", "no-thread-id"],
+)
+async def test_a_thread_index_that_is_not_one_is_refused_and_kept(
+    saver: StateStoreCheckpointer, store: StateStore, foreign: dict[str, Any]
+) -> None:
+    await put_chain(saver, "t1", 2)
+    key = saver.index_key("t1")
+    version = await store.save(key, foreign)
+    with pytest.raises(CorruptStateError, match=r"index") as refused:
+        await saver.aget_tuple(config("t1"))
+    assert refused.value.key == key
+    with pytest.raises(CorruptStateError):
+        _ = [found async for found in saver.alist(config("t1"))]
+    with pytest.raises(CorruptStateError):
+        _ = [found async for found in saver.alist(None)]
+    # Nor is it overwritten by the next checkpoint: the run must not silently start over.
+    with pytest.raises(CorruptStateError):
+        await put_chain(saver, "t1", 1)
+    kept = await store.load(key)
+    assert kept is not None
+    assert (kept.state, kept.version) == (foreign, version)
 
 
 # ------------------------------------------------------------------ keys, versions, sync API

@@ -11,15 +11,16 @@ after its sender's turn and before its recipient's. See docs/adapters-autogen.md
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import structlog
 
-from agentrig.adapters.autogen_state import TeamCheckpoint, TeamCheckpoints
-from agentrig.adapters.autogen_tools import PlantTool, PlantWorkbench, RunGuard
+from agentrig.adapters._loop_cache import LoopClients, endpoint_digest
+from agentrig.adapters.autogen import patches
+from agentrig.adapters.autogen.state import TeamCheckpoint, TeamCheckpoints
+from agentrig.adapters.autogen.tools import PlantTool, PlantWorkbench, RunGuard
 from agentrig.core.contract.agent import Outcome, RunContext
 from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.contract.roles import ROLES, Role
@@ -137,10 +138,12 @@ class AutoGenAdapter:
     name = "autogen"
 
     def __init__(self) -> None:
+        patches.apply()
         _quiet_runtime_logs()
         # OpenAIChatCompletionClient wraps an AsyncOpenAI whose connection pool belongs to the
-        # event loop it first ran on: one client per (loop, endpoint), closed by aclose().
-        self._clients: dict[tuple[int, str], OpenAIChatCompletionClient] = {}
+        # event loop it first ran on: one client per (loop, endpoint), closed by aclose()
+        # (see adapters._loop_cache).
+        self.clients: LoopClients[OpenAIChatCompletionClient] = LoopClients()
 
     @property
     def framework_version(self) -> str:
@@ -148,25 +151,22 @@ class AutoGenAdapter:
 
     def _client(self, endpoint: ModelEndpoint) -> OpenAIChatCompletionClient:
         options = endpoint.client_options()
-        digest = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()
-        cache_key = (id(asyncio.get_running_loop()), f"{endpoint.model}:{digest}")
-        client = self._clients.get(cache_key)
-        if client is None:
-            client = self._clients[cache_key] = OpenAIChatCompletionClient(
+        return self.clients.get(
+            endpoint_digest(endpoint),
+            lambda: OpenAIChatCompletionClient(
                 model=endpoint.model,
                 base_url=options["base_url"],
                 api_key=options["api_key"],
                 timeout=options["timeout"],
                 max_retries=options["max_retries"],
                 model_info=model_info_for(endpoint.model),
-            )
-        return client
+            ),
+        )
 
     async def aclose(self) -> None:
         """Close the model clients this event loop's runs used."""
-        loop_id = id(asyncio.get_running_loop())
-        for key in [key for key in self._clients if key[0] == loop_id]:
-            await self._clients.pop(key).close()
+        for client in self.clients.pop_loop():
+            await client.close()
 
     def build_team(self, ctx: RunContext, guard: RunGuard | None = None) -> RoundRobinGroupChat:
         """A new team for one run: AssistantAgents keep their context, so none is reused."""

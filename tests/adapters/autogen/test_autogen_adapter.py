@@ -1,5 +1,8 @@
 """The AutoGen adapter's own parts: team checkpoints and resume, mirrored handoffs, tool wrapping,
-tool-call ids as idempotency keys, errors raised out of run(), cancellation, the missing extra.
+tool-call ids as idempotency keys, cancellation, model info.
+
+The shared contract (tool-call order, malformed calls, turn limits, failures, clients per loop,
+the missing extra) is the adapter conformance suite's: tests/adapters/test_conformance.py.
 
 Runs go through the real AgentChat team against the in-process reference model, on the plant's
 real executor and the in-memory store and bus, built the way the runner builds them.
@@ -8,44 +11,39 @@ real executor and the in-memory store and bus, built the way the runner builds t
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import openai
 import pytest
 from autogen_core import CancellationToken, FunctionCall
 
-from agentrig.adapters.autogen import (
+from agentrig.adapters.autogen.adapter import (
     UNKNOWN_MODEL_INFO,
     AutoGenAdapter,
     PlantTool,
     PlantWorkbench,
     model_info_for,
 )
-from agentrig.adapters.autogen_state import TeamCheckpoint, TeamCheckpoints, checkpoint_key
+from agentrig.adapters.autogen.state import TeamCheckpoint, TeamCheckpoints, checkpoint_key
 from agentrig.core.contract.agent import Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
-from agentrig.core.messaging import Delivery, Message
-from agentrig.core.messaging.memory import MemoryMessageBus
+from agentrig.core.messaging import Message
 from agentrig.core.plant.executor import ToolCallRecord
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import PlantState, plant_key
-from agentrig.core.plant.tools import ACTION_TOOLS, tools_for_role
+from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, run_matrix
 from agentrig.core.state import MemoryStateStore
-from agentrig.core.state.base import Versioned
 from agentrig.core.telemetry import Telemetry, capture_telemetry, setup_telemetry
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.normalise import normalise
-from agentrig.exceptions import AdapterError, BusError, MissingExtraError, StateError
+from agentrig.exceptions import AdapterError, BusError
+from tests.adapters.harness import RecordingBus
 
 # The in-process reference model, on purpose: crashes, resumes and cancellations need the live
 # conversation (a cassette would replay one fixed exchange, not what a resumed team asks).
@@ -54,26 +52,6 @@ pytestmark = pytest.mark.allow_model_requests
 SCENARIO = "blocked-discharge"
 
 Hook = Callable[[ToolCallRecord], Awaitable[None] | None]
-
-
-class RecordingBus(MemoryMessageBus):
-    """The in-memory bus keeping every message delivered; ``refuse`` makes sends to it fail."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.delivered: list[Message] = []
-        self.refuse: str | None = None
-
-    async def send(self, message: Message) -> None:
-        if self.refuse is not None and message.recipient.endswith(f":{self.refuse}"):
-            raise BusError(f"test: the bus refuses messages to {message.recipient}")
-        await super().send(message)
-
-    async def receive(self, agent_id: str, timeout: float | None = None) -> Delivery | None:
-        delivery = await super().receive(agent_id, timeout)
-        if delivery is not None:
-            self.delivered.append(delivery.message)
-        return delivery
 
 
 @dataclass
@@ -340,22 +318,6 @@ async def test_each_run_gets_new_agents(endpoint: ModelEndpoint) -> None:
     assert contexts[0] == contexts[1] > 0
 
 
-async def test_each_role_makes_at_most_max_turns_per_role_model_calls_and_still_answers(
-    endpoint: ModelEndpoint,
-) -> None:
-    # Uncapped, every role of this scenario makes more than two model calls.
-    store, bus = MemoryStateStore(), RecordingBus()
-    attempt = await _run(store, bus, "ag-capped", endpoint, max_turns_per_role=2, expect_pass=False)
-    assert attempt.error is None, attempt.error
-    assert attempt.llm_roles == ["monitor"] * 2 + ["diagnostician"] * 2 + ["operator"] * 2
-    assert attempt.outcome is not None
-    # AgentChat's reflection turned the last call into an answer: each role handed one over.
-    checkpoint = await TeamCheckpoints(store, "ag-capped").load()
-    assert checkpoint is not None
-    assert list(checkpoint.answers) == list(ROLES)
-    assert all(answer.strip() for answer in checkpoint.answers.values())
-
-
 async def test_a_checkpoint_that_is_not_one_is_reported_and_kept(endpoint: ModelEndpoint) -> None:
     store = MemoryStateStore()
     await store.save(checkpoint_key("ag-bad"), {"format": 1, "team": "not a team"})
@@ -459,140 +421,16 @@ async def test_calls_agentchat_cannot_run_still_reach_the_executor(
     assert all(not r.result.ok for r in attempt.records)
 
 
-async def test_under_injected_tool_call_faults_every_call_the_model_made_is_recorded(
-    tmp_path: Path,
-) -> None:
-    profile = tmp_path / "tool-faults.yaml"
-    profile.write_text("rates: {malformed_tool_arguments: 0.25, unknown_tool: 0.25}\n")
-    faulty = parse_model_spec("reference").resolve(faults=str(profile))
-    store, bus = MemoryStateStore(), RecordingBus()
-    attempt = await _run(store, bus, "ag-faults", faulty, expect_pass=False)
-    assert attempt.error is None, attempt.error
-    checkpoint = await TeamCheckpoints(store, "ag-faults").load()
-    assert checkpoint is not None
-    made = [
-        call
-        for role in ROLES
-        for message in checkpoint.team["agent_states"][role]["agent_state"]["llm_context"][
-            "messages"
-        ]
-        if message["type"] == "AssistantMessage" and isinstance(message["content"], list)
-        for call in message["content"]
-    ]
-    assert len(attempt.records) == len(made)
-    role_tools = {role: {spec.name for spec in tools_for_role(role)} for role in ROLES}
-    odd = [r for r in attempt.records if r.tool not in role_tools[r.role] or "_raw" in r.arguments]
-    assert odd, "the profile should have injected malformed or unknown tool calls"
-    assert all(not r.result.ok for r in odd)
-
-
-class SlowFirstLoadStore(MemoryStateStore):
-    """A store whose first plant load is slow, so an unordered second call would commit first."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.slow = False
-
-    async def load(self, key: str) -> Versioned | None:
-        if self.slow and key.endswith("/plant"):
-            self.slow = False
-            await asyncio.sleep(0.05)
-        return await super().load(key)
-
-
-async def test_tool_calls_of_one_response_apply_in_the_order_asked(
-    endpoint: ModelEndpoint,
-) -> None:
-    store, bus, attempt = SlowFirstLoadStore(), RecordingBus(), Attempt()
-    async with _context(store, bus, "ag-order", endpoint, attempt) as (_, ctx, __):
-        order = asyncio.Lock()  # one per run, as build_team makes it
-        tools = {t.name: PlantTool(t, order=order) for t in ctx.tools["operator"]}
-        store.slow = True
-        token = _token()
-        # AgentChat starts a response's tool calls together (asyncio.gather), like this.
-        await asyncio.gather(
-            tools["set_valve"].run_json(
-                {"device_id": "valve-12", "position_percent": 50}, token, call_id="a"
-            ),
-            tools["check_device_status"].run_json({"device_id": "valve-12"}, token, call_id="b"),
-        )
-    ledger = (await _ledger(store, "ag-order")).ledger
-    assert [entry.tool for entry in ledger] == ["set_valve", "check_device_status"]
-
-
 # ---------------------------------------------------------------- errors
 
 
-class FailingPlantStore(MemoryStateStore):
-    """A store that fails the plant's saves once ``broken`` (the plant's database went away)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.broken = False
-
-    async def save(self, key: str, state: Any, expected_version: int | None = None) -> int:
-        if self.broken and key.endswith("/plant"):
-            raise StateError("test: the plant's database is unreachable")
-        return await super().save(key, state, expected_version)
-
-
-async def test_a_tool_that_finds_the_plant_unusable_fails_the_run(
-    endpoint: ModelEndpoint,
-) -> None:
-    store, bus = FailingPlantStore(), RecordingBus()
-
-    def break_in_the_diagnosticians_turn(record: ToolCallRecord) -> None:
-        if record.role == "diagnostician":
-            store.broken = True
-
-    attempt = await _run(store, bus, "ag-broken", endpoint, [break_in_the_diagnosticians_turn])
-    # AgentChat hands a tool's exception to the model as text; the adapter still raises it.
-    assert isinstance(attempt.error, StateError)
-    assert "unreachable" in str(attempt.error)
-    checkpoint = await TeamCheckpoints(store, "ag-broken").load()
-    assert checkpoint is not None
-    assert list(checkpoint.answers) == ["monitor"]  # the failed turn was not saved as finished
-
-
-async def test_a_model_error_raises_its_own_type(endpoint: ModelEndpoint) -> None:
-    unreachable = endpoint.model_copy(
-        update={"base_url": "http://127.0.0.1:9/v1", "max_retries": 0, "timeout": 2.0}
-    )
-    store, bus = MemoryStateStore(), RecordingBus()
-    attempt = await _run(store, bus, "ag-model-down", unreachable)
-    # Not AgentChat's RuntimeError(str(error)): the openai error the runner should report.
-    assert isinstance(attempt.error, openai.APIConnectionError)
-
-
 # ---------------------------------------------------------------- clients, model info, extra
-
-
-async def test_one_model_client_per_loop_closed_by_aclose(endpoint: ModelEndpoint) -> None:
-    adapter = AutoGenAdapter()
-    store, bus = MemoryStateStore(), RecordingBus()
-    for run_id in ("ag-client-1", "ag-client-2"):
-        attempt = Attempt()
-        async with _context(store, bus, run_id, endpoint, attempt) as (alarm, ctx, _):
-            await adapter.run(alarm, ctx)
-    assert len(adapter._clients) == 1
-    client = next(iter(adapter._clients.values()))
-    assert not client._client.is_closed()
-    await adapter.aclose()
-    assert adapter._clients == {}
-    assert client._client.is_closed()
 
 
 def test_model_info_known_ids_from_autogen_others_declared() -> None:
     assert model_info_for("gpt-4o")["family"] == "gpt-4o"
     assert model_info_for("agentrig-operator") == UNKNOWN_MODEL_INFO
     assert UNKNOWN_MODEL_INFO["function_calling"] is True
-
-
-def test_missing_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "autogen_agentchat", None)  # import fails as if absent
-    monkeypatch.delitem(sys.modules, "agentrig.adapters.autogen")
-    with pytest.raises(MissingExtraError, match=r"pip install 'agentrig\[autogen\]'"):
-        importlib.import_module("agentrig.adapters.autogen")
 
 
 def _token() -> CancellationToken:

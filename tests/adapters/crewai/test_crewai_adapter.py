@@ -1,20 +1,18 @@
 """The CrewAI adapter's own parts: persistence and resume, mirrored handoffs, tool wrapping, ids as
-idempotency keys, telemetry, cancellation and errors.
+idempotency keys, threads, telemetry, log noise and cancellation.
 
 Every run is a real crew against a reference model server of this module's own, whose requests
-and replies are recorded (:class:`RecordingApp`), through the real runner.
+and replies are recorded (:class:`~tests.adapters.harness.RecordingApp`), through the real
+runner. The shared contract (tool-call order, malformed calls, turn limits, failures, clients per
+loop, the missing extra) is the adapter conformance suite's: tests/adapters/test_conformance.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -24,8 +22,7 @@ from typing import Any
 
 import pytest
 
-from agentrig.adapters.crewai_outputs import SavedTaskOutput, TaskOutputStore
-from agentrig.core.contract.agent import BoundTool, Outcome, RunContext
+from agentrig.adapters.crewai.outputs import SavedTaskOutput, TaskOutputStore
 from agentrig.core.contract.results import RunResult
 from agentrig.core.contract.roles import ROLES, SYSTEM_PROMPTS, Role
 from agentrig.core.llm.brain import (
@@ -38,8 +35,6 @@ from agentrig.core.llm.brain import (
 )
 from agentrig.core.llm.cassettes import CassetteSettings
 from agentrig.core.llm.serving import ReferenceModelServer
-from agentrig.core.messaging import Delivery, Message
-from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
 from agentrig.core.plant.tools import ACTION_TOOLS, ToolSpec, tools_for_role
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run, run_matrix
@@ -48,12 +43,13 @@ from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.logs import REPEATED_WARNINGS, configure_logging
 from agentrig.core.telemetry.normalise import normalise
 from agentrig.core.telemetry.records import SpanRecord
-from agentrig.exceptions import AdapterError, StateError
+from agentrig.exceptions import AdapterError
 
 pytest.importorskip("crewai")
 
-from agentrig.adapters.crewai import CrewAIAdapter
-from agentrig.adapters.crewai_run import CHATTY_INFO_PREFIXES
+from agentrig.adapters.crewai.adapter import CrewAIAdapter
+from agentrig.adapters.crewai.patches import CHATTY_INFO_PREFIXES
+from tests.adapters.harness import RecordingApp, RecordingBus
 
 # These tests talk to reference model servers of their own, on purpose.
 pytestmark = pytest.mark.allow_model_requests
@@ -61,61 +57,6 @@ pytestmark = pytest.mark.allow_model_requests
 SCENARIO = "blocked-discharge"  # monitor 2 tools, diagnostician 6, operator 5 (2 actions)
 MODEL_ID = "agentrig-operator"
 ASGIApp = Callable[..., Awaitable[None]]
-
-
-class RecordingApp:
-    """ASGI middleware keeping every chat completion request and reply body, in order."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.exchanges: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        self.started_at: list[float] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith("/chat/completions"):
-            await self.app(scope, receive, send)
-            return
-        self.started_at.append(time.monotonic())
-        request, reply = bytearray(), bytearray()
-
-        async def keep_request() -> Any:
-            message = await receive()
-            if message["type"] == "http.request":
-                request.extend(message.get("body", b""))
-            return message
-
-        async def keep_reply(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.body":
-                reply.extend(message.get("body", b""))
-            await send(message)
-
-        await self.app(scope, keep_request, keep_reply)
-        self.exchanges.append((json.loads(request), json.loads(reply) if reply else {}))
-
-    def requests(self) -> list[dict[str, Any]]:
-        return [request for request, _ in self.exchanges]
-
-    def tool_call_ids(self) -> list[str]:
-        return [
-            call["id"]
-            for _, reply in self.exchanges
-            for choice in reply.get("choices", [])
-            for call in choice["message"].get("tool_calls") or []
-        ]
-
-
-class RecordingBus(MemoryMessageBus):
-    """The in-memory bus, keeping a copy of every message delivered through it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.delivered: list[Message] = []
-
-    async def receive(self, agent_id: str, timeout: float | None = None) -> Delivery | None:
-        delivery = await super().receive(agent_id, timeout)
-        if delivery is not None:
-            self.delivered.append(delivery.message)
-        return delivery
 
 
 class ModelServer:
@@ -235,38 +176,6 @@ async def test_the_crew_runs_the_role_prompts_and_mirrors_each_handoff(
         m["content"] for m in diagnostician_request["messages"] if m["role"] == "user"
     )
     assert saved[0].output in diagnostician_task
-
-
-async def test_a_replys_tool_calls_run_one_after_another_in_the_models_order(
-    model_server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Each call advances the plant's clock, so the order changes the results. CrewAI would run a
-    # reply's calls in parallel threads: slowing the first lets the second overtake it there.
-    call = BoundTool.call
-
-    def slow_alarm_history(self: BoundTool, arguments: Any, *, call_id: str | None = None) -> str:
-        if self.name == "get_alarm_history":
-            time.sleep(0.2)
-        return call(self, arguments, call_id=call_id)
-
-    monkeypatch.setattr(BoundTool, "call", slow_alarm_history)
-    store = MemoryStateStore()
-    result = await run_crew(tmp_path, model_server.model(), store=store)
-    assert result.status == "passed", result.errors
-    replies = [
-        [(c["id"], c["function"]["name"]) for c in choice["message"]["tool_calls"]]
-        for _, reply in model_server.recorder.exchanges
-        for choice in reply["choices"]
-        if len(choice["message"].get("tool_calls") or []) > 1
-    ]
-    # The diagnostician asks for the alarm history and the maintenance log in one reply.
-    assert [[name for _, name in calls] for calls in replies] == [
-        ["get_alarm_history", "get_maintenance_log"]
-    ]
-    applied = [entry.key.split("-", 2)[2] for entry in await ledger(store, "crew-1")]
-    ids = [call_id for call_id, _ in replies[0]]
-    first = applied.index(ids[0])
-    assert applied[first : first + 2] == ids
 
 
 async def test_a_recorded_crew_replays_from_its_cassette(
@@ -566,51 +475,6 @@ def _files_under(folder: Path) -> dict[str, int]:
 # ----------------------------------------------------------------------------- errors and stops
 
 
-async def test_a_failing_model_raises_out_of_the_run(tmp_path: Path) -> None:
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    bus = RecordingBus()
-    result = await run_crew(
-        tmp_path, f"http://127.0.0.1:{port}/v1#{MODEL_ID}?max_retries=0&timeout=2", bus=bus
-    )
-    assert result.status == "error"
-    assert any("APIConnectionError" in error for error in result.errors), result.errors
-    assert [m.type for m in bus.delivered] == ["alarm"]  # no handoff for a task that failed
-
-
-class StoreThatDies(MemoryStateStore):
-    """The in-memory store, failing every plant load once ``dead`` is set (a lost database)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.dead = threading.Event()
-
-    async def load(self, key: str) -> Any:
-        if self.dead.is_set() and key.endswith("/plant"):
-            raise StateError("the store is gone")
-        return await super().load(key)
-
-
-async def test_an_unusable_plant_stops_the_crew_and_fails_the_run(
-    model_server: ModelServer, tmp_path: Path
-) -> None:
-    store = StoreThatDies()
-    expert = default_decide()
-
-    def lose_the_store_after_one_call(inp: PolicyInput, skill: Skill) -> Decision:
-        if inp.role == "monitor" and len(inp.observations) == 1:
-            store.dead.set()  # the monitor's second tool call will not reach the plant
-        return expert(inp, skill)
-
-    model_server.decide = lose_the_store_after_one_call
-    result = await run_crew(tmp_path, model_server.model(), store=store)
-    assert result.status == "error"
-    assert result.errors[0] == "StateError: the store is gone", result.errors
-    # Two model calls, each asking for one tool; the second tool failed; no third call.
-    assert len(model_server.recorder.exchanges) == 2
-
-
 async def test_a_cancelled_run_stops_its_crew_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -641,45 +505,3 @@ async def test_a_cancelled_run_stops_its_crew_thread(
         await asyncio.sleep(0.6)
         assert len(await ledger(store, "crew-1")) == calls
         assert sum(1 for t in slow.recorder.started_at if t > cancelled_at) == 0
-
-
-def test_without_crewai_the_error_names_the_extra() -> None:
-    code = (
-        "import sys\n"
-        "sys.modules['crewai'] = None  # as if the extra were not installed\n"
-        "try:\n"
-        "    import agentrig.adapters.crewai\n"
-        "except ImportError as error:\n"
-        "    print(type(error).__name__, error)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "AGENTRIG_LOG_LEVEL": "WARNING"},
-        check=True,
-    )
-    assert done.stdout.strip() == (
-        "MissingExtraError the CrewAI adapter needs the 'crewai' extra: "
-        "pip install 'agentrig[crewai]'"
-    )
-
-
-async def test_a_role_makes_at_most_max_turns_per_role_model_calls(
-    model_server: ModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    adapter = CrewAIAdapter()
-    run = adapter.run
-
-    async def run_with_two_turns(task: Message, ctx: RunContext) -> Outcome:
-        return await run(task, dataclasses.replace(ctx, max_turns_per_role=2))
-
-    monkeypatch.setattr(adapter, "run", run_with_two_turns)
-    monkeypatch.setattr(RunServices, "adapter", lambda self, name: adapter)
-    await run_crew(tmp_path, model_server.model())
-    requests = model_server.recorder.requests()
-    roles = [next(r for r in ROLES if SYSTEM_PROMPTS[r] in system_text(req)) for req in requests]
-    assert roles == ["monitor"] * 2 + ["diagnostician"] * 2 + ["operator"] * 2
-    # Each role's last call asks for the answer: CrewAI offers no tools in it.
-    assert [bool(request.get("tools")) for request in requests] == [True, False] * 3

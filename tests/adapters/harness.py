@@ -1,0 +1,209 @@
+"""What every adapter test uses: the recording bus, a scripted model server, one run built by hand.
+
+The ``model`` fixture (a :class:`ScriptedModel`, started and stopped per test) is registered in
+``tests/adapters/conftest.py``.
+
+:func:`adapter_world` builds one run's world the way the runner does -- plant, executor (with the
+test's hooks), telemetry, handoffs, the alarm on the bus -- for any registered adapter, so the
+conformance suite drives all of them through the same code, and a framework's own tests reuse it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentrig.core.contract.agent import Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.llm import ReferenceModelServer
+from agentrig.core.llm.brain import Decision, PolicyInput, Skill, default_decide
+from agentrig.core.llm.endpoints import ModelEndpoint
+from agentrig.core.messaging import Delivery, Message
+from agentrig.core.messaging.memory import MemoryMessageBus
+from agentrig.core.plant.executor import ToolCallRecord
+from agentrig.core.plant.plant import Plant
+from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
+from agentrig.core.state import StateStore
+from agentrig.core.telemetry import Telemetry, capture_telemetry
+from agentrig.exceptions import BusError
+
+SCENARIO = "blocked-discharge"
+MODEL_ID = "agentrig-operator"
+Hook = Callable[[ToolCallRecord], Awaitable[None] | None]
+ASGIApp = Callable[..., Awaitable[None]]
+
+
+class RecordingBus(MemoryMessageBus):
+    """The in-memory bus keeping every message delivered; ``refuse`` makes sends to it fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delivered: list[Message] = []
+        self.refuse: str | None = None
+
+    async def send(self, message: Message) -> None:
+        if self.refuse is not None and message.recipient.endswith(f":{self.refuse}"):
+            raise BusError(f"test: the bus refuses messages to {message.recipient}")
+        await super().send(message)
+
+    async def receive(self, agent_id: str, timeout: float | None = None) -> Delivery | None:
+        delivery = await super().receive(agent_id, timeout)
+        if delivery is not None:
+            self.delivered.append(delivery.message)
+        return delivery
+
+
+class RecordingApp:
+    """ASGI middleware keeping every chat completion request and reply body, in order."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.exchanges: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self.started_at: list[float] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/chat/completions"):
+            await self.app(scope, receive, send)
+            return
+        self.started_at.append(time.monotonic())
+        request, reply = bytearray(), bytearray()
+
+        async def keep_request() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                request.extend(message.get("body", b""))
+            return message
+
+        async def keep_reply(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                reply.extend(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, keep_request, keep_reply)
+        self.exchanges.append((json.loads(request), json.loads(reply) if reply else {}))
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [request for request, _ in self.exchanges]
+
+    def tool_call_ids(self) -> list[str]:
+        return [call["id"] for call in self.tool_calls()]
+
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """Every tool call the model made, in order (``function.arguments`` as sent)."""
+        return [
+            call
+            for _, reply in self.exchanges
+            for choice in reply.get("choices", [])
+            for call in choice["message"].get("tool_calls") or []
+        ]
+
+
+class ScriptedModel:
+    """The reference model server with a replaceable brain, counting each role's model calls."""
+
+    def __init__(self, faults: str | None = None) -> None:
+        self.decide: Callable[[PolicyInput, Skill], Decision] = default_decide()
+        self.calls: Counter[str] = Counter()
+        self.server = ReferenceModelServer(decide=self._decide, faults=faults)
+        self.recorder = RecordingApp(self.server.app.asgi)
+        self.server.app.asgi = self.recorder
+
+    def _decide(self, inp: PolicyInput, skill: Skill) -> Decision:
+        self.calls[inp.role or "unknown"] += 1
+        return self.decide(inp, skill)
+
+    @staticmethod
+    def unreachable_endpoint() -> ModelEndpoint:
+        """An endpoint nothing listens on (port 9, discard), with no retry."""
+        return ModelEndpoint(
+            provider="reference",
+            model=MODEL_ID,
+            base_url="http://127.0.0.1:9/v1",
+            timeout=2,
+            max_retries=0,
+        )
+
+    def endpoint(self, **update: Any) -> ModelEndpoint:
+        return ModelEndpoint(
+            provider="reference",
+            model=MODEL_ID,
+            base_url=self.server.base_url,
+            timeout=10,
+            max_retries=0,
+        ).model_copy(update=update)
+
+
+@dataclass
+class World:
+    """One run's world, built as the runner builds it."""
+
+    alarm: Message
+    ctx: RunContext
+    plant: Plant
+    records: list[ToolCallRecord] = field(default_factory=list)
+
+    async def ledger(self) -> list[LedgerEntry]:
+        return await ledger_of(self.ctx.store, self.ctx.run_id)
+
+
+async def ledger_of(store: StateStore, run_id: str) -> list[LedgerEntry]:
+    loaded = await store.load(plant_key(run_id))
+    assert loaded is not None
+    return PlantState.model_validate(loaded.state).ledger
+
+
+@asynccontextmanager
+async def adapter_world(
+    framework: str,
+    store: StateStore,
+    bus: MemoryMessageBus,
+    endpoint: ModelEndpoint,
+    run_id: str,
+    *,
+    hooks: Sequence[Hook] = (),
+    max_turns_per_role: int = 30,
+    scenario: str = SCENARIO,
+) -> AsyncIterator[World]:
+    """Plant, executor, telemetry and the alarm handed to the monitor; a resumed run reuses them."""
+    with capture_telemetry() as captured:
+        telemetry = Telemetry.for_run(run_id, framework, scenario, metrics=captured.metrics)
+        with telemetry, telemetry.workflow("maintenance"):
+            plant = await Plant.create(store, run_id, scenario)
+            records: list[ToolCallRecord] = []
+            executor = plant.executor(hooks=[telemetry.tool_hook, records.append, *hooks])
+            handoffs = Handoffs(bus, run_id, telemetry)
+            ctx = RunContext(
+                run_id=run_id,
+                tools=bind_tools(executor),
+                model=endpoint,
+                store=store,
+                bus=bus,
+                telemetry=telemetry,
+                handoffs=handoffs,
+                max_turns_per_role=max_turns_per_role,
+            )
+            alarm = await handoffs.hand_over(
+                "plant", "monitor", await plant.alarm_text(), type="alarm"
+            )
+            try:
+                yield World(alarm, ctx, plant, records)
+            finally:
+                executor.close()
+
+
+async def run_once(
+    adapter: Any,
+    store: StateStore,
+    bus: MemoryMessageBus,
+    endpoint: ModelEndpoint,
+    run_id: str,
+    **options: Any,
+) -> tuple[Outcome, World]:
+    """Run ``adapter`` once in a fresh world over ``store``; return its outcome and world."""
+    async with adapter_world(adapter.name, store, bus, endpoint, run_id, **options) as world:
+        outcome: Outcome = await adapter.run(world.alarm, world.ctx)
+    return outcome, world
