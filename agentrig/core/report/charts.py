@@ -353,7 +353,7 @@ def _crashed(rows: Sequence[ReadinessFigures]) -> list[ReadinessFigures]:
     return [row for row in rows if row.crash_runs]
 
 
-def crash_chart(rows: Sequence[ReadinessFigures], colours: Mapping[str, str]) -> Chart:
+def crash_chart(rows: Sequence[ReadinessFigures]) -> Chart:
     """Survival rate (top) and duplicated actions (bottom) of the frameworks with crash runs."""
     crashed = _crashed(rows)
     survival = bar_chart(
@@ -367,7 +367,6 @@ def crash_chart(rows: Sequence[ReadinessFigures], colours: Mapping[str, str]) ->
                         "ended like their uninterrupted control",
                     )
                 ],
-                colours.get(row.framework),
             )
             for row in crashed
         ],

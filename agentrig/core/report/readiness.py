@@ -160,6 +160,5 @@ def crash_section(rows: Sequence[ReadinessFigures], colours: Mapping[str, str]) 
         "action) and resumed from the state store; it survived when it ended with the status "
         "and checks of an uninterrupted control run. Duplicated actions: actions the plant "
         "applied more often than in the control. Extra figures: per run (mean) over the "
-        "control.</p>"
-        + f'<div class="charts">{chart_card(crash_chart(rows, colours))}</div></section>'
+        "control.</p>" + f'<div class="charts">{chart_card(crash_chart(rows))}</div></section>'
     )

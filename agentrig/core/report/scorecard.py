@@ -211,11 +211,12 @@ def _pass_chart(scorecard: Scorecard) -> Chart:
             row.framework,
             [
                 Bar(
-                    row.pass_rate.get(profile, 0.0),
-                    f"{row.framework} under {profile}: {_rate(row, profile)} runs passed"
-                    if profile in row.pass_rate
-                    else f"{row.framework}: no runs under {profile}",
+                    row.pass_rate[profile],
+                    f"{row.framework} under {profile}: {_rate(row, profile)} runs passed",
                 )
+                if profile in row.pass_rate
+                # Not run under this profile: no bar, said so -- never a 0% it did not score.
+                else Bar(0.0, f"{row.framework}: no runs under {profile}", "no runs")
                 for profile in scorecard.profiles
             ],
         )
@@ -224,7 +225,9 @@ def _pass_chart(scorecard: Scorecard) -> Chart:
     return Chart(
         "profiles",
         "Pass rate under each fault profile",
-        "The same scenarios and repeats with no faults, then flaky and hostile model faults.",
+        "The same scenarios and repeats under each fault profile the reference model injects: "
+        + ", ".join(scorecard.profiles)
+        + ".",
         bar_chart(
             rows,
             [Series(profile, colours[profile]) for profile in scorecard.profiles],
