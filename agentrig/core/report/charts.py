@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final, Protocol
 
 from agentrig.core.contract.results import RunResult
-from agentrig.core.report.summary import FrameworkSummary
+from agentrig.core.report.summary import CATEGORY_ORDER, FrameworkSummary
 from agentrig.core.report.svg import (
     Bar,
     BarRow,
@@ -20,9 +21,21 @@ from agentrig.core.report.svg import (
     Series,
     bar_chart,
     distribution_chart,
+    stacked_bar_chart,
 )
 
-__all__ = ["BUILTIN_FRAMEWORKS", "Chart", "build_charts", "framework_colours"]
+__all__ = [
+    "BUILTIN_FRAMEWORKS",
+    "CATEGORY_COLOURS",
+    "CATEGORY_MEANINGS",
+    "Chart",
+    "ReadinessFigures",
+    "build_charts",
+    "crash_chart",
+    "failure_chart",
+    "framework_colours",
+    "recovery_chart",
+]
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 _PALETTE = ("#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#D55E00", "#999999")
@@ -40,6 +53,51 @@ def framework_colours(frameworks: Sequence[str]) -> dict[str, str]:
         else:
             colours[name] = _PALETTE[spare[len(colours) % len(spare)]] if spare else _PALETTE[-1]
     return colours
+
+
+CATEGORY_COLOURS: Final[dict[str, str]] = {
+    "model_fault": "#E69F00",
+    "framework_exception": "#D55E00",
+    "interop": "#CC79A7",
+    "timeout": "#56B4E9",
+    "harness": "#000000",
+    "config": "#999999",
+    "agent": "#0072B2",
+    "uncategorised": "#d0d7de",
+}
+CATEGORY_MEANINGS: Final[dict[str, str]] = {
+    "model_fault": "the model path failed: an injected fault or a provider's limit, past retries",
+    "framework_exception": "the framework raised on its own",
+    "interop": "the server rejected the framework's request, or the framework a real reply",
+    "timeout": "the run did not finish within --timeout",
+    "harness": "agentrig's own code raised (a bug to report against agentrig)",
+    "config": "a setting was wrong (model, extra, scenario)",
+    "agent": "the run finished and the grader failed it",
+    "uncategorised": "no category recorded (a results file from before categories)",
+}
+
+
+class ReadinessFigures(Protocol):
+    """What the failure and crash charts read: a framework summary or a scorecard row."""
+
+    @property
+    def framework(self) -> str: ...
+    @property
+    def categories(self) -> dict[str, int]: ...
+    @property
+    def crash_runs(self) -> int: ...
+    @property
+    def kills(self) -> int: ...
+    @property
+    def survived(self) -> int: ...
+    @property
+    def duplicated_actions(self) -> int: ...
+    @property
+    def extra_llm_calls(self) -> float: ...
+    @property
+    def extra_tokens(self) -> float: ...
+    @property
+    def extra_seconds(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -261,3 +319,122 @@ def build_charts(
         ),
         _errors_chart(summaries),
     ]
+
+
+# ---------------------------------------------------------------- production readiness
+
+
+def failure_chart(rows: Sequence[ReadinessFigures]) -> Chart:
+    """Runs that did not pass, one stacked bar per framework, one segment per error category."""
+    series = [Series(category, CATEGORY_COLOURS[category]) for category in CATEGORY_ORDER]
+    bars = [
+        BarRow(
+            row.framework,
+            [
+                Bar(
+                    row.categories.get(category, 0),
+                    f"{row.framework}: {row.categories.get(category, 0)} runs did not pass: "
+                    f"{category} ({CATEGORY_MEANINGS[category]})",
+                )
+                for category in CATEGORY_ORDER
+            ],
+        )
+        for row in rows
+    ]
+    return Chart(
+        "failures",
+        "Why runs did not pass",
+        "Runs that failed or errored, by category; hover a segment for its meaning.",
+        stacked_bar_chart(bars, series, title="Why runs did not pass", fmt=_count),
+    )
+
+
+def _crashed(rows: Sequence[ReadinessFigures]) -> list[ReadinessFigures]:
+    return [row for row in rows if row.crash_runs]
+
+
+def crash_chart(rows: Sequence[ReadinessFigures]) -> Chart:
+    """Survival rate (top) and duplicated actions (bottom) of the frameworks with crash runs."""
+    crashed = _crashed(rows)
+    survival = bar_chart(
+        [
+            BarRow(
+                row.framework,
+                [
+                    Bar(
+                        row.survived / row.crash_runs,
+                        f"{row.framework}: {row.survived} of {row.crash_runs} killed runs "
+                        "ended like their uninterrupted control",
+                    )
+                ],
+            )
+            for row in crashed
+        ],
+        [Series("survived", "#2e7d32")],
+        title="Crash survival",
+        maximum=1.0,
+        fmt=_percent,
+    )
+    duplicated = bar_chart(
+        [
+            BarRow(
+                row.framework,
+                [
+                    Bar(
+                        row.duplicated_actions,
+                        f"{row.framework}: {row.duplicated_actions} actions applied more often "
+                        f"than in the control, over {row.crash_runs} killed runs",
+                    )
+                ],
+            )
+            for row in crashed
+        ],
+        [Series("duplicated actions", "#c62828")],
+        title="Duplicated actions",
+        fmt=_count,
+        integer=True,
+    )
+    return Chart(
+        "crash",
+        "Crash survival and duplicated actions",
+        "Runs killed with SIGKILL and resumed: the share that ended like the uninterrupted "
+        "control (top), and actions the plant applied twice (bottom: a resume that repeated work).",
+        survival + duplicated,
+    )
+
+
+def recovery_chart(rows: Sequence[ReadinessFigures]) -> Chart:
+    """What a resume cost per killed run over its control: LLM calls, tokens, seconds."""
+    crashed = _crashed(rows)
+    parts = []
+    for field, name, colour, fmt in (
+        ("extra_llm_calls", "extra LLM calls", "#0b3c5d", _count),
+        ("extra_tokens", "extra tokens (in + out)", "#66bb6a", _count),
+        ("extra_seconds", "extra seconds", "#7e8a97", _seconds),
+    ):
+        parts.append(
+            bar_chart(
+                [
+                    BarRow(
+                        row.framework,
+                        [
+                            Bar(
+                                getattr(row, field),
+                                f"{row.framework}: {getattr(row, field):.2f} {name} per killed "
+                                "run over its control",
+                            )
+                        ],
+                    )
+                    for row in crashed
+                ],
+                [Series(name, colour)],
+                title=f"Recovery cost: {name}",
+                fmt=fmt,
+            )
+        )
+    return Chart(
+        "recovery",
+        "Recovery cost",
+        "Per killed run (mean) over the uninterrupted control: what the resume repeated.",
+        "".join(parts),
+    )

@@ -1,8 +1,9 @@
-"""Rich renderings for the terminal: the comparison table, one run's summary, the adapter list."""
+"""Rich renderings for the terminal: the comparison table, why runs did not pass, crash survival,
+one run's summary, the adapter list."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.console import Group
 from rich.table import Table
@@ -10,9 +11,16 @@ from rich.text import Text
 
 from agentrig.core.contract.registry import AdapterInfo
 from agentrig.core.contract.results import RunResult
-from agentrig.core.report.summary import FrameworkSummary
+from agentrig.core.report.summary import CATEGORY_ORDER, FrameworkSummary, failure_examples
 
-__all__ = ["adapters_table", "comparison_table", "run_summary"]
+__all__ = [
+    "adapters_table",
+    "comparison_table",
+    "crash_table",
+    "failure_lines",
+    "failure_table",
+    "run_summary",
+]
 
 _STATUS_STYLE = {"passed": "green", "failed": "yellow", "error": "red"}
 
@@ -68,6 +76,75 @@ def comparison_table(summaries: Sequence[FrameworkSummary], title: str = "") -> 
     return table
 
 
+def failure_table(summaries: Sequence[FrameworkSummary]) -> Table | None:
+    """Framework x error category: how many runs did not pass for which reason.
+
+    Only the categories that occur get a column; None when every run passed.
+    """
+    present = [c for c in CATEGORY_ORDER if any(s.categories.get(c) for s in summaries)]
+    if not present:
+        return None
+    table = Table(title="why runs did not pass", title_justify="left", header_style="bold")
+    table.add_column("framework", no_wrap=True)
+    for category in present:
+        table.add_column(category, justify="right", no_wrap=True)
+    table.add_column("not passed", justify="right", no_wrap=True)
+    for s in summaries:
+        table.add_row(
+            s.framework,
+            *(str(s.categories.get(category, 0)) for category in present),
+            f"{sum(s.categories.values())}/{s.runs}",
+        )
+    return table
+
+
+def crash_table(summaries: Sequence[FrameworkSummary]) -> Table | None:
+    """Kill -9 and resume, per framework with crash runs; None when no run was killed."""
+    crashed = [s for s in summaries if s.crash_runs]
+    if not crashed:
+        return None
+    table = Table(
+        title="crash survival (kill -9 and resume)", title_justify="left", header_style="bold"
+    )
+    for header, justify in (
+        ("framework", "left"),
+        ("runs", "right"),
+        ("kills landed", "right"),
+        ("survived", "right"),
+        ("duplicated actions", "right"),
+        ("extra LLM calls", "right"),
+        ("extra tokens", "right"),
+        ("extra seconds", "right"),
+    ):
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for s in crashed:
+        table.add_row(
+            s.framework,
+            str(s.crash_runs),
+            str(s.kills),
+            Text(
+                f"{s.survived}/{s.crash_runs}",
+                style="green" if s.survived == s.crash_runs else "red",
+            ),
+            Text(str(s.duplicated_actions), style="red" if s.duplicated_actions else ""),
+            f"{s.extra_llm_calls:.1f}",
+            _thousands(s.extra_tokens),
+            f"{s.extra_seconds:.2f}s",
+        )
+    table.caption = (
+        "survived = same status and checks as the uninterrupted control run; duplicated actions "
+        "= applied more often than in the control; extra = per run (mean) over the control"
+    )
+    table.caption_justify = "left"
+    return table
+
+
+def failure_lines(results: Iterable[RunResult], order: Sequence[str] = ()) -> list[str]:
+    """One plain sentence per error category, framework and fault, over the runs that did not
+    pass: ``langchain model_fault (empty_choices) x3: LangChain failed with IndexError ...``."""
+    return [example.sentence() for example in failure_examples(results, order)]
+
+
 def run_summary(result: RunResult) -> Group:
     """One run: status line, the grading checks, the actions taken and the numbers."""
     style = _STATUS_STYLE[result.status]
@@ -106,6 +183,11 @@ def run_summary(result: RunResult) -> Group:
         f"(LLM {result.llm_seconds:.2f} s)\ntrace {result.trace_id} -> {result.trace_file}"
     )
     parts: list[Table | Text] = [head, checks, actions, numbers]
+    if result.error_category:
+        fault = f" ({result.fault})" if result.fault else ""
+        parts.append(
+            Text(f"why: {result.error_category}{fault}: {result.error_detail or '-'}", style="red")
+        )
     if result.errors:
         parts.append(Text("errors:\n  " + "\n  ".join(result.errors), style="red"))
     return Group(*parts)

@@ -8,6 +8,7 @@ could still not run.
 
 Sections: the per-framework summary table (the numbers of
 :func:`~agentrig.core.report.summary.summarise`; :mod:`.tables`), the charts (:mod:`.charts`),
+why runs did not pass and crash survival when the results hold them (:mod:`.readiness`),
 the scenario x framework outcome matrix (:mod:`.tables`), and per scenario the frameworks' step timelines on one time axis with
 their step alignment against the baseline (:mod:`.scenario_view`). A trace file that is missing
 or unreadable costs its run's timeline only; the report lists it at the top.
@@ -27,14 +28,10 @@ import structlog
 
 from agentrig._version import __version__
 from agentrig.core.contract.results import RESULTS_FILE_NAME, RunResult, read_results
-from agentrig.core.report.charts import (
-    BUILTIN_FRAMEWORKS,
-    Chart,
-    build_charts,
-    framework_colours,
-)
+from agentrig.core.report.charts import BUILTIN_FRAMEWORKS, build_charts, framework_colours
+from agentrig.core.report.readiness import chart_card, crash_section, failure_section
 from agentrig.core.report.scenario_view import ScenarioView, scenario_section
-from agentrig.core.report.summary import FrameworkSummary, summarise
+from agentrig.core.report.summary import FrameworkSummary, failure_examples, summarise
 from agentrig.core.report.svg import esc
 from agentrig.core.report.tables import outcome_matrix, summary_table
 from agentrig.core.report.timeline import STEP_COLOURS
@@ -191,13 +188,6 @@ def load_report_data(
 # ---------------------------------------------------------------- sections
 
 
-def _chart_card(chart: Chart) -> str:
-    return (
-        f'<figure class="card" id="chart-{esc(chart.key)}"><figcaption><b>{esc(chart.heading)}'
-        f'</b><span class="note">{esc(chart.note)}</span></figcaption>{chart.svg}</figure>'
-    )
-
-
 def _problems(data: ReportData) -> str:
     if not data.problems:
         return ""
@@ -213,7 +203,7 @@ def _problems(data: ReportData) -> str:
     )
 
 
-def _header(data: ReportData, scenarios: Sequence[str]) -> str:
+def _header(data: ReportData, scenarios: Sequence[str], extra_links: str = "") -> str:
     models = sorted({r.model for r in data.results})
     repeats = max((r.repeat for r in data.results), default=0) + 1
     started = sorted(r.started_at for r in data.results if r.started_at is not None)
@@ -225,7 +215,8 @@ def _header(data: ReportData, scenarios: Sequence[str]) -> str:
         f"{repeats} repeats · model {esc(', '.join(models))}{esc(when)}</p>"
         f'<p class="source">from <code>{esc(data.source)}</code></p>'
         '<nav><a href="#summary">summary</a> <a href="#charts">charts</a> '
-        '<a href="#matrix">matrix</a> <a href="#scenarios">scenarios</a></nav></header>'
+        f'{extra_links}<a href="#matrix">matrix</a> <a href="#scenarios">scenarios</a></nav>'
+        "</header>"
     )
 
 
@@ -271,7 +262,12 @@ def render_report(data: ReportData) -> str:
     for result in data.results:
         by_framework[result.framework].append(result)
         latest[result.scenario][(result.framework, result.repeat)] = result
-    charts = "".join(_chart_card(c) for c in build_charts(summaries, by_framework, colours))
+    charts = "".join(chart_card(c) for c in build_charts(summaries, by_framework, colours))
+    failures = failure_section(summaries, failure_examples(data.results, data.frameworks), colours)
+    crashes = crash_section(summaries, colours)
+    links = ('<a href="#failures">why not passed</a> ' if failures else "") + (
+        '<a href="#crash">crash survival</a> ' if crashes else ""
+    )
     sections = "".join(
         scenario_section(
             ScenarioView(
@@ -295,13 +291,15 @@ def render_report(data: ReportData) -> str:
         f"script-src 'sha256-{script_hash}'"
     )
     body = (
-        _header(data, scenarios)
+        _header(data, scenarios, links)
         + _problems(data)
         + '<h2 id="summary-heading">Summary</h2>'
         + summary_table(summaries, colours)
         + '<p class="note">Per-run means unless marked; the same figures as the table '
         "<code>agentrig compare</code> prints.</p>"
         + f'<h2 id="charts">Charts</h2><div class="charts">{charts}</div>'
+        + failures
+        + crashes
         + '<h2 id="matrix-heading">Scenario &times; framework</h2>'
         + '<p class="note">Passed runs of all repeats; one square per repeat '
         '(<span class="pip passed"></span> passed <span class="pip failed"></span> failed '

@@ -2,6 +2,10 @@
 
 Every figure is computed from :class:`~agentrig.core.contract.results.RunResult` lines alone, so a
 summary re-rendered from ``results.jsonl`` is the one printed when the comparison ran.
+
+Beside the pass rates, a summary says *why* runs did not pass (``categories``: the runs'
+``error_category``, see :mod:`agentrig.core.failures`) and, for ``compare --kill``, how the
+framework fared when killed and resumed (the ``crash_*`` figures, from each run's ``crash``).
 """
 
 from __future__ import annotations
@@ -9,14 +13,33 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from statistics import fmean
+from typing import Final, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from agentrig.core.contract.results import RunResult
+from agentrig.core.contract.results import ErrorCategory, RunResult
 from agentrig.core.plant.grader import pass_at_k, pass_hat_k
 
-__all__ = ["FrameworkSummary", "percentile", "summarise"]
+__all__ = [
+    "CATEGORY_ORDER",
+    "UNCATEGORISED",
+    "CrashFigures",
+    "FailureExample",
+    "FrameworkSummary",
+    "category_counts",
+    "crash_figures",
+    "failure_examples",
+    "percentile",
+    "summarise",
+]
+
+UNCATEGORISED: Final = "uncategorised"
+"""The category of a run that did not pass and carries none (a results.jsonl from before
+categories were recorded): counted, never dropped, so the counts add up to the runs."""
+CATEGORY_ORDER: Final[tuple[str, ...]] = (*get_args(ErrorCategory), UNCATEGORISED)
+"""Categories in the order tables and charts show them."""
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -44,6 +67,15 @@ class FrameworkSummary(BaseModel):
         llm_seconds: mean time inside LLM calls per run.
         retries: HTTP retries of the model client, summed.
         llm_errors: LLM call errors recorded in traces, summed.
+        categories: why runs did not pass: error category -> runs, over the runs that did
+            not pass, in :data:`CATEGORY_ORDER` (empty when every run passed).
+        crash_runs: runs of ``compare --kill`` (with a ``crash`` record); 0 means the crash
+            figures below do not apply.
+        kills: SIGKILLs that landed, summed over those runs.
+        survived: those runs that ended with the control's status and checks.
+        duplicated_actions: actions applied more often than in the control, summed.
+        extra_llm_calls / extra_tokens / extra_seconds: the recovery cost per crash run (mean)
+            over the control: LLM calls, tokens in + out, wall seconds.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -68,6 +100,56 @@ class FrameworkSummary(BaseModel):
     llm_seconds: float
     retries: int
     llm_errors: int
+    categories: dict[str, int] = {}
+    crash_runs: int = 0
+    kills: int = 0
+    survived: int = 0
+    duplicated_actions: int = 0
+    extra_llm_calls: float = 0.0
+    extra_tokens: float = 0.0
+    extra_seconds: float = 0.0
+
+
+def category_counts(results: Iterable[RunResult]) -> dict[str, int]:
+    """Error category -> runs, over the runs that did not pass, in :data:`CATEGORY_ORDER`."""
+    counts: dict[str, int] = defaultdict(int)
+    for result in results:
+        if not result.passed:
+            counts[result.error_category or UNCATEGORISED] += 1
+    return {category: counts[category] for category in CATEGORY_ORDER if counts[category]}
+
+
+class CrashFigures(BaseModel):
+    """Kill-and-resume figures over the runs that carry a ``crash`` record (see
+    :class:`FrameworkSummary` for each field)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    crash_runs: int = 0
+    kills: int = 0
+    survived: int = 0
+    duplicated_actions: int = 0
+    extra_llm_calls: float = 0.0
+    extra_tokens: float = 0.0
+    extra_seconds: float = 0.0
+
+
+def crash_figures(results: Iterable[RunResult]) -> CrashFigures:
+    """Sums and per-run means over the results with a ``crash`` record; all zero without one."""
+    crashes = [result.crash for result in results if result.crash is not None]
+    if not crashes:
+        return CrashFigures()
+    return CrashFigures(
+        crash_runs=len(crashes),
+        kills=sum(crash.kills for crash in crashes),
+        survived=sum(crash.survived for crash in crashes),
+        duplicated_actions=sum(crash.duplicated_actions for crash in crashes),
+        extra_llm_calls=fmean(crash.extra_llm_calls for crash in crashes),
+        extra_tokens=fmean(
+            crash.extra_input_tokens + crash.extra_output_tokens for crash in crashes
+        ),
+        extra_seconds=fmean(crash.extra_seconds for crash in crashes),
+    )
 
 
 def _summarise_one(framework: str, results: list[RunResult]) -> FrameworkSummary:
@@ -97,7 +179,77 @@ def _summarise_one(framework: str, results: list[RunResult]) -> FrameworkSummary
         llm_seconds=fmean(result.llm_seconds for result in results),
         retries=sum(result.retries for result in results),
         llm_errors=sum(result.llm_errors for result in results),
+        categories=category_counts(results),
+        **crash_figures(results).model_dump(),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FailureExample:
+    """One framework's runs that did not pass for one reason, with the first one's sentence.
+
+    Attributes:
+        category: the error category (or :data:`UNCATEGORISED`).
+        framework: the adapter name.
+        fault: the fault kind behind a ``model_fault`` (None otherwise).
+        runs: how many runs of the framework share this category and fault.
+        detail: the first such run's ``error_detail`` (else its first error, else its failed
+            checks): what happened, attributed.
+    """
+
+    category: str
+    framework: str
+    fault: str | None
+    runs: int
+    detail: str
+
+    def sentence(self) -> str:
+        """``langchain model_fault (empty_choices) x3: LangChain failed with IndexError ...``"""
+        fault = f" ({self.fault})" if self.fault else ""
+        return f"{self.framework} {self.category}{fault} x{self.runs}: {self.detail}"
+
+
+def _detail(result: RunResult) -> str:
+    if result.error_detail:
+        return result.error_detail
+    if result.errors:
+        return result.errors[0]
+    failed = [grade.name for grade in result.grades if not grade.passed]
+    return f"failed checks: {', '.join(failed)}" if failed else f"status {result.status}"
+
+
+def failure_examples(
+    results: Iterable[RunResult], order: Sequence[str] = ()
+) -> list[FailureExample]:
+    """One example per (category, framework, fault) over the runs that did not pass: categories
+    in :data:`CATEGORY_ORDER`, frameworks in ``order`` then by name, faults as first seen."""
+    first: dict[tuple[str, str, str | None], RunResult] = {}
+    counts: dict[tuple[str, str, str | None], int] = defaultdict(int)
+    for result in results:
+        if result.passed:
+            continue
+        key = (result.error_category or UNCATEGORISED, result.framework, result.fault)
+        first.setdefault(key, result)
+        counts[key] += 1
+    frameworks = sorted({key[1] for key in first})
+    rank: dict[str, int] = {}
+    for name in [*order, *frameworks]:
+        rank.setdefault(name, len(rank))
+    seen = list(first)
+    keys = sorted(
+        seen,
+        key=lambda key: (CATEGORY_ORDER.index(key[0]), rank[key[1]], seen.index(key)),
+    )
+    return [
+        FailureExample(
+            category=key[0],
+            framework=key[1],
+            fault=key[2],
+            runs=counts[key],
+            detail=_detail(first[key]),
+        )
+        for key in keys
+    ]
 
 
 def summarise(results: Iterable[RunResult], order: Sequence[str] = ()) -> list[FrameworkSummary]:

@@ -26,6 +26,7 @@ __all__ = [
     "distribution_chart",
     "esc",
     "nice_ticks",
+    "stacked_bar_chart",
     "svg_open",
 ]
 
@@ -181,6 +182,60 @@ def bar_chart(
                 f'<text x="{LABEL_WIDTH + bar_width + 4:.1f}" y="{y + bar_height - 4:.1f}" '
                 f'fill="{INK}">{esc(bar.label or fmt(bar.value))}</text></g>'
             )
+    height = plot_bottom + AXIS_HEIGHT
+    return svg_open(width, height, title) + "".join(parts) + "</svg>"
+
+
+def stacked_bar_chart(
+    rows: Sequence[BarRow],
+    series: Sequence[Series],
+    *,
+    title: str,
+    fmt: Formatter = _plain_number,
+    width: int = 560,
+    integer: bool = True,
+) -> str:
+    """Horizontal stacked bars: one bar per row, one segment per series in series order, the
+    row's total at its end. A zero segment draws nothing, so every ``<g class="segment">`` is a
+    count that occurred; only the series that occur in some row get a legend entry."""
+    bar_height, gap = 16, 12
+    shown = [
+        (index, kind)
+        for index, kind in enumerate(series)
+        if any(row.bars[index].value > 0 for row in rows)
+    ]
+    legend_parts, top = _legend([(kind.name, kind.colour) for _, kind in shown], 8.0)
+    totals = [sum(bar.value for bar in row.bars) for row in rows]
+    ticks = nice_ticks(max(totals, default=1.0), integer=integer)
+    plot_width = width - LABEL_WIDTH - RIGHT_PAD
+
+    def x(value: float) -> float:
+        return LABEL_WIDTH + plot_width * (value / ticks[-1])
+
+    plot_bottom = top + (bar_height + gap) * max(len(rows), 1)
+    parts = legend_parts + _axis(ticks, x, top, plot_bottom, fmt)
+    for index, (row, total) in enumerate(zip(rows, totals, strict=True)):
+        y = top + index * (bar_height + gap) + gap / 2
+        parts.append(
+            f'<text x="{LABEL_WIDTH - 8}" y="{y + bar_height / 2 + 4:.1f}" text-anchor="end" '
+            f'fill="{INK}" font-weight="600">{esc(row.label)}</text><g class="stack" '
+            f'data-label="{esc(row.label)}" data-total="{total!r}">'
+        )
+        start = 0.0
+        for bar, kind in zip(row.bars, series, strict=True):
+            if bar.value <= 0:
+                continue
+            parts.append(
+                f'<g class="segment" data-series="{esc(kind.name)}" data-value="{bar.value!r}">'
+                f'<title>{esc(bar.title)}</title><rect x="{x(start):.1f}" y="{y:.1f}" '
+                f'width="{max(x(start + bar.value) - x(start), 1.0):.1f}" '
+                f'height="{bar_height - 2}" fill="{esc(kind.colour)}"/></g>'
+            )
+            start += bar.value
+        parts.append(
+            f'<text x="{x(total) + 4:.1f}" y="{y + bar_height - 4:.1f}" fill="{INK}">'
+            f"{esc(fmt(total))}</text></g>"
+        )
     height = plot_bottom + AXIS_HEIGHT
     return svg_open(width, height, title) + "".join(parts) + "</svg>"
 

@@ -19,8 +19,10 @@ import pytest
 
 from agentrig.core.contract.results import read_results
 from agentrig.core.report.html import ReportData, render_report
+from agentrig.core.report.scorecard import build_scorecard, write_scorecard_report
 from tests.conftest import service_unavailable
 from tests.core.report.factories import result, several_frameworks
+from tests.core.report.readiness_data import categorised_results, crash_results
 
 # The comparison folder comes from live runs of the reference model (see conftest.py); a browser
 # start and three pages take several seconds.
@@ -116,7 +118,7 @@ def test_the_report_of_a_comparison_renders_cleanly_with_the_numbers_of_results_
     page.page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     page.assert_clean()
 
-    charts = page.sizes("svg.chart")
+    charts = page.sizes("main > div.charts svg.chart")
     assert len(charts) == 7  # six cards, errors and retries on two axes
     assert all(width > 100 and height > 40 for width, height in charts), charts
     visible_timelines = [s for s in page.sizes("svg.timeline") if s[0] > 0]
@@ -191,9 +193,38 @@ def test_hostile_strings_in_a_four_framework_report_never_run(browser: Any, tmp_
     path.write_text(render_report(ReportData(results=results, source=attack)))
     page = Page(browser, path)
     page.assert_clean()
-    assert len(page.sizes("svg.chart")) == 7
+    assert len(page.sizes("main > div.charts svg.chart")) == 7
+    assert len(page.sizes("#failures svg.chart")) == 1  # the failed runs, by category
     table = _table(page)
     assert list(table) == ["plain", "langchain", "autogen", "crewai"]
     assert table["crewai"]["runs"][0] == "5"
     shown = page.page.locator("section.scenario pre").all_text_contents()
     assert attack in shown  # shown as text, never run
+
+
+def test_the_readiness_sections_and_the_scorecard_render_cleanly(
+    browser: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "report.html"
+    path.write_text(render_report(ReportData(results=[*categorised_results(), *crash_results()])))
+    page = Page(browser, path)
+    page.page.locator("#failures").screenshot(path=str(tmp_path / "failures.png"))
+    page.page.locator("#crash").screenshot(path=str(tmp_path / "crash.png"))
+    page.assert_clean()
+    failures = page.sizes("#failures svg.chart")
+    crash = page.sizes("#crash svg.chart")
+    assert len(failures) == 1
+    assert len(crash) == 2  # survival rate, duplicated actions
+    assert all(width > 100 and height > 40 for width, height in failures + crash)
+    assert page.page.locator("#failures ul.failure-examples li").count() == 6
+    assert page.page.locator("#crash-table tbody tr").count() == 2
+
+    scorecard = build_scorecard(
+        {"none": crash_results(), "hostile": categorised_results()}, crash_results()
+    )
+    card = Page(browser, write_scorecard_report(tmp_path, scorecard))
+    card.page.screenshot(path=str(tmp_path / "scorecard.png"), full_page=True)
+    card.assert_clean()
+    # Pass rates, recovery cost (three axes), failures, crash survival (two axes).
+    assert len(card.sizes("svg.chart")) == 1 + 3 + 1 + 2
+    assert card.page.locator("#scorecard tbody tr").count() == 4
