@@ -43,9 +43,6 @@ from agentrig.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from agentrig.core.compare import (
-        compare,
-    )
     from agentrig.core.contract.agent import (
         AgentAdapter,
         BoundTool,
@@ -115,6 +112,9 @@ if TYPE_CHECKING:
         RunSpec,
         execute_run,
         run_matrix,
+    )
+    from agentrig.core.runner.compare import (
+        compare,
     )
     from agentrig.core.state import (
         MemoryStateStore,
@@ -188,7 +188,7 @@ _LAZY: dict[str, str] = {
     "run_matrix": "agentrig.core.runner",
     "RunResult": "agentrig.core.contract.results",
     "read_results": "agentrig.core.contract.results",
-    "compare": "agentrig.core.compare",
+    "compare": "agentrig.core.runner.compare",
     "write_report": "agentrig.core.report.html",
     "CassetteSettings": "agentrig.core.llm.cassettes",
     "RecordMode": "agentrig.core.llm.cassettes",

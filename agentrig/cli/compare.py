@@ -36,9 +36,9 @@ from agentrig.cli.options import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from agentrig.core.compare import MatrixFile
     from agentrig.core.contract.results import RunResult
     from agentrig.core.report.summary import FrameworkSummary
+    from agentrig.core.runner.compare import MatrixFile
 
 __all__ = ["below_threshold", "parse_pass_rate", "resumed_matrix"]
 
@@ -80,7 +80,7 @@ def resumed_matrix(folder: Path, *, state: str) -> MatrixFile:
     Raises:
         ConfigurationError: no matrix there, or its store had a password (pass --state again).
     """
-    from agentrig.core.compare import MatrixFile
+    from agentrig.core.runner.compare import MatrixFile
     from agentrig.exceptions import ConfigurationError
 
     matrix = MatrixFile.read(folder)
@@ -160,16 +160,16 @@ def _compare(
 
     from rich.console import Console
 
-    from agentrig.core.compare import (
+    from agentrig.core.report.console import comparison_table
+    from agentrig.core.runner import new_session_id
+    from agentrig.core.runner.compare import (
         Comparison,
         compare,
         finished_results,
         resolve_frameworks,
         resolve_scenarios,
     )
-    from agentrig.core.crash_test import check_crash_test_settings
-    from agentrig.core.report.console import comparison_table
-    from agentrig.core.runner import new_session_id
+    from agentrig.core.runner.crash_test import check_crash_test_settings
     from agentrig.exceptions import AgentrigError
 
     session = new_session_id()

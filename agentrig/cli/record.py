@@ -52,9 +52,14 @@ def _record(
     from rich.console import Console
     from rich.table import Table
 
-    from agentrig.core.compare import Comparison, compare, resolve_frameworks, resolve_scenarios
     from agentrig.core.llm.cassettes import CassetteSettings
     from agentrig.core.runner import RunSettings, new_session_id
+    from agentrig.core.runner.compare import (
+        Comparison,
+        compare,
+        resolve_frameworks,
+        resolve_scenarios,
+    )
     from agentrig.exceptions import AgentrigError, ConfigurationError
 
     session = new_session_id()

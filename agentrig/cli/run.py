@@ -84,10 +84,10 @@ def _run(
     import asyncio
     import re
 
-    from agentrig.core.compare import error_line, resolve_frameworks, resolve_scenarios
     from agentrig.core.contract.results import RESULTS_FILE_NAME, append_result
     from agentrig.core.report.console import run_summary
     from agentrig.core.runner import RunServices, build_matrix, execute_run, new_session_id
+    from agentrig.core.runner.compare import error_line, resolve_frameworks, resolve_scenarios
     from agentrig.exceptions import AgentrigError, RunRecordError
 
     if resume is not None and (run_id is not None or repeat != 1):

@@ -64,7 +64,7 @@ def _prune(
 
     from rich.table import Table
 
-    from agentrig.core.retention import PrunableRun, find_prunable_runs, prune_runs
+    from agentrig.core.runner.retention import PrunableRun, find_prunable_runs, prune_runs
     from agentrig.core.state import open_state_store
     from agentrig.exceptions import AgentrigError
 

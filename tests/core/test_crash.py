@@ -10,9 +10,13 @@ from pathlib import Path
 import pytest
 
 from agentrig.core.contract.results import ActionRecord, RunResult
-from agentrig.core.crash import KillPoint, choose_kill_points
-from agentrig.core.crash_test import check_crash_test_settings, crash_test_run, duplicated_actions
 from agentrig.core.runner import RunSettings, RunSpec
+from agentrig.core.runner.crash import KillPoint, choose_kill_points
+from agentrig.core.runner.crash_test import (
+    check_crash_test_settings,
+    crash_test_run,
+    duplicated_actions,
+)
 from agentrig.exceptions import ConfigurationError
 
 COUNTS = {"llm": 13, "tool": 13, "action": 2, "handoff": 3}
@@ -49,7 +53,7 @@ def test_a_kind_the_control_never_had_is_never_drawn() -> None:
 
 def test_the_switch_kills_its_process_with_sigkill_at_the_point() -> None:
     script = (
-        "from agentrig.core.crash import KillPoint, KillSwitch\n"
+        "from agentrig.core.runner.crash import KillPoint, KillSwitch\n"
         "from agentrig.core.plant.executor import ToolCallRecord\n"
         "from agentrig.core.plant.results import ToolResult\n"
         "switch = KillSwitch(KillPoint.parse('action#2'))\n"

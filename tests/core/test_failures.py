@@ -13,8 +13,8 @@ import openai
 import pytest
 
 from agentrig.core.contract.roles import build_task
-from agentrig.core.failures import explain_failure, framework_frame
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
+from agentrig.core.runner.failures import explain_failure, framework_frame
 from agentrig.core.state import MemoryStateStore
 from agentrig.exceptions import ConfigurationError
 

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agentrig.core.retention import find_prunable_runs, forget_run_state, prune_runs
-from agentrig.core.run_record import (
+from agentrig.core.runner.record import (
     Owner,
     RunLease,
     RunRecord,
     load_record,
     record_key,
 )
+from agentrig.core.runner.retention import find_prunable_runs, forget_run_state, prune_runs
 from agentrig.core.state import MemoryStateStore
 from agentrig.exceptions import (
     ResumeMismatchError,

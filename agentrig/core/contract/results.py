@@ -35,7 +35,7 @@ llm_errors             LLM calls that failed (after the client's own retries)
 errors                 what went wrong: LLM call errors and the adapter's exception, if any
 error_category         why an errored or failed run did not pass: ``model_fault``,
                        ``framework_exception``, ``interop``, ``timeout``, ``harness``, ``config``
-                       or ``agent`` (``agentrig.core.failures``); None for a passed run
+                       or ``agent`` (``agentrig.core.runner.failures``); None for a passed run
 error_detail           that reason in one sentence, attributed (which framework, which fault)
 fault                  the fault kind behind a ``model_fault`` (``empty_choices``, ``rate_limit``...)
 error_frame            the framework (or agentrig) frame an exception came from
@@ -111,7 +111,7 @@ class CrashTest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kill_points: list[str]
-    """The planned points, e.g. ``["llm#3", "action#1"]`` (see ``agentrig.core.crash``)."""
+    """The planned points, e.g. ``["llm#3", "action#1"]`` (see ``agentrig.core.runner.crash``)."""
     kills: int
     """How many landed: an attempt that finished before its point was not killed."""
     control_run_id: str

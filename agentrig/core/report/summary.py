@@ -4,7 +4,7 @@ Every figure is computed from :class:`~agentrig.core.contract.results.RunResult`
 summary re-rendered from ``results.jsonl`` is the one printed when the comparison ran.
 
 Beside the pass rates, a summary says *why* runs did not pass (``categories``: the runs'
-``error_category``, see :mod:`agentrig.core.failures`) and, for ``compare --kill``, how the
+``error_category``, see :mod:`agentrig.core.runner.failures`) and, for ``compare --kill``, how the
 framework fared when killed and resumed (the ``crash_*`` figures, from each run's ``crash``).
 """
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from agentrig.core.compare import Comparison, compare
 from agentrig.core.runner import RunSettings
+from agentrig.core.runner.compare import Comparison, compare
 
 SCENARIOS = ("blocked-discharge", "breaker-trip-cooling-pump")
 REPEATS = 2

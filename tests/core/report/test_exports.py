@@ -18,9 +18,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from agentrig.core.compare import Comparison, compare
 from agentrig.core.contract.results import RunResult
 from agentrig.core.runner import RunSettings
+from agentrig.core.runner.compare import Comparison, compare
 from agentrig.core.telemetry.jsonl import read_trace_file
 from tests.core.report.otlp_receiver import OtlpReceiver
 

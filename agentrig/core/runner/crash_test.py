@@ -1,8 +1,8 @@
 """Run one cell of a crash test: the control, then attempts in child processes killed by SIGKILL.
 
 :func:`crash_test_run` is what ``agentrig compare --kill N`` does for each framework x scenario x
-repeat (see :mod:`agentrig.core.crash` for the kill points). Every attempt is a fresh Python
-process (``python -m agentrig.core.crash_test``) sharing only the state store with the others --
+repeat (see :mod:`agentrig.core.runner.crash` for the kill points). Every attempt is a fresh Python
+process (``python -m agentrig.core.runner.crash_test``) sharing only the state store with the others --
 the situation of a worker that was OOM-killed or rescheduled. The store must outlive a process:
 ``memory://`` is refused before anything starts.
 """
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agentrig.core.contract.results import CrashTest, RunResult
-from agentrig.core.crash import KILL_ENV, KillPoint, choose_kill_points
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
+from agentrig.core.runner.crash import KILL_ENV, KillPoint, choose_kill_points
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.exceptions import ConfigurationError, RunRecordError
 
@@ -133,7 +133,7 @@ async def _attempt(
     command = [
         sys.executable,
         "-m",
-        "agentrig.core.crash_test",
+        "agentrig.core.runner.crash_test",
         "--spec",
         spec.model_dump_json(),
         "--settings",
@@ -178,7 +178,7 @@ async def _child(arguments: argparse.Namespace) -> RunResult | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The child process: one attempt of one run, killed at ``AGENTRIG_KILL_AT`` if it gets there."""
-    parser = argparse.ArgumentParser(prog="python -m agentrig.core.crash_test")
+    parser = argparse.ArgumentParser(prog="python -m agentrig.core.runner.crash_test")
     parser.add_argument("--spec", required=True)
     parser.add_argument("--settings", required=True)
     parser.add_argument("--result", required=True)

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from agentrig.core.run_record import RunRecord, load_record, record_key, run_prefix
+from agentrig.core.runner.record import RunRecord, load_record, record_key, run_prefix
 from agentrig.core.state.base import StateStore
 from agentrig.exceptions import CorruptStateError
 

@@ -36,7 +36,6 @@ from agentrig.core.contract.results import (
     append_result,
     read_results,
 )
-from agentrig.core.crash_test import check_crash_test_settings, crash_test_run
 from agentrig.core.plant.scenarios import list_scenarios
 from agentrig.core.report.html import REPORT_FILE_NAME, write_report
 from agentrig.core.report.summary import FrameworkSummary, summarise
@@ -50,6 +49,7 @@ from agentrig.core.runner import (
     new_session_id,
     run_matrix,
 )
+from agentrig.core.runner.crash_test import check_crash_test_settings, crash_test_run
 from agentrig.core.telemetry.metrics import (
     AgentrigMetrics,
     MetricsServer,
@@ -267,7 +267,7 @@ async def compare(
 
     Pass a :class:`Comparison` to have it filled as runs finish: after Ctrl-C it holds what
     finished (and so does ``results.jsonl``). ``kills``: crash-test every cell (the control,
-    then that many SIGKILLs, each resumed in a fresh process; :mod:`agentrig.core.crash_test`).
+    then that many SIGKILLs, each resumed in a fresh process; :mod:`agentrig.core.runner.crash_test`).
     ``previous``: results of an interrupted comparison of the same matrix (``--resume``): those
     cells are kept, the others run -- resuming what the store holds for their run ids.
     """
