@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from agentrig.core.contract.results import RunResult
     from agentrig.core.report.summary import FrameworkSummary
     from agentrig.core.runner.compare import MatrixFile
+    from agentrig.core.runner.spec import RunSettings
 
 __all__ = ["below_threshold", "parse_pass_rate", "resumed_matrix"]
 
@@ -149,6 +150,14 @@ def _compare(
         ),
     ] = None,
     keep_state: KeepStateOption = False,
+    scorecard: Annotated[
+        bool,
+        typer.Option(
+            "--scorecard",
+            help="Run the standard battery (faults none, flaky, hostile, and --kill 2) and "
+            "write the production-readiness scorecard (scorecard.html, scorecard.json).",
+        ),
+    ] = False,
 ) -> None:
     """Run every framework on every scenario side by side: the main job of agentrig.
 
@@ -160,7 +169,12 @@ def _compare(
 
     from rich.console import Console
 
-    from agentrig.core.report.console import comparison_table
+    from agentrig.core.report.console import (
+        comparison_table,
+        crash_table,
+        failure_lines,
+        failure_table,
+    )
     from agentrig.core.runner import new_session_id
     from agentrig.core.runner.compare import (
         Comparison,
@@ -170,6 +184,7 @@ def _compare(
         resolve_scenarios,
     )
     from agentrig.core.runner.crash_test import check_crash_test_settings
+    from agentrig.core.runner.scorecard import check_scorecard_settings
     from agentrig.exceptions import AgentrigError
 
     session = new_session_id()
@@ -206,8 +221,15 @@ def _compare(
             )  # fmt: skip
             if kill:
                 check_crash_test_settings(settings)
+            if scorecard:
+                if kill or resume_dir is not None:
+                    fail("--scorecard runs its own --kill 2 battery: drop --kill and --resume")
+                check_scorecard_settings(settings)
     except (AgentrigError, ValueError) as error:
         fail(error)
+    if scorecard:
+        _scorecard(names, scenario_ids, settings, session, model, concurrency, timeout, kill_seed)
+        return
     console = stdout_console()
     err_console = Console(stderr=True)
     err_console.print(
@@ -256,6 +278,11 @@ def _compare(
                 f"{comparison.wall_seconds:.1f} s (model {model})",
             )
         )
+        for table in (failure_table(summaries), crash_table(summaries)):
+            if table is not None:
+                console.print(table)
+        for line in failure_lines(comparison.results, order=names):
+            console.print(line, markup=False, highlight=False)
         console.print(f"results: {comparison.results_file}")
         console.print(f"metrics: {comparison.metrics_file}")
         if comparison.report_file.is_file():
@@ -277,3 +304,49 @@ def _exit_on_verdict(
         typer.echo(f"failed: {problem}", err=True)
     if problems:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _scorecard(
+    names: Sequence[str],
+    scenario_ids: Sequence[str],
+    settings: RunSettings,
+    session: str,
+    model: str,
+    concurrency: int,
+    timeout: float,
+    kill_seed: int,
+) -> None:
+    """``--scorecard``: the battery, then the scorecard table and where its pages are."""
+    import asyncio
+
+    from rich.console import Console
+
+    from agentrig.core.report.scorecard import scorecard_table
+    from agentrig.core.runner.scorecard import run_scorecard
+    from agentrig.exceptions import AgentrigError
+
+    err_console = Console(stderr=True)
+    try:
+        battery = asyncio.run(
+            run_scorecard(
+                names,
+                scenario_ids,
+                settings=settings,
+                session=session,
+                model=model,
+                concurrency=concurrency,
+                timeout_s=timeout,
+                kill_seed=kill_seed,
+                console=err_console,
+            )
+        )
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted: the finished parts are in {settings.out_dir}")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except AgentrigError as error:
+        fail(error, EXIT_FAILED)
+    console = stdout_console()
+    if battery.scorecard is not None:
+        console.print(scorecard_table(battery.scorecard))
+    console.print(f"scorecard: {battery.html_file}")
+    console.print(f"numbers:   {battery.json_file}")

@@ -82,7 +82,9 @@ def _run(
     2 on a bad option or a run that cannot be resumed (nothing runs, nothing is written).
     """
     import asyncio
+    import contextlib
     import re
+    import sys
 
     from agentrig.core.contract.results import RESULTS_FILE_NAME, append_result
     from agentrig.core.report.console import run_summary
@@ -125,6 +127,9 @@ def _run(
         fail(error)
     console = stdout_console()
 
+    # A framework that prints (CrewAI's event bus warns on stdout) must not break --json.
+    stdout = sys.stdout
+
     async def go() -> list[RunResult]:
         results = []
         async with RunServices(settings, frameworks=[specs[0].framework]) as services:
@@ -133,7 +138,7 @@ def _run(
                 append_result(settings.out_dir / RESULTS_FILE_NAME, result)
                 results.append(result)
                 if as_json:
-                    typer.echo(result.model_dump_json())
+                    typer.echo(result.model_dump_json(), file=stdout)
                 else:
                     console.print(run_summary(result))
                 if result.status == "error":
@@ -141,7 +146,8 @@ def _run(
         return results
 
     try:
-        results = asyncio.run(go())
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            results = asyncio.run(go())
     except RunRecordError as error:  # the id is taken, or another process resumed it first
         fail(error)
     except AgentrigError as error:
