@@ -7,7 +7,12 @@
 2. Upstream first: a valve away from its normal position, a machine upstream that is not
    running, or a tank upstream running low explains symptoms downstream (the cascade).
 3. A sensor is suspect when its readings are frozen (identical samples), or when it is the only
-   abnormal reading on its device and every neighbour is quiet (disagreement with neighbours).
+   abnormal reading on its device, every neighbour is checked and quiet (disagreement with
+   neighbours), and -- on a machine -- the machine's own record does not point to the machine.
+   A neighbour seen only in the device list is unknown, not quiet: the list shows its alarms,
+   not a reading above normal but below its alarm limit, so its status is asked for first. A
+   neighbour without sensors (a plain valve) cannot disagree, so the devices beyond it, in the
+   same direction, stand in for it.
 4. Otherwise the pattern of abnormal quantities names the fault: discharge pressure high with
    flow low is a restriction in the discharge path (closed valve or blockage); vibration with
    bearing temperature is bearing wear; hot windings are an overheating motor.
@@ -19,6 +24,7 @@ device ids, kinds, connections, readings and the words of trip reasons -- never 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +37,13 @@ Request = tuple[str, dict[str, Any]]
 _HIGH = ("alarm_high", "above_normal")
 _LOW = ("alarm_low", "below_normal")
 _MAX_DEPTH = 5
+# Words a person writes in a log about a machine that is really misbehaving: what they heard,
+# felt or smelt on the round. A survey that found the machine "within limits" uses none of them.
+_SYMPTOMS = re.compile(
+    r"\b(nois[ey]\w*|knock\w*|rough\w*|rattl\w*|grind\w*|squeal\w*|overheat\w*|smok\w*|"
+    r"burn\w*|leak\w*)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,23 @@ def _describe(reading: dict[str, Any]) -> str:
         f"{reading.get('sensor_id')} {str(reading.get('quantity', '')).replace('_', ' ')} "
         f"{reading.get('value')} {reading.get('unit', '')} ({reading.get('state')})"
     )
+
+
+def _unrest(device: str, info: dict[str, Any]) -> str | None:
+    """Why ``device`` is not quiet (an alarm, an abnormal reading, a machine not running, a valve
+    away from its normal position), or None when it is."""
+    bad = abnormal_readings(info)
+    if bad:
+        return f"{device} is not quiet either: {_describe(bad[0])}"
+    if info.get("active_alarms"):
+        return f"{device} alarms: {info['active_alarms'][0]}"
+    if info.get("kind") in MACHINES and info.get("status") != "running":
+        return f"{device} is {info.get('status')}"
+    position = info.get("position_percent")
+    normal = info.get("normal_position_percent") or 100
+    if position is not None and float(position) < float(normal) - 10:
+        return f"{device} is {position}% open (normal {normal}%)"
+    return None
 
 
 def _has(readings: Iterable[dict[str, Any]], word: str, states: tuple[str, ...]) -> bool:
@@ -193,17 +223,31 @@ class Investigator:
                         f"while the other readings of {device} move with normal noise",
                     )
                 ]
-        if len(bad) == 1 and self.deep and self.neighbours_quiet(device, status):
+        if len(bad) == 1 and self.deep:
+            loud = self.loud_neighbour(device, status)
+            if loud is not None:
+                # A neighbour agrees that something is wrong: the reading is not alone.
+                return [
+                    Finding(f.label, f.device, f"{f.evidence}; {loud}")
+                    for f in self.pattern(device, status, bad)
+                ]
             reading = bad[0]
-            summary = (telemetry.get(str(reading.get("sensor_id"))) or {}).get("summary") or {}
+            record = self.machine_record(device, status)
+            if record is None:
+                summary = (telemetry.get(str(reading.get("sensor_id"))) or {}).get("summary") or {}
+                return [
+                    Finding(
+                        "sensor_drift",
+                        str(reading["sensor_id"]),
+                        f"{_describe(reading)} is the only abnormal reading on {device} and is "
+                        f"{summary.get('trend', 'off')} while every other reading and every "
+                        "neighbouring device is normal",
+                    )
+                ]
+            # Nothing around the machine disagrees, but its own record says it is the machine.
             return [
-                Finding(
-                    "sensor_drift",
-                    str(reading["sensor_id"]),
-                    f"{_describe(reading)} is the only abnormal reading on {device} and is "
-                    f"{summary.get('trend', 'off')} while every other reading and every "
-                    "neighbouring device is normal",
-                )
+                Finding(f.label, f.device, f"{f.evidence}; {record}")
+                for f in self.pattern(device, status, bad)
             ]
         return self.pattern(device, status, bad)
 
@@ -320,22 +364,64 @@ class Investigator:
             ]
         return self.upstream(tank, status, depth + 1, seen | {tank})
 
-    def neighbours_quiet(self, device: str, status: dict[str, Any]) -> bool:
-        """No neighbour (upstream, downstream, coupled) shows an alarm or abnormal reading."""
-        neighbours = [
-            *status.get("fed_by", []),
-            *status.get("feeds", []),
-            *[x for x in (status.get("driven_by"), status.get("drives")) if x],
+    def loud_neighbour(self, device: str, status: dict[str, Any]) -> str | None:
+        """The first neighbour (upstream, downstream, coupled) that is not quiet, or None.
+
+        Raises NeedInfo for the neighbours not checked yet (see rule 3 above); one that cannot
+        be checked at all is unknown too, and unknown is never quiet.
+        """
+        frontier: list[tuple[str, str | None]] = [
+            *[(str(n), "fed_by") for n in status.get("fed_by", [])],
+            *[(str(n), "feeds") for n in status.get("feeds", [])],
+            *[(str(x), None) for x in (status.get("driven_by"), status.get("drives")) if x],
         ]
-        for neighbour in neighbours:
-            info = self.info(str(neighbour))
-            if info is None:
-                continue
-            if info.get("active_alarms") or abnormal_readings(info):
-                return False
-            if info.get("kind") in MACHINES and info.get("status") != "running":
-                return False
-        return True
+        seen = {device}
+        unchecked: list[str] = []
+        for _ in range(_MAX_DEPTH):
+            beyond: list[tuple[str, str | None]] = []
+            for neighbour, direction in frontier:
+                if neighbour in seen:
+                    continue
+                seen.add(neighbour)
+                info = self.k.info(neighbour)
+                sensorless = info is not None and not (info.get("sensors") or info.get("readings"))
+                if info is None or not (sensorless or self.k.status(neighbour)):
+                    unchecked.append(neighbour)
+                    continue
+                unrest = _unrest(neighbour, info)
+                if unrest is not None:
+                    return unrest
+                if sensorless and direction:
+                    beyond.extend((str(n), direction) for n in info.get(direction, []))
+            frontier = beyond
+        checked = self.statuses(unchecked)  # raises NeedInfo for every one that can be asked
+        for neighbour in unchecked:
+            if neighbour not in checked:
+                return f"{neighbour} could not be checked"
+            unrest = _unrest(neighbour, checked[neighbour])
+            if unrest is not None:
+                return unrest
+        return None
+
+    def machine_record(self, device: str, status: dict[str, Any]) -> str | None:
+        """What in a machine's own record says the machine itself is at fault, or None.
+
+        Asks for its maintenance log (NeedInfo) when it can. Only observations of the machine
+        count, not entries about its sensors: a round that heard it knocking is a second
+        witness, independent of the one sensor that alarms.
+        """
+        if status.get("kind") not in MACHINES:
+            return None
+        entries = self.k.maintenance.get(device)
+        if entries is None:
+            if "get_maintenance_log" not in self.k.tools:
+                return None
+            raise NeedInfo([("get_maintenance_log", {"device_id": device})])
+        for entry in reversed(entries):
+            text = str(entry.get("entry", ""))
+            if str(entry.get("device_id")) == device and _SYMPTOMS.search(text):
+                return f"the maintenance log for {device} records: {text.rstrip('.')}"
+        return None
 
     def pattern(
         self, device: str, status: dict[str, Any], bad: list[dict[str, Any]]

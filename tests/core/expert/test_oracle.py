@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from agentrig.core.expert import Skill, naive_policy, oracle_policy
+from agentrig.core.expert import (
+    FinalAnswer,
+    PolicyInput,
+    Skill,
+    ToolRequest,
+    decide,
+    naive_policy,
+    oracle_policy,
+)
 from agentrig.core.plant import Grade, list_scenarios
 from agentrig.core.state import MemoryStateStore
 from tests.core.plant.conftest import scripted_run
@@ -42,6 +50,11 @@ async def test_oracle_passes_every_scenario_within_its_budget(scenario_id: str) 
         ),
         ("ground-fault-escalation", {"no_safety_violation", "escalation", "root_cause"}),
         ("feed-supply-loss", {"forbidden_actions", "escalation", "root_cause"}),
+        ("compressor-bearing-wear", {"forbidden_actions", "fault_resolved"}),
+        (
+            "compressor-discharge-blockage",
+            {"forbidden_actions", "root_cause", "fault_resolved", "no_safety_violation"},
+        ),
     ],
 )
 async def test_naive_policy_fails_the_traps_and_the_checks_say_why(
@@ -97,3 +110,24 @@ async def test_skipping_verification_saves_calls_but_still_fixes() -> None:
     assert quick.tool_calls["operator"] < careful.tool_calls["operator"]
     careful_tools = [t[1] for t in careful.transcript if t[0] == "operator"]
     assert careful_tools[-2:] == ["check_device_status", "check_device_status"]  # verification
+
+
+@pytest.mark.parametrize(
+    ("scenario_id", "sensor"),
+    [("compressor-bearing-wear", "vt-02"), ("compressor-discharge-blockage", "pt-02")],
+)
+async def test_calling_the_lone_reading_sensor_drift_is_the_trap_it_looks_like(
+    scenario_id: str, sensor: str
+) -> None:
+    """Handed "sensor drift" on the one alarming sensor, a careful operator still fails: the
+    sensor is not at fault, and flagging it is a forbidden action."""
+
+    def diagnoses_drift(inp: PolicyInput) -> list[ToolRequest] | FinalAnswer:
+        if inp.role == "diagnostician":
+            return FinalAnswer(f"ROOT_CAUSE: sensor_drift\nDEVICE: {sensor}")
+        return decide(inp)
+
+    outcome, grade, _ = await scripted_run(MemoryStateStore(), scenario_id, diagnoses_drift)
+    assert outcome.root_cause == "sensor_drift"
+    assert {"forbidden_actions", "root_cause", "fault_resolved"} <= set(failed(grade))
+    assert failed(grade)["forbidden_actions"] == f"flag_sensor {sensor} by the operator (applied)"
