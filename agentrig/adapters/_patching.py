@@ -10,13 +10,15 @@ through a run, or worse, stop being patched without a word.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
 
 from agentrig.exceptions import MissingExtraError, UnsupportedFrameworkVersionError
 
-__all__ = ["Internal", "VersionRange"]
+__all__ = ["Internal", "PatchSet", "VersionRange"]
 
 _RELEASE = re.compile(r"\d+(?:\.\d+)*")
 
@@ -85,3 +87,42 @@ class Internal:
         if isinstance(self.owner, type):
             return f"{self.owner.__module__}.{self.owner.__qualname__}.{self.attribute}"
         return f"{getattr(self.owner, '__name__', self.owner)}.{self.attribute}"
+
+
+class PatchSet:
+    """A framework's :class:`VersionRange` checks and process-wide changes, applied once.
+
+    Each framework's ``patches`` module builds one and exposes its ``apply`` and ``applied``.
+    ``install`` makes the process-wide changes (wrapping a framework class's method, say); it runs
+    only after every range has been checked, so an unsupported version changes nothing.
+    """
+
+    def __init__(
+        self,
+        supported: Sequence[VersionRange],
+        install: Callable[[], None] | None = None,
+    ) -> None:
+        self.supported = tuple(supported)
+        self._install = install
+        self._lock = threading.Lock()
+        self._applied = False
+
+    def applied(self) -> bool:
+        """Whether :meth:`apply` has run (and found supported versions) in this process."""
+        return self._applied
+
+    def apply(self) -> None:
+        """Check every supported range, then make the process-wide changes; once per process.
+
+        Raises:
+            UnsupportedFrameworkVersionError: a distribution is outside its supported range.
+            MissingExtraError: a distribution is not installed.
+        """
+        with self._lock:
+            if self._applied:
+                return
+            for supported in self.supported:
+                supported.check()
+            if self._install is not None:
+                self._install()
+            self._applied = True

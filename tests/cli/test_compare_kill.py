@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-AGENTRIG = str(Path(sys.executable).with_name("agentrig"))
+from tests.cli.process import agentrig
 
 pytestmark = pytest.mark.allow_model_requests  # each attempt talks to its own reference model
 
 
 def _compare_kill(workdir: Path, out: str, seed: str) -> list[dict[str, object]]:
-    done = subprocess.run(
-        [AGENTRIG, "compare", "-f", "plain", "-s", "closed-discharge-valve", "--kill", "2",
-         "--kill-seed", seed, "--out", out, "--state", f"sqlite:///{workdir / 'state.db'}"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = agentrig(
+        workdir, "compare", "-f", "plain", "-s", "closed-discharge-valve", "--kill", "2",
+        "--kill-seed", seed, "--out", out, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     lines = (workdir / out / "results.jsonl").read_text(encoding="utf-8").splitlines()
@@ -47,13 +40,8 @@ def test_the_same_command_kills_at_the_same_points_and_the_run_survives(tmp_path
 
 
 def test_kill_refuses_a_store_that_dies_with_its_process(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [AGENTRIG, "compare", "-f", "plain", "--kill", "1", "--state", "memory://"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = agentrig(
+        tmp_path, "compare", "-f", "plain", "--kill", "1", "--state", "memory://", state=None
     )
     assert done.returncode == 2
     assert done.stderr.startswith("error: --kill needs a state store that outlives a process")

@@ -7,47 +7,29 @@ model call: the second run is half done) and once by SIGINT (Ctrl-C after the fi
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-AGENTRIG = str(Path(sys.executable).with_name("agentrig"))
+from tests.cli.process import AGENTRIG, agentrig
+
 SCENARIOS = "closed-discharge-valve,stuck-pressure-sensor,breaker-trip-cooling-pump"
 
 pytestmark = pytest.mark.allow_model_requests  # each process talks to its own reference model
 
 
-def _command(workdir: Path, *args: str) -> list[str]:
-    return [AGENTRIG, "compare", *args, "--state", f"sqlite:///{workdir / 'state.db'}"]
-
-
-def _env(kill_at: str | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key != "AGENTRIG_KILL_AT"}
-    if kill_at:
-        env["AGENTRIG_KILL_AT"] = kill_at
-    return env
+def _selection(folder: Path) -> list[str]:
+    """1 framework x 3 scenarios x 2 repeats, one at a time, into ``folder``."""
+    return ["compare", "-f", "plain", "-s", SCENARIOS, "--repeats", "2", "--concurrency", "1",
+            "--out", str(folder)]  # fmt: skip
 
 
 def _results(folder: Path) -> list[dict[str, object]]:
     lines = (folder / "results.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
-
-
-def _resume(workdir: Path, folder: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        _command(workdir, "--resume", str(folder), "--concurrency", "1"),
-        cwd=workdir,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _check_complete(folder: Path) -> list[dict[str, object]]:
@@ -62,19 +44,10 @@ def _check_complete(folder: Path) -> list[dict[str, object]]:
 
 def test_compare_resumes_after_the_whole_process_was_sigkilled(tmp_path: Path) -> None:
     folder = tmp_path / "cmp"
-    killed = subprocess.run(
-        _command(tmp_path, "-f", "plain", "-s", SCENARIOS, "--repeats", "2", "--concurrency",
-                 "1", "--out", str(folder)),
-        cwd=tmp_path,
-        env=_env(kill_at="llm#20"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )  # fmt: skip
+    killed = agentrig(tmp_path, *_selection(folder), kill_at="llm#20", timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert len(_results(folder)) == 1  # the first run finished; the second was cut mid-way
-    resumed = _resume(tmp_path, folder)
+    resumed = agentrig(tmp_path, "compare", "--resume", str(folder), timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     rows = _check_complete(folder)
     assert sorted(row["attempts"] for row in rows) == [1, 1, 1, 1, 1, 2]  # the cut one resumed
@@ -83,10 +56,8 @@ def test_compare_resumes_after_the_whole_process_was_sigkilled(tmp_path: Path) -
 def test_compare_resumes_after_ctrl_c(tmp_path: Path) -> None:
     folder = tmp_path / "cmp"
     process = subprocess.Popen(
-        _command(tmp_path, "-f", "plain", "-s", SCENARIOS, "--repeats", "2", "--concurrency",
-                 "1", "--out", str(folder)),
+        [AGENTRIG, *_selection(folder), "--state", f"sqlite:///{tmp_path / 'state.db'}"],
         cwd=tmp_path,
-        env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -103,31 +74,17 @@ def test_compare_resumes_after_ctrl_c(tmp_path: Path) -> None:
         pytest.skip("the comparison finished before Ctrl-C landed")
     assert process.returncode == 130, stderr[-2000:]
     assert "interrupted: kept the" in stderr
-    resumed = _resume(tmp_path, folder)
+    resumed = agentrig(tmp_path, "compare", "--resume", str(folder), timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     _check_complete(folder)
 
 
 def test_resume_refuses_a_new_selection_and_a_folder_without_a_matrix(tmp_path: Path) -> None:
-    done = subprocess.run(
-        _command(tmp_path, "--resume", str(tmp_path), "-f", "plain"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = agentrig(tmp_path, "compare", "--resume", str(tmp_path), "-f", "plain")
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "error: --resume DIR goes on with the comparison as it was asked: drop -f"
     )
-    done = subprocess.run(
-        _command(tmp_path, "--resume", str(tmp_path)),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = agentrig(tmp_path, "compare", "--resume", str(tmp_path))
     assert done.returncode == 2
     assert f"error: --resume {tmp_path}: no matrix.json there" in done.stderr

@@ -8,37 +8,19 @@ the framework saw its result; the second process resumes it from the shared SQLi
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-AGENTRIG = str(Path(sys.executable).with_name("agentrig"))
+from tests.cli.process import agentrig
+
 SCENARIO = "closed-discharge-valve"
 INSTALLED = {"langchain": "langchain", "autogen": "autogen_agentchat", "crewai": "crewai"}
 
 pytestmark = pytest.mark.allow_model_requests  # each process talks to its own reference model
-
-
-def _agentrig(
-    workdir: Path, *args: str, kill_at: str | None = None, timeout: float = 240
-) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key != "AGENTRIG_KILL_AT"}
-    if kill_at:
-        env["AGENTRIG_KILL_AT"] = kill_at
-    return subprocess.run(
-        [AGENTRIG, *args, "--state", f"sqlite:///{workdir / 'state.db'}"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _keys(workdir: Path) -> list[tuple[str, int]]:
@@ -54,7 +36,7 @@ def _result(done: subprocess.CompletedProcess[str]) -> dict[str, object]:
 
 
 def _killed_mid_operator(workdir: Path, framework: str, run_id: str = "incident-7") -> None:
-    killed = _agentrig(
+    killed = agentrig(
         workdir,
         "run", "-f", framework, "-s", SCENARIO, "--run-id", run_id, "--json",
         kill_at="action#1",
@@ -77,7 +59,7 @@ def test_a_run_killed_mid_operator_resumes_from_the_cli_acting_once(
     if framework in INSTALLED:
         pytest.importorskip(INSTALLED[framework])
     _killed_mid_operator(tmp_path, framework)
-    resumed = _agentrig(tmp_path, "run", "--resume", "incident-7", "--json")
+    resumed = agentrig(tmp_path, "run", "--resume", "incident-7", "--json")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     result = _result(resumed)
     assert (result["run_id"], result["framework"], result["status"]) == (
@@ -91,7 +73,7 @@ def test_a_run_killed_mid_operator_resumes_from_the_cli_acting_once(
     assert actions == [("set_valve", "valve-12", True), ("restart_device", "pump-07", True)]
     # Finished: only its record is left, and a second resume is refused.
     assert [key for key, _ in _keys(tmp_path)] == ["runs/incident-7/record"]
-    again = _agentrig(tmp_path, "run", "--resume", "incident-7")
+    again = agentrig(tmp_path, "run", "--resume", "incident-7")
     assert again.returncode == 2
     assert again.stderr.strip() == (
         "error: run 'incident-7' has finished (passed) after 2 attempt(s): there is nothing to "
@@ -111,7 +93,7 @@ def test_a_resume_that_cannot_be_done_says_why_and_changes_nothing(tmp_path: Pat
         ("--resume", "incident-7", "--run-id", "x"): "error: --resume RUN_ID continues one run",
     }
     for args, expected in cases.items():
-        done = _agentrig(tmp_path, "run", *args)
+        done = agentrig(tmp_path, "run", *args)
         assert done.returncode == 2, (args, done.stderr)
         (line,) = done.stderr.splitlines()
         assert expected in line, (args, line)
@@ -121,13 +103,8 @@ def test_a_resume_that_cannot_be_done_says_why_and_changes_nothing(tmp_path: Pat
 def test_a_resume_on_another_store_names_the_store_the_run_used(tmp_path: Path) -> None:
     _killed_mid_operator(tmp_path, "plain")
     other = tmp_path / "other.db"
-    done = subprocess.run(
-        [AGENTRIG, "run", "--resume", "incident-7", "--state", f"sqlite:///{other}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = agentrig(
+        tmp_path, "run", "--resume", "incident-7", "--state", f"sqlite:///{other}", state=None
     )
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
@@ -139,7 +116,7 @@ def test_a_resume_on_another_store_names_the_store_the_run_used(tmp_path: Path) 
 
 def test_a_new_run_may_not_take_the_id_of_an_existing_one(tmp_path: Path) -> None:
     _killed_mid_operator(tmp_path, "plain")
-    done = _agentrig(tmp_path, "run", "-f", "plain", "-s", SCENARIO, "--run-id", "incident-7")
+    done = agentrig(tmp_path, "run", "-f", "plain", "-s", SCENARIO, "--run-id", "incident-7")
     assert done.returncode == 2, done.stderr
     assert "run id 'incident-7' is already taken" in done.stderr
     assert "--resume incident-7" in done.stderr

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-AGENTRIG = str(Path(sys.executable).with_name("agentrig"))
+from tests.cli.process import agentrig
 
 pytestmark = pytest.mark.allow_model_requests  # the battery talks to its reference models
 
@@ -18,14 +16,9 @@ pytestmark = pytest.mark.allow_model_requests  # the battery talks to its refere
 def test_the_battery_runs_every_profile_and_a_crash_test_into_one_scorecard(
     tmp_path: Path,
 ) -> None:
-    done = subprocess.run(
-        [AGENTRIG, "compare", "--scorecard", "-f", "plain", "-s", "closed-discharge-valve",
-         "--out", "card", "--state", f"sqlite:///{tmp_path / 'state.db'}"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    done = agentrig(
+        tmp_path, "compare", "--scorecard", "-f", "plain", "-s", "closed-discharge-valve",
+        "--out", "card", timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     card = tmp_path / "card"
@@ -61,14 +54,7 @@ def test_the_battery_runs_every_profile_and_a_crash_test_into_one_scorecard(
 def test_the_battery_refuses_what_it_cannot_run_with(
     tmp_path: Path, extra: list[str], message: str
 ) -> None:
-    done = subprocess.run(
-        [AGENTRIG, "compare", "--scorecard", "-f", "plain", *extra],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = agentrig(tmp_path, "compare", "--scorecard", "-f", "plain", *extra, state=None)
     assert done.returncode == 2, done.stderr
     (line,) = done.stderr.splitlines()
     assert message in line

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-AGENTRIG = str(Path(sys.executable).with_name("agentrig"))
+from tests.cli.process import agentrig
 
 pytestmark = pytest.mark.allow_model_requests  # the runs talk to their reference model
-
-
-def _agentrig(
-    workdir: Path, *args: str, kill_at: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key != "AGENTRIG_KILL_AT"}
-    if kill_at:
-        env["AGENTRIG_KILL_AT"] = kill_at
-    return subprocess.run(
-        [AGENTRIG, *args, "--state", f"sqlite:///{workdir / 'state.db'}"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
 
 
 def _runs(workdir: Path) -> dict[str, int]:
@@ -45,10 +25,10 @@ def _runs(workdir: Path) -> dict[str, int]:
 
 def test_prune_lists_then_deletes_what_no_one_resumed(tmp_path: Path) -> None:
     run = ["run", "-f", "plain", "-s", "closed-discharge-valve"]
-    killed = _agentrig(tmp_path, *run, "--run-id", "killed", kill_at="action#1")
+    killed = agentrig(tmp_path, *run, "--run-id", "killed", kill_at="action#1")
     assert killed.returncode == -signal.SIGKILL
-    assert _agentrig(tmp_path, *run, "--run-id", "done").returncode == 0
-    kept = _agentrig(tmp_path, *run, "--run-id", "kept", "--keep-state")
+    assert agentrig(tmp_path, *run, "--run-id", "done").returncode == 0
+    kept = agentrig(tmp_path, *run, "--run-id", "kept", "--keep-state")
     assert kept.returncode == 0
     before = _runs(tmp_path)
     # The finished run kept only its record; the killed one and --keep-state kept their plant.
@@ -56,7 +36,7 @@ def test_prune_lists_then_deletes_what_no_one_resumed(tmp_path: Path) -> None:
     assert before["killed"] >= 2
     assert before["kept"] >= 2
 
-    listed = _agentrig(tmp_path, "state", "prune", "--older-than", "0s", "--dry-run")
+    listed = agentrig(tmp_path, "state", "prune", "--older-than", "0s", "--dry-run")
     assert listed.returncode == 0, listed.stderr
     for run_id, status in (("killed", "running"), ("done", "finished"), ("kept", "finished")):
         assert any(run_id in line and status in line for line in listed.stdout.splitlines())
@@ -64,20 +44,20 @@ def test_prune_lists_then_deletes_what_no_one_resumed(tmp_path: Path) -> None:
     assert f"would delete {total} key(s) of 3 run(s); nothing deleted" in listed.stdout
     assert _runs(tmp_path) == before
 
-    recent = _agentrig(tmp_path, "state", "prune")  # default: older than 7 days
+    recent = agentrig(tmp_path, "state", "prune")  # default: older than 7 days
     assert "deleted 0 key(s) of 0 run(s)" in recent.stdout
     assert _runs(tmp_path) == before
 
-    pruned = _agentrig(tmp_path, "state", "prune", "--older-than", "0s")
+    pruned = agentrig(tmp_path, "state", "prune", "--older-than", "0s")
     assert f"deleted {total} key(s) of 3 run(s)" in pruned.stdout
     assert _runs(tmp_path) == {}
-    resumed = _agentrig(tmp_path, "run", "--resume", "killed")
+    resumed = agentrig(tmp_path, "run", "--resume", "killed")
     assert resumed.returncode == 2
     assert "no run 'killed'" in resumed.stderr
 
 
 def test_an_age_that_is_not_one_is_refused(tmp_path: Path) -> None:
-    done = _agentrig(tmp_path, "state", "prune", "--older-than", "soon")
+    done = agentrig(tmp_path, "state", "prune", "--older-than", "soon")
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
     assert "'soon': give an age like 30m, 12h, 7d or 2w" in line

@@ -11,9 +11,7 @@ reports a framework's real behaviour rather than hiding it.
 
 from __future__ import annotations
 
-import threading
-
-from agentrig.adapters._patching import Internal, VersionRange
+from agentrig.adapters._patching import Internal, PatchSet, VersionRange
 from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.exceptions import MissingExtraError
 
@@ -53,25 +51,7 @@ INTERNALS: tuple[Internal, ...] = (
 )
 """Every private AgentChat attribute the adapter relies on (the tests check each exists)."""
 
-_lock = threading.Lock()
-_applied = False
-
-
-def applied() -> bool:
-    """Whether :func:`apply` has run (and found supported versions) in this process."""
-    return _applied
-
-
-def apply() -> None:
-    """Check the installed AgentChat and autogen-ext against :data:`SUPPORTED`, once per process.
-
-    Raises:
-        UnsupportedFrameworkVersionError: one of them is outside its supported range.
-    """
-    global _applied
-    with _lock:
-        if _applied:
-            return
-        for supported in SUPPORTED:
-            supported.check()
-        _applied = True
+_PATCHES = PatchSet(SUPPORTED)
+apply = _PATCHES.apply
+"""Check the installed versions against :data:`SUPPORTED`, once per process (nothing is wrapped)."""
+applied = _PATCHES.applied

@@ -13,10 +13,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import threading
 from typing import Any
 
-from agentrig.adapters._patching import Internal, VersionRange
+from agentrig.adapters._patching import Internal, PatchSet, VersionRange
 
 # The two overrides live on agentrig's own subclasses: AgentrigCrew and PlantTool (crewai.run).
 from agentrig.adapters.crewai.run import PlantTool, active_run, current_tool_call_id
@@ -90,31 +89,18 @@ INTERNALS: tuple[Internal, ...] = (
 )
 """Every private CrewAI attribute the adapter relies on (the tests check each exists)."""
 
-_lock = threading.Lock()
-_applied = False
+
+def _install() -> None:
+    _pass_tool_call_ids()
+    _run_tool_calls_in_order()
+    _quiet_crewai_chatter()
 
 
-def applied() -> bool:
-    """Whether :func:`apply` has made its process-wide changes in this process."""
-    return _applied
-
-
-def apply() -> None:
-    """Check the installed CrewAI and make the process-wide changes, once per process.
-
-    Raises:
-        UnsupportedFrameworkVersionError: the installed CrewAI is outside :data:`SUPPORTED`.
-    """
-    global _applied
-    with _lock:
-        if _applied:
-            return
-        for supported in SUPPORTED:
-            supported.check()
-        _pass_tool_call_ids()
-        _run_tool_calls_in_order()
-        _quiet_crewai_chatter()
-        _applied = True
+_PATCHES = PatchSet(SUPPORTED, install=_install)
+apply = _PATCHES.apply
+"""Check the installed CrewAI against :data:`SUPPORTED`, then make the process-wide changes
+(:func:`_pass_tool_call_ids`, :func:`_run_tool_calls_in_order`, the chatter filter); once."""
+applied = _PATCHES.applied
 
 
 def _pass_tool_call_ids() -> None:

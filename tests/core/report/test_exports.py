@@ -22,7 +22,7 @@ from agentrig.core.contract.results import RunResult
 from agentrig.core.runner import RunSettings
 from agentrig.core.runner.compare import Comparison, compare
 from agentrig.core.telemetry.jsonl import read_trace_file
-from tests.core.report.otlp_receiver import OtlpReceiver
+from tests.core.telemetry.otlp_receiver import OtlpReceiver
 
 # A process start, a run and a comparison paced at 40 ms per LLM call: several seconds each.
 pytestmark = [pytest.mark.allow_model_requests, pytest.mark.slow]

@@ -1,18 +1,15 @@
-"""A real OTLP/HTTP trace receiver, in-process: what a collector or Phoenix is sent, decoded.
+"""A real OTLP/HTTP trace receiver on loopback for the export tests.
 
-It serves ``POST /v1/traces`` (``application/x-protobuf``), decodes each
-``ExportTraceServiceRequest`` with opentelemetry-proto and keeps the spans as plain dicts.
-:func:`phoenix_token_totals` sums token usage the way Arize Phoenix does: per span,
-``llm.token_count.*`` as sent, else synthesised from ``gen_ai.usage.*``
-(``phoenix/trace/gen_ai/conversion.py``, ``get_openinference_usage_attributes``), then summed
-over every span of the trace, as Phoenix's per-trace cumulative counts are. (Phoenix's project
-totals also skip an LLM span that has an LLM child; a plain sum over spans is the stricter check.)
+``POST /v1/traces`` with an ``application/x-protobuf`` body (gzip or deflate encoded or not) is
+decoded with opentelemetry-proto's ``ExportTraceServiceRequest``, kept, and answered with an
+``ExportTraceServiceResponse`` -- what a collector, Jaeger or Phoenix does with agentrig's export.
 """
 
 from __future__ import annotations
 
 import gzip
 import threading
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,15 +21,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 
-@dataclass(frozen=True)
-class ReceivedSpan:
-    name: str
-    span_id: str
-    parent_span_id: str
-    scope: str
-    attributes: dict[str, Any]
-
-
 def _value(value: AnyValue) -> Any:
     kind = value.WhichOneof("value")
     if kind == "array_value":
@@ -40,59 +28,61 @@ def _value(value: AnyValue) -> Any:
     return getattr(value, kind) if kind else None
 
 
+@dataclass(frozen=True)
+class ReceivedSpan:
+    """One span as the receiver decoded it."""
+
+    name: str
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    attributes: dict[str, Any]
+    resource: dict[str, Any]
+    scope: str
+
+
 class OtlpReceiver:
-    """``with OtlpReceiver() as receiver:`` -- spans arrive in :attr:`spans`."""
+    """``with OtlpReceiver() as receiver:`` serves ``receiver.endpoint`` until the block ends."""
 
     def __init__(self) -> None:
-        self.spans: list[ReceivedSpan] = []
-        self.requests = 0
+        self.requests: list[ExportTraceServiceRequest] = []
+        self.content_types: list[str] = []
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("Content-Encoding") == "gzip":
+                if self.path != "/v1/traces":
+                    self.send_error(404, "only /v1/traces here")
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                encoding = self.headers.get("Content-Encoding", "")
+                if encoding == "gzip":
                     body = gzip.decompress(body)
-                receiver._take(ExportTraceServiceRequest.FromString(body))
-                payload = ExportTraceServiceResponse().SerializeToString()
+                elif encoding == "deflate":
+                    body = zlib.decompress(body)
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                with receiver._lock:
+                    receiver.requests.append(request)
+                    receiver.content_types.append(self.headers.get("Content-Type", ""))
+                reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
-                self.wfile.write(payload)
+                self.wfile.write(reply)
 
             def log_message(self, format: str, *args: Any) -> None:
-                return None
+                return  # keep the test output clean
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def endpoint(self) -> str:
-        """The base URL, as ``--otlp-endpoint`` takes it."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def _take(self, request: ExportTraceServiceRequest) -> None:
-        spans = [
-            ReceivedSpan(
-                name=span.name,
-                span_id=span.span_id.hex(),
-                parent_span_id=span.parent_span_id.hex(),
-                scope=scope_spans.scope.name,
-                attributes={kv.key: _value(kv.value) for kv in span.attributes},
-            )
-            for resource_spans in request.resource_spans
-            for scope_spans in resource_spans.scope_spans
-            for span in scope_spans.spans
-        ]
-        with self._lock:
-            self.requests += 1
-            self.spans.extend(spans)
-
-    def run_spans(self, run_id: str) -> list[ReceivedSpan]:
-        with self._lock:
-            return [s for s in self.spans if s.attributes.get("agentrig.run_id") == run_id]
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> OtlpReceiver:
         self._thread.start()
@@ -101,6 +91,33 @@ class OtlpReceiver:
     def __exit__(self, *exc_info: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def run_spans(self, run_id: str) -> list[ReceivedSpan]:
+        """The spans of one run (stamped ``agentrig.run_id``)."""
+        return [s for s in self.spans() if s.attributes.get("agentrig.run_id") == run_id]
+
+    def spans(self) -> list[ReceivedSpan]:
+        with self._lock:
+            requests = list(self.requests)
+        spans = []
+        for request in requests:
+            for resource_spans in request.resource_spans:
+                resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        spans.append(
+                            ReceivedSpan(
+                                name=span.name,
+                                trace_id=span.trace_id.hex(),
+                                span_id=span.span_id.hex(),
+                                parent_span_id=span.parent_span_id.hex(),
+                                attributes={a.key: _value(a.value) for a in span.attributes},
+                                resource=resource,
+                                scope=scope_spans.scope.name,
+                            )
+                        )
+        return spans
 
 
 def phoenix_token_totals(spans: list[ReceivedSpan]) -> tuple[int, int]:
