@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import Span, SpanProcessor
 
 from agentrig.core.plant.executor import ToolCallRecord
 from agentrig.core.plant.tools import ACTION_TOOLS
@@ -117,14 +117,7 @@ class KillSwitch(SpanProcessor):
         elif span.name.startswith("process "):
             self._count("handoff")
 
-    def on_end(self, span: ReadableSpan) -> None:
-        return None
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
+    # on_end, shutdown and force_flush: the SpanProcessor base class's no-ops.
 
     def __call__(self, record: ToolCallRecord) -> None:
         if record.replayed:
