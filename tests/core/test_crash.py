@@ -128,3 +128,23 @@ async def test_a_run_killed_and_resumed_survives_without_acting_twice(
     assert crash.duplicated_actions == 0
     applied = [(a.tool, a.args.get("device_id")) for a in result.actions if a.ok]
     assert applied == [("set_valve", "valve-12"), ("restart_device", "pump-07")]
+
+
+@pytest.mark.slow
+@pytest.mark.allow_model_requests
+@pytest.mark.parametrize("framework", ["langchain", "autogen", "crewai", "plain"])
+async def test_a_kill_between_the_ledger_write_and_the_result_resumes_the_role(
+    framework: str, tmp_path: Path
+) -> None:
+    # LangChain's resume once took a thread whose last step's writes were saved, but not yet
+    # checkpointed, as answered: the operator stopped after its first action (12/14 runs).
+    settings = RunSettings(
+        state_url=f"sqlite:///{tmp_path / 'state.db'}", out_dir=tmp_path / "runs", keep_state=False
+    )
+    spec = RunSpec(framework=framework, scenario="closed-discharge-valve", run_id=f"a-{framework}")
+    points = [KillPoint.parse("action#1"), KillPoint.parse("tool#4")]
+    result = await crash_test_run(spec, settings, kills=2, points=points)
+    assert result.crash is not None
+    assert result.crash.survived, (result.status, result.error_detail)
+    applied = [(a.tool, a.args.get("device_id")) for a in result.actions if a.ok]
+    assert applied == [("set_valve", "valve-12"), ("restart_device", "pump-07")]

@@ -178,7 +178,7 @@ async def _run_role(
     saved = await agent.aget_state(config)
     inputs: InputAgentState | None = {"messages": [HumanMessage(task)]}
     if saved.values.get("messages"):
-        if not saved.next:
+        if not saved.next and _answered(saved.values["messages"]):
             ctx.telemetry.logger.info("langchain: role already answered in its thread", role=role)
             return _final_text(saved.values["messages"])
         # Interrupted mid-way (a crash, a timeout): continue from the last checkpoint.
@@ -194,6 +194,17 @@ async def _run_role(
         )
         return no_final_answer(role, ctx.max_turns_per_role)
     return _final_text(result["messages"])
+
+
+def _answered(messages: Sequence[Any]) -> bool:
+    """Whether the thread ends in the role's final answer (a model reply asking for no tools).
+
+    ``next`` alone cannot tell: a process killed after a step's writes were saved but before the
+    next checkpoint leaves a snapshot with no ``next`` whose pending writes (the model's reply and
+    its tool calls) still have to be applied -- found by ``compare --kill`` (``action#1``).
+    """
+    last = messages[-1] if messages else None
+    return isinstance(last, AIMessage) and not last.tool_calls
 
 
 def _final_text(messages: Sequence[Any]) -> str:

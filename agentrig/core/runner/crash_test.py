@@ -46,11 +46,17 @@ def check_crash_test_settings(settings: RunSettings) -> None:
 
 
 async def crash_test_run(
-    spec: RunSpec, settings: RunSettings, kills: int, *, seed: int = 0
+    spec: RunSpec,
+    settings: RunSettings,
+    kills: int,
+    *,
+    seed: int = 0,
+    points: Sequence[KillPoint] | None = None,
 ) -> RunResult:
     """Run ``spec`` uninterrupted (the control), then killed ``kills`` times and resumed.
 
-    Returns the killed run's result with :attr:`RunResult.crash` filled in.
+    ``points`` replaces the seeded choice (to reproduce one finding). Returns the killed run's
+    result with :attr:`RunResult.crash` filled in.
     """
     check_crash_test_settings(settings)
     control_spec = spec.model_copy(update={"run_id": f"{spec.run_id}-control"})
@@ -59,7 +65,8 @@ async def crash_test_run(
         raise RuntimeError(f"the control run {control_spec.run_id} produced no result")
     counts = _event_counts(control)
     cell = f"{spec.framework}|{spec.scenario}|{spec.model}|{spec.repeat}"
-    points = choose_kill_points(kills, counts, seed=seed, cell=cell)
+    if points is None:
+        points = choose_kill_points(kills, counts, seed=seed, cell=cell)
     seconds: list[float] = []
     result: RunResult | None = None
     landed = 0

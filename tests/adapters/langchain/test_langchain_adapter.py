@@ -422,3 +422,18 @@ async def test_a_cancelled_run_leaves_no_task_behind(
         release.set()
         await asyncio.sleep(0.05)
         assert asyncio.all_tasks() == before  # LangGraph's step and checkpoint tasks are gone
+
+
+def test_a_thread_cut_after_the_models_reply_was_saved_is_not_taken_as_answered() -> None:
+    # What a SIGKILL between an action's ledger write and its result leaves (compare --kill
+    # found it): the snapshot has no `next`, its last message is not the model's final answer,
+    # and the reply with the tool calls waits in the pending writes. The role must resume.
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    from agentrig.adapters.langchain.adapter import _answered
+
+    asked = AIMessage("", tool_calls=[{"name": "set_valve", "args": {}, "id": "c1"}])
+    assert not _answered([HumanMessage("task"), asked, ToolMessage("ok", tool_call_id="c1")])
+    assert not _answered([HumanMessage("task"), asked])
+    assert not _answered([])
+    assert _answered([HumanMessage("task"), AIMessage("ROOT_CAUSE: closed_valve")])
