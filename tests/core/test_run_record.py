@@ -200,3 +200,28 @@ async def test_prune_lists_old_runs_first_and_deletes_only_those() -> None:
         "runs/old/plant",
         "runs/old/record",
     ]
+
+
+async def test_a_heartbeat_in_flight_never_makes_the_attempts_end_conflict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The heartbeat and the end of the attempt both compare-and-set the record. A store whose
+    # save returns only after yielding once more lets the end cancel a beat whose write the
+    # store has already taken: the process must still learn the new version.
+    from agentrig.core.runner import record as record_module
+
+    class SlowAnswerStore(MemoryStateStore):
+        async def save(self, key: str, state: object, expected_version: int | None = None) -> int:
+            version = await super().save(key, state, expected_version)  # type: ignore[arg-type]
+            await asyncio.sleep(0.001)
+            return version
+
+    monkeypatch.setattr(record_module, "HEARTBEAT_SECONDS", 0.0005)
+    for attempt in range(20):
+        store = SlowAnswerStore()
+        lease = await RunLease.start(store, _record(f"r{attempt}"))
+        await asyncio.sleep(0.002 * (attempt % 4))
+        await lease.finish("passed")
+        record, _ = await load_record(store, f"r{attempt}") or (None, 0)
+        assert record is not None
+        assert (record.status, record.owner) == ("finished", None)

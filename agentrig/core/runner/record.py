@@ -235,6 +235,7 @@ class RunLease:
         self.record = record
         self.version = version
         self._heartbeat: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()
 
     @property
     def attempt(self) -> int:
@@ -346,11 +347,16 @@ class RunLease:
         )
 
     async def _write(self, update: dict[str, Any]) -> None:
-        record = self.record.model_copy(update={**update, "updated_at": _now()})
-        self.version = await self.store.save(
-            record_key(record.run_id), record.model_dump(mode="json"), expected_version=self.version
-        )
-        self.record = record
+        # One write at a time: the heartbeat and the attempt's end must not race each other
+        # with the same expected version.
+        async with self._writing:
+            record = self.record.model_copy(update={**update, "updated_at": _now()})
+            self.version = await self.store.save(
+                record_key(record.run_id),
+                record.model_dump(mode="json"),
+                expected_version=self.version,
+            )
+            self.record = record
 
     def _start_heartbeat(self) -> None:
         self._heartbeat = asyncio.create_task(self._beat(), name=f"lease {self.record.run_id}")
@@ -362,7 +368,10 @@ class RunLease:
             if owner is None:
                 return
             try:
-                await self._write({"owner": owner.model_copy(update={"heartbeat_at": _now()})})
+                # Shielded: stopping the heartbeat must not cut a write in half (the store may
+                # have taken it while this process never learnt the new version).
+                beat = {"owner": owner.model_copy(update={"heartbeat_at": _now()})}
+                await asyncio.shield(self._write(beat))
             except VersionConflict:
                 logger.warning("run lease lost to another process", run_id=self.record.run_id)
                 return

@@ -109,9 +109,16 @@ async def execute_run(
         with contextlib.suppress(Exception):
             await asyncio.shield(lease.release())
         raise
-    await lease.finish(result.status)
-    if not services.settings.keep_state:
-        await forget_run_state(services.store, spec.run_id)
+    try:
+        await lease.finish(result.status)
+        if not services.settings.keep_state:
+            await forget_run_state(services.store, spec.run_id)
+    except Exception as error:  # noqa: BLE001 -- the result stands; the store is told in a line
+        # The run is graded; a store that fails now costs its tidying, never the result.
+        logger.warning("could not close the run's record", run_id=spec.run_id, error=str(error))
+        result = result.model_copy(
+            update={"errors": [*result.errors, f"closing the run record failed: {error}"]}
+        )
     return result
 
 
