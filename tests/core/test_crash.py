@@ -14,6 +14,7 @@ from agentrig.core.runner import RunSettings, RunSpec
 from agentrig.core.runner.crash import KillPoint, choose_kill_points
 from agentrig.core.runner.crash_test import (
     check_crash_test_settings,
+    crash_test_failed,
     crash_test_run,
     duplicated_actions,
 )
@@ -148,3 +149,31 @@ async def test_a_kill_between_the_ledger_write_and_the_result_resumes_the_role(
     assert result.crash.survived, (result.status, result.error_detail)
     applied = [(a.tool, a.args.get("device_id")) for a in result.actions if a.ok]
     assert applied == [("set_valve", "valve-12"), ("restart_device", "pump-07")]
+
+
+@pytest.mark.slow
+@pytest.mark.allow_model_requests
+async def test_a_crash_test_cell_run_again_starts_from_nothing(tmp_path: Path) -> None:
+    # compare --resume redoes a crash-test cell that was cut short: its runs' ids are taken.
+    settings = RunSettings(state_url=f"sqlite:///{tmp_path / 'state.db'}", out_dir=tmp_path / "r")
+    spec = RunSpec(framework="plain", scenario="closed-discharge-valve", run_id="again")
+    first = await crash_test_run(spec, settings, kills=1, seed=3)
+    second = await crash_test_run(spec, settings, kills=1, seed=3)
+    assert first.crash is not None
+    assert second.crash is not None
+    assert second.crash.kill_points == first.crash.kill_points
+    assert (second.status, second.crash.survived, second.crash.duplicated_actions) == (
+        "passed",
+        True,
+        0,
+    )
+
+
+def test_a_broken_crash_test_is_one_errored_cell_blamed_on_the_harness() -> None:
+    spec = RunSpec(framework="plain", scenario="closed-discharge-valve", run_id="x")
+    result = crash_test_failed(spec, RuntimeError("attempt of x exited with 2: error: boom"))
+    assert (result.status, result.error_category) == ("error", "harness")
+    assert (
+        result.error_detail
+        == "the crash test could not run: attempt of x exited with 2: error: boom"
+    )

@@ -49,7 +49,11 @@ from agentrig.core.runner import (
     new_session_id,
     run_matrix,
 )
-from agentrig.core.runner.crash_test import check_crash_test_settings, crash_test_run
+from agentrig.core.runner.crash_test import (
+    check_crash_test_settings,
+    crash_test_failed,
+    crash_test_run,
+)
 from agentrig.core.telemetry.metrics import (
     AgentrigMetrics,
     MetricsServer,
@@ -332,7 +336,10 @@ async def compare(
                 if kills:
 
                     async def execute(spec: RunSpec) -> RunResult:
-                        return await crash_test_run(spec, settings, kills, seed=kill_seed)
+                        try:
+                            return await crash_test_run(spec, settings, kills, seed=kill_seed)
+                        except RuntimeError as error:  # an attempt's process broke: one cell
+                            return crash_test_failed(spec, error)
 
                 await run_matrix(
                     pending,

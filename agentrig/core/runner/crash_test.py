@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -21,12 +22,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agentrig.core.contract.results import CrashTest, RunResult
-from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.runner.crash import KILL_ENV, KillPoint, choose_kill_points
+from agentrig.core.runner.retention import delete_run
+from agentrig.core.runner.run import execute_run
+from agentrig.core.runner.services import RunServices
+from agentrig.core.runner.spec import RunSettings, RunSpec
+from agentrig.core.state import open_state_store
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.exceptions import ConfigurationError, RunRecordError
 
-__all__ = ["check_crash_test_settings", "crash_test_run"]
+__all__ = [
+    "check_crash_test_settings",
+    "crash_test_failed",
+    "crash_test_run",
+    "duplicated_actions",
+]
 
 RESULT_FILE = "attempt-result.json"
 
@@ -60,6 +70,8 @@ async def crash_test_run(
     """
     check_crash_test_settings(settings)
     control_spec = spec.model_copy(update={"run_id": f"{spec.run_id}-control"})
+    # A crash test starts from nothing: a cell cut short before (compare --resume) is redone.
+    await _forget_cells(settings, [spec.run_id, control_spec.run_id])
     control_seconds, control = await _attempt(control_spec, settings, resume=False, point=None)
     if control is None:
         raise RuntimeError(f"the control run {control_spec.run_id} produced no result")
@@ -94,6 +106,30 @@ async def crash_test_run(
         extra_seconds=round(sum(seconds) - control_seconds, 3),
     )
     return result.model_copy(update={"crash": crash})
+
+
+async def _forget_cells(settings: RunSettings, run_ids: Sequence[str]) -> None:
+    """Delete the runs' state and folders (their trace files would add up across tries)."""
+    async with open_state_store(settings.state_url) as store:
+        for run_id in run_ids:
+            await delete_run(store, run_id)
+            await asyncio.to_thread(shutil.rmtree, Path(settings.out_dir) / run_id, True)
+
+
+def crash_test_failed(spec: RunSpec, error: Exception) -> RunResult:
+    """The result of a cell whose crash test broke (an attempt's process failed unexpectedly)."""
+    return RunResult(
+        run_id=spec.run_id,
+        framework=spec.framework,
+        framework_version="unknown",
+        scenario=spec.scenario,
+        model=spec.model,
+        repeat=spec.repeat,
+        status="error",
+        errors=[str(error)],
+        error_category="harness",
+        error_detail=f"the crash test could not run: {error}",
+    )
 
 
 def duplicated_actions(result: RunResult, control: RunResult) -> int:

@@ -21,7 +21,13 @@ from agentrig.core.runner.record import RunRecord, load_record, record_key, run_
 from agentrig.core.state.base import StateStore
 from agentrig.exceptions import CorruptStateError
 
-__all__ = ["PrunableRun", "find_prunable_runs", "forget_run_state", "prune_runs"]
+__all__ = [
+    "PrunableRun",
+    "delete_run",
+    "find_prunable_runs",
+    "forget_run_state",
+    "prune_runs",
+]
 
 
 async def forget_run_state(store: StateStore, run_id: str) -> int:
@@ -72,14 +78,18 @@ async def find_prunable_runs(
     return found
 
 
+async def delete_run(store: StateStore, run_id: str) -> int:
+    """Delete every key of run ``run_id``, its record included; returns how many keys went."""
+    removed = 0
+    for key in await store.keys(run_prefix(run_id)):
+        if await store.delete(key):
+            removed += 1
+    return removed
+
+
 async def prune_runs(store: StateStore, runs: list[PrunableRun]) -> int:
     """Delete every key of ``runs``; returns how many keys went."""
-    removed = 0
-    for run in runs:
-        for key in await store.keys(run_prefix(run.run_id)):
-            if await store.delete(key):
-                removed += 1
-    return removed
+    return sum([await delete_run(store, run.run_id) for run in runs])
 
 
 async def _record(store: StateStore, run_id: str) -> RunRecord | None:
