@@ -95,7 +95,7 @@ def test_a_framework_version_outside_the_range_is_refused_in_one_line(
     supported: VersionRange = patches.SUPPORTED[0]
     adapter_class = type(load_adapter(framework))
     monkeypatch.setattr(_patching, "version", lambda distribution: "99.0.1")
-    monkeypatch.setattr(patches, "_applied", False)
+    monkeypatch.setattr(patches._PATCHES, "_applied", False)  # as in a process not yet patched
     with pytest.raises(UnsupportedFrameworkVersionError) as refused:
         adapter_class()
     message = str(refused.value)
