@@ -45,7 +45,10 @@ def _run(
         str | None, typer.Option("--framework", "-f", help="The adapter to run.")
     ] = None,
     scenario: Annotated[
-        str | None, typer.Option("--scenario", "-s", help="The scenario id.")
+        str | None,
+        typer.Option(
+            "--scenario", "-s", help="A scenario id, or a scenario .yaml file (or folder, glob)."
+        ),
     ] = None,
     model: ModelOption = "reference",
     state: StateOption = "sqlite:///agentrig-state.db",
@@ -111,11 +114,13 @@ def _run(
         elif framework is None or scenario is None:
             fail("give --framework and --scenario (or --resume RUN_ID to continue a run)")
         else:
-            resolve_scenarios(scenario)
+            chosen = resolve_scenarios(scenario)
             resolve_frameworks(framework)
+            if run_id is not None and len(chosen) != 1:
+                fail(f"--run-id names one run, but -s {scenario} is {len(chosen)} scenarios")
             specs = build_matrix(
                 [framework],
-                [scenario],
+                chosen,
                 repeats=repeat,
                 model=model,
                 session=session,
