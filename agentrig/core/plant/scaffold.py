@@ -142,7 +142,7 @@ def scaffold_scenario(
         "(relative to this file)",
         "seed: 7                          # the noise seed (a run's repeat k uses seed + k)",
         "warmup_ticks: 10                 # ticks (30 s each) simulated before the alarm, 0-35",
-        "alarm:",
+        "alarm:                           # what starts the run: the monitor receives it",
         f"  device: {device}              # the device the alarm is about",
         "  message: >-                    # what the monitor receives; {sensor-id} becomes a reading",
         f"    ALARM {device}: abnormal condition{reading}.",
