@@ -191,6 +191,7 @@ def _compare(
     session = new_session_id()
     out_dir = out or Path("runs") / session
     previous: list[RunResult] = []
+    scenario_ids: Sequence[str | ScenarioRef]
     if resume_dir is not None:
         given = {
             "-f": frameworks is not None,

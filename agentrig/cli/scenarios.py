@@ -49,9 +49,9 @@ def _scenario_summary(scenario: Scenario) -> dict[str, Any]:
 
 
 def _list_scenarios(as_json: bool) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from agentrig.cli.options import stdout_console
     from agentrig.core.plant.sources import available_scenarios
     from agentrig.exceptions import ScenarioError
 
@@ -69,7 +69,7 @@ def _list_scenarios(as_json: bool) -> None:
     table.add_column("expected root cause")
     with_packs = any(scenario.origin != "catalogue" for scenario in scenarios)
     if with_packs:
-        table.add_column("source")
+        table.add_column("source", no_wrap=True)
     for scenario in scenarios:
         causes = ", ".join(f"{c.label} @ {c.device}" for c in scenario.expected_root_causes)
         table.add_row(
@@ -79,7 +79,7 @@ def _list_scenarios(as_json: bool) -> None:
             causes + (" + escalate" if scenario.must_escalate else ""),
             *([scenario.origin] if with_packs else []),
         )
-    Console().print(table)
+    stdout_console().print(table)
 
 
 @scenarios_app.callback()
@@ -149,29 +149,22 @@ def _scenarios_show(
 
 @scenarios_app.command("validate")
 def _scenarios_validate(
-    paths: Annotated[
-        list[str], typer.Argument(help="Scenario files, folders of them, or globs.")
-    ],
+    paths: Annotated[list[str], typer.Argument(help="Scenario files, folders of them, or globs.")],
 ) -> None:
     """Check scenario files: every problem at once, each with file, line, field and what is
     expected. Exit status 2 when any file has a problem."""
-    import glob
     from pathlib import Path
 
-    from agentrig.core.plant.scenarios import scenario_files
+    from agentrig.core.plant.sources import scenario_paths
     from agentrig.core.plant.validation import validate_scenario_file
+    from agentrig.exceptions import ConfigurationError
 
     files: list[Path] = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            files.extend(scenario_files(path))
-        elif glob.has_magic(given):
-            files.extend(Path(match) for match in sorted(glob.glob(given, recursive=True)))
-        else:
-            files.append(path)
-    if not files:
-        fail(f"no scenario files in {' '.join(paths)}")
+    try:
+        for given in paths:
+            files.extend(scenario_paths(given))
+    except ConfigurationError as error:
+        fail(error)
     failed = 0
     for file in files:
         problems = validate_scenario_file(file)
@@ -194,7 +187,9 @@ def _scenarios_new(
     ],
     target: Annotated[
         str | None,
-        typer.Option("--target", help="The device or sensor at fault (default: chosen near --device)."),
+        typer.Option(
+            "--target", help="The device or sensor at fault (default: chosen near --device)."
+        ),
     ] = None,
     layout: Annotated[
         str, typer.Option("--layout", help="A built-in layout name or a layout file.")
@@ -205,6 +200,7 @@ def _scenarios_new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a scenario to start from: it validates as written, and every field is commented."""
+    import os
     import re
     from pathlib import Path
 
@@ -223,11 +219,7 @@ def _scenarios_new(
         # A layout file is named relative to the scenario file, as scenarios resolve it.
         reference = layout
         if Path(layout).suffix in (".yaml", ".yml") and out != "-":
-            absolute = Path(layout).resolve()
-            try:
-                reference = str(absolute.relative_to(path.parent.resolve()))
-            except ValueError:
-                reference = str(absolute)
+            reference = os.path.relpath(Path(layout).resolve(), path.parent.resolve())
         text = scaffold_scenario(plant, reference, scenario_id, device, fault, target)
     except AgentrigError as error:
         fail(error)

@@ -8,7 +8,7 @@ another (a device the layout lacks). :func:`yaml_lines` finds the line each fiel
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,14 +112,15 @@ def layout_problems(data: Mapping[str, Any], layout: LayoutSpec) -> list[tuple[L
     problems: list[tuple[Location, str]] = []
     sensors = layout.all_sensors()
 
-    def known(location: Location, value: Any, *, sensors_ok: bool = True) -> bool:
+    def known(location: Location, value: Any, *, sensors_ok: bool = True) -> str | None:
+        """``value`` when the layout has it; else None, with the problem noted."""
         if not isinstance(value, str):
-            return False
+            return None
         if value in layout.devices or (sensors_ok and value in sensors):
-            return True
+            return value
         what = "a device or sensor id" if sensors_ok else "a device id"
         problems.append((location, f"{what} of layout {layout.name!r} (got {value!r})"))
-        return False
+        return None
 
     alarm = data.get("alarm")
     if isinstance(alarm, Mapping) and "device" in alarm:
@@ -137,8 +138,8 @@ def layout_problems(data: Mapping[str, Any], layout: LayoutSpec) -> list[tuple[L
         for other in others if isinstance(others, list) else []:
             known(("expected_root_causes", index, "accept_devices"), other)
     for index, predicate in _items(data, "required_end_state"):
-        target = predicate.get("target")
-        if known(("required_end_state", index, "target"), target):
+        target = known(("required_end_state", index, "target"), predicate.get("target"))
+        if target is not None:
             fields = predicate_fields_of(target, layout)
             field = predicate.get("field")
             if isinstance(field, str) and field not in fields:
@@ -167,11 +168,14 @@ def layout_problems(data: Mapping[str, Any], layout: LayoutSpec) -> list[tuple[L
 
 
 def _fault_problems(
-    index: int, fault: Mapping[str, Any], layout: LayoutSpec, known: Any
+    index: int,
+    fault: Mapping[str, Any],
+    layout: LayoutSpec,
+    known: Callable[[Location, Any], str | None],
 ) -> list[tuple[Location, str]]:
     target_at: Location = ("faults", index, "target")
-    target = fault.get("target")
-    if "target" not in fault or not known(target_at, target):
+    target = known(target_at, fault["target"]) if "target" in fault else None
+    if target is None:
         return []
     kinds = FAULT_TARGET_KINDS.get(str(fault.get("kind")))
     if kinds is None:  # an unknown kind: the model's validation lists the kinds

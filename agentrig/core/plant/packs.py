@@ -55,7 +55,9 @@ def installed_packs() -> list[ScenarioPack]:
     packs = []
     for entry_point in metadata.entry_points(group=PACK_GROUP):
         distribution = entry_point.dist.name if entry_point.dist else entry_point.name
-        where = f"{pack_origin(distribution)} (entry point {entry_point.name} = {entry_point.value})"
+        where = (
+            f"{pack_origin(distribution)} (entry point {entry_point.name} = {entry_point.value})"
+        )
         try:
             loaded = entry_point.load()
         except (ImportError, AttributeError) as error:
@@ -70,7 +72,9 @@ def _folder(loaded: object, where: str) -> Path:
     else:
         value = loaded() if callable(loaded) else loaded
         if not isinstance(value, (str, os.PathLike)):
-            raise ScenarioError(where, "", f"a package, a folder path or a function returning one (got {value!r})")
+            raise ScenarioError(
+                where, "", f"a package, a folder path or a function returning one (got {value!r})"
+            )
         folder = Path(value)
     if not folder.is_dir():
         raise ScenarioError(where, "", f"an existing folder of scenario YAML files (got {folder})")

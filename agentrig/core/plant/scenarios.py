@@ -38,6 +38,7 @@ __all__ = [
     "PredicateField",
     "Scenario",
     "catalogue_ids",
+    "is_layout_file",
     "is_scenario_path",
     "list_scenarios",
     "load_scenario",
@@ -191,7 +192,9 @@ def load_scenario(id_or_path: str | Path, source: str | None = None) -> Scenario
             return _from_packs(str(id_or_path), source)
         scenario = _load_file(Path(source))
         if scenario.id != str(id_or_path) and not is_scenario_path(id_or_path):
-            raise ScenarioError(source, "id", f"the scenario {id_or_path!r} (the file now says {scenario.id!r})")
+            raise ScenarioError(
+                source, "id", f"the scenario {id_or_path!r} (the file now says {scenario.id!r})"
+            )
         return scenario
     if is_scenario_path(id_or_path):
         return _load_file(Path(id_or_path))
@@ -200,7 +203,9 @@ def load_scenario(id_or_path: str | Path, source: str | None = None) -> Scenario
         return _load_file(path, origin=CATALOGUE)
     if source is None:
         return _from_packs(str(id_or_path), None)
-    raise ScenarioError(str(id_or_path), "id", f"one of the catalogue's ids: {', '.join(catalogue_ids())}")
+    raise ScenarioError(
+        str(id_or_path), "id", f"one of the catalogue's ids: {', '.join(catalogue_ids())}"
+    )
 
 
 def catalogue_ids() -> list[str]:
@@ -222,7 +227,9 @@ def _from_packs(scenario_id: str, origin: str | None) -> Scenario:
     known = ", ".join(catalogue_ids())
     if origin is not None:
         raise ScenarioError(scenario_id, "id", f"a scenario of {origin} (is it still installed?)")
-    raise ScenarioError(scenario_id, "id", f"one of the catalogue's ids: {known}, or a pack's, a file or a folder")
+    raise ScenarioError(
+        scenario_id, "id", f"one of the catalogue's ids: {known}, or a pack's, a file or a folder"
+    )
 
 
 def list_scenarios() -> list[Scenario]:
@@ -244,11 +251,12 @@ def scenario_files(folder: Path) -> list[Path]:
     return [
         path
         for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
-        if path.is_file() and not _is_layout_file(path)
+        if path.is_file() and not is_layout_file(path)
     ]
 
 
-def _is_layout_file(path: Path) -> bool:
+def is_layout_file(path: Path) -> bool:
+    """Whether a YAML file is a plant layout (it has devices and no alarm), not a scenario."""
     # A layout beside its scenarios is named by them, not run: it has devices and no alarm.
     try:
         data = yaml.safe_load(path.read_text("utf-8"))
@@ -300,7 +308,9 @@ def _load_file(path: Path, *, origin: str | None = None) -> Scenario:
     try:
         layout = scenario.load_layout()
     except ScenarioError as error:
-        raise ScenarioError(where, "layout", f"a built-in layout name or a layout file ({error})") from None
+        raise ScenarioError(
+            where, "layout", f"a built-in layout name or a layout file ({error})"
+        ) from None
     problems = layout_problems(data, layout)
     if problems:
         location, expected = problems[0]

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from agentrig.core.plant.scenarios import (
     CATALOGUE,
     Scenario,
+    is_layout_file,
     is_scenario_path,
     list_scenarios,
     load_scenario,
@@ -31,7 +32,7 @@ from agentrig.core.plant.scenarios import (
 )
 from agentrig.exceptions import ConfigurationError, ScenarioError
 
-__all__ = ["ScenarioRef", "available_scenarios", "select_scenarios"]
+__all__ = ["ScenarioRef", "available_scenarios", "scenario_paths", "select_scenarios"]
 
 
 class ScenarioRef(BaseModel):
@@ -79,7 +80,16 @@ def select_scenarios(requested: str | Iterable[str]) -> list[ScenarioRef]:
         elif item in by_id:
             chosen.append(by_id[item])
         else:
-            chosen.extend(load_scenario(path) for path in _files(item, by_id))
+            try:
+                paths = scenario_paths(item)
+            except ConfigurationError as error:
+                if "unknown scenario" not in str(error):
+                    raise
+                known_ids = ", ".join(by_id)
+                raise ConfigurationError(
+                    f"{error}; `agentrig scenarios` lists: {known_ids}"
+                ) from None
+            chosen.extend(load_scenario(path) for path in paths)
     # A file of the catalogue or of a pack, named by path, is that scenario.
     chosen = [by_id.get(s.id, s) if _same_file(by_id.get(s.id), s) else s for s in chosen]
     _refuse_duplicates([*known, *chosen])
@@ -87,24 +97,37 @@ def select_scenarios(requested: str | Iterable[str]) -> list[ScenarioRef]:
     return list(dict.fromkeys(refs))
 
 
-def _files(item: str, by_id: dict[str, Scenario]) -> list[Path]:
+def scenario_paths(item: str) -> list[Path]:
+    """The scenario files ``item`` names: a .yaml file, a folder's files, or a glob's matches.
+
+    Layout files among a folder's files or a glob's matches are left out.
+
+    Raises:
+        ConfigurationError: a folder or glob without scenario files, or neither file, folder
+            nor glob (perhaps a misspelt id).
+    """
     path = Path(item).expanduser()
     if path.is_dir():
         found = scenario_files(path)
         if not found:
-            raise ConfigurationError(f"-s {item}: the folder has no scenario files (*.yaml)")
+            raise ConfigurationError(f"{item}: the folder has no scenario files (*.yaml)")
         return found
     if glob.has_magic(item):
-        matches = [Path(match) for match in sorted(glob.glob(item, recursive=True))]
-        found = [match for match in matches if match.is_file() and is_scenario_path(match)]
+        # glob.glob, not Path.glob: the pattern may be absolute, which Path.glob refuses.
+        matches = [Path(match) for match in sorted(glob.glob(item, recursive=True))]  # noqa: PTH207
+        found = [
+            match
+            for match in matches
+            if match.is_file() and is_scenario_path(match) and not is_layout_file(match)
+        ]
         if not found:
-            raise ConfigurationError(f"-s {item}: the glob matches no scenario file (*.yaml)")
+            raise ConfigurationError(f"{item}: the glob matches no scenario file (*.yaml)")
         return found
     if is_scenario_path(item):
         return [path]
     raise ConfigurationError(
         f"unknown scenario(s) {item}: not an id of the catalogue or of an installed pack, a .yaml "
-        f"file, a folder or a glob; `agentrig scenarios` lists: {', '.join(by_id)}"
+        "file, a folder or a glob"
     )
 
 

@@ -75,7 +75,10 @@ def validate_scenario_file(path: Path) -> list[ScenarioProblem]:
 
 
 def _layout(
-    name: object, where: str, lines: dict[tuple[str | int, ...], int], problems: list[ScenarioProblem]
+    name: object,
+    where: str,
+    lines: dict[tuple[str | int, ...], int],
+    problems: list[ScenarioProblem],
 ) -> LayoutSpec | None:
     if not isinstance(name, str):
         return None

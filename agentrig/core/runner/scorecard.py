@@ -16,8 +16,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentrig.core.report.scorecard import Scorecard, build_scorecard, write_scorecard_report
 from agentrig.core.plant.sources import ScenarioRef
+from agentrig.core.report.scorecard import Scorecard, build_scorecard, write_scorecard_report
 from agentrig.core.runner.compare import Comparison, compare
 from agentrig.core.runner.crash_test import check_crash_test_settings
 from agentrig.core.runner.spec import DEFAULT_RUN_TIMEOUT_S, RunSettings

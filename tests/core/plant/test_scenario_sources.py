@@ -57,7 +57,9 @@ def test_ids_files_folders_and_globs_mix_and_carry_their_origin(tmp_path: Path) 
         ScenarioRef(id="breaker-trip-cooling-pump", source=CATALOGUE),
         ScenarioRef(id="my-first-trip", source=str(one.resolve())),
         ScenarioRef(id="my-second-trip", source=str(two.resolve())),
-        ScenarioRef(id="my-third-trip", source=str((tmp_path / "more" / "my-third-trip.yaml"))),
+        ScenarioRef(
+            id="my-third-trip", source=str((tmp_path / "more" / "my-third-trip.yaml").resolve())
+        ),
     ]
     # a catalogue file named by path is the catalogue's scenario
     by_path = select_scenarios(str(scenarios_dir() / "closed-discharge-valve.yaml"))
