@@ -172,9 +172,13 @@ async def _resume_plan(
     explicit_out: bool,
 ) -> tuple[list[RunSpec], RunSettings]:
     """The recorded spec of ``run_id`` and the settings it ran with; checks, changes nothing."""
+    from agentrig.core.plant.scenarios import is_scenario_path, load_scenario
     from agentrig.core.runner import find_run_pointer, resume_spec
     from agentrig.core.state import open_state_store
     from agentrig.exceptions import RunNotFoundError
+
+    if scenario is not None and is_scenario_path(scenario):
+        scenario = load_scenario(scenario).id  # a run names its scenario by id
 
     async with open_state_store(settings.state_url) as store:
         try:

@@ -4,6 +4,10 @@ and ``scenarios new`` from the command line."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from agentrig.core.contract.results import read_results
 from tests.core.plant.test_scenario_sources import BOOSTER, INCIDENTS, write_scenario
 
 runner = CliRunner()
+AGENTRIG = str(Path(sys.executable).with_name("agentrig"))
 
 
 def _run_json(output: str) -> dict[str, object]:
@@ -60,7 +65,12 @@ def test_compare_mixes_catalogue_ids_and_folders_and_records_the_sources(tmp_pat
         "booster-valve-left-shut",
     ]
     assert matrix["scenario_sources"]["my-cooling-trip"] == str(mine.resolve())
-    assert "booster-valve-left-shut" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "booster-valve-left-shut" in report
+    assert (
+        f"Booster pump tripped against its discharge valve left shut (from {BOOSTER.resolve()})"
+        in report
+    )
 
 
 def test_compare_refuses_one_id_from_two_files_before_running(tmp_path: Path) -> None:
@@ -161,3 +171,38 @@ def test_scenarios_json_says_where_each_scenario_comes_from() -> None:
     result = runner.invoke(app, ["scenarios", "--json"])
     assert result.exit_code == 0, result.output
     assert {item["source"] for item in json.loads(result.output)} == {"catalogue"}
+
+
+@pytest.mark.allow_model_requests  # each process talks to its own reference model
+def test_a_killed_run_of_a_file_resumes_from_its_record_named_by_path_or_id(
+    tmp_path: Path,
+) -> None:
+    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}"]
+    environment = {key: value for key, value in os.environ.items() if key != "AGENTRIG_KILL_AT"}
+    killed = subprocess.run(
+        [AGENTRIG, "run", "-f", "plain", "-s", str(BOOSTER), "--run-id", "booster-1", *state],
+        cwd=tmp_path,
+        env={**environment, "AGENTRIG_KILL_AT": "action#1"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    resumed = subprocess.run(
+        [AGENTRIG, "run", "--resume", "booster-1", "-s", str(BOOSTER), "--json", *state],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    result = _run_json(resumed.stdout)
+    assert (result["scenario"], result["scenario_source"]) == (
+        "booster-valve-left-shut",
+        str(BOOSTER.resolve()),
+    )
+    assert result["status"] == "passed"
+    assert result["attempts"] == 2
