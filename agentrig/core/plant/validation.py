@@ -51,9 +51,10 @@ def validate_scenario_file(path: Path) -> list[ScenarioProblem]:
         for item in error.errors(include_url=False):
             location = tuple(part for part in item.get("loc", ()) if not is_internal(part))
             line = line_of(lines, location)
-            problems.append(
-                ScenarioProblem(where, line, field_path(location), expected_from_error(item))
-            )
+            expected = expected_from_error(item)
+            if location[:1] == ("faults",) and location[-1:] == ("kind",):
+                expected = f"a fault kind the plant can simulate: {expected}"
+            problems.append(ScenarioProblem(where, line, field_path(location), expected))
     layout = _layout(data.get("layout", "default"), where, lines, problems)
     if layout is not None:
         for location, expected in layout_problems(data, layout):

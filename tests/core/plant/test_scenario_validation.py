@@ -40,7 +40,7 @@ def _line(path: Path, text: str) -> int:
             "{kind: closed_valve, target: valve-12,",
             "{kind: seal_leak, target: valve-12,",
             "faults[0].kind",
-            "'tripped_breaker', 'ground_fault'",
+            "a fault kind the plant can simulate: 'tripped_breaker', 'ground_fault'",
         ),
         (  # an end-state predicate on a field the device lacks
             "{target: pump-07, field: status, op: eq, value: running}",
