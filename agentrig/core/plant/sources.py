@@ -79,17 +79,13 @@ def select_scenarios(requested: str | Iterable[str]) -> list[ScenarioRef]:
             chosen.extend(known)
         elif item in by_id:
             chosen.append(by_id[item])
+        elif _names_files(item):
+            chosen.extend(load_scenario(path) for path in scenario_paths(item))
         else:
-            try:
-                paths = scenario_paths(item)
-            except ConfigurationError as error:
-                if "unknown scenario" not in str(error):
-                    raise
-                known_ids = ", ".join(by_id)
-                raise ConfigurationError(
-                    f"{error}; `agentrig scenarios` lists: {known_ids}"
-                ) from None
-            chosen.extend(load_scenario(path) for path in paths)
+            raise ConfigurationError(
+                f"unknown scenario(s) {item}; `agentrig scenarios` lists: "
+                f"{', '.join(by_id)}; or give a scenario .yaml file, a folder or a glob"
+            )
     # A file of the catalogue or of a pack, named by path, is that scenario.
     chosen = [by_id.get(s.id, s) if _same_file(by_id.get(s.id), s) else s for s in chosen]
     _refuse_duplicates([*known, *chosen])
@@ -104,7 +100,7 @@ def scenario_paths(item: str) -> list[Path]:
 
     Raises:
         ConfigurationError: a folder or glob without scenario files, or neither file, folder
-            nor glob (perhaps a misspelt id).
+            nor glob.
     """
     path = Path(item).expanduser()
     if path.is_dir():
@@ -125,10 +121,11 @@ def scenario_paths(item: str) -> list[Path]:
         return found
     if is_scenario_path(item):
         return [path]
-    raise ConfigurationError(
-        f"unknown scenario(s) {item}: not an id of the catalogue or of an installed pack, a .yaml "
-        "file, a folder or a glob"
-    )
+    raise ConfigurationError(f"{item}: not a scenario .yaml file, a folder or a glob")
+
+
+def _names_files(item: str) -> bool:
+    return Path(item).expanduser().is_dir() or glob.has_magic(item) or is_scenario_path(item)
 
 
 def _same_file(known: Scenario | None, scenario: Scenario) -> bool:
