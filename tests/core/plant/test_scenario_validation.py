@@ -120,3 +120,18 @@ def test_a_scaffold_validates_for_every_fault_kind(tmp_path: Path, kind: str) ->
     top_level = [line for line in text.splitlines() if line[:1].isalpha()]
     assert len(top_level) == 17
     assert all(" # " in line for line in top_level)
+
+
+def test_a_custom_layout_with_ids_agents_cannot_read_is_refused_at_the_layout_line(
+    tmp_path: Path,
+) -> None:
+    incidents = Path(__file__).parent / "incidents"
+    for name in ("booster-plant.yaml", "booster-valve-left-shut.yaml"):
+        text = (incidents / name).read_text().replace("booster-82", "pump-A1")
+        (tmp_path / name).write_text(text)
+    path = tmp_path / "booster-valve-left-shut.yaml"
+    (problem,) = validate_scenario_file(path)
+    assert (problem.field, problem.line) == ("layout", _line(path, "layout: booster-plant.yaml"))
+    assert "device id 'pump-A1' must look like pump-07: lower-case letters, a dash" in (
+        problem.expected
+    )
