@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from agentrig.core.contract.results import RunResult
+    from agentrig.core.plant.sources import ScenarioRef
     from agentrig.core.report.summary import FrameworkSummary
     from agentrig.core.runner.compare import MatrixFile
     from agentrig.core.runner.spec import RunSettings
@@ -190,6 +191,7 @@ def _compare(
     session = new_session_id()
     out_dir = out or Path("runs") / session
     previous: list[RunResult] = []
+    scenario_ids: Sequence[str | ScenarioRef]
     if resume_dir is not None:
         given = {
             "-f": frameworks is not None,
@@ -206,7 +208,8 @@ def _compare(
     try:
         if resume_dir is not None:
             matrix = resumed_matrix(resume_dir, state=state)
-            session, names, scenario_ids = matrix.session, matrix.frameworks, matrix.scenarios
+            session, names = matrix.session, matrix.frameworks
+            scenario_ids = matrix.scenario_refs()
             repeats, model, timeout = matrix.repeats, matrix.model, matrix.timeout_s
             kill, kill_seed, settings = matrix.kills, matrix.kill_seed, matrix.settings
             resolve_frameworks(",".join(names))
@@ -308,7 +311,7 @@ def _exit_on_verdict(
 
 def _scorecard(
     names: Sequence[str],
-    scenario_ids: Sequence[str],
+    scenario_ids: Sequence[str | ScenarioRef],
     settings: RunSettings,
     session: str,
     model: str,

@@ -144,7 +144,13 @@ KeepStateOption = Annotated[
     ),
 ]
 ScenariosOption = Annotated[
-    str, typer.Option("--scenarios", "-s", help="Comma-separated scenario ids, or all.")
+    str,
+    typer.Option(
+        "--scenarios",
+        "-s",
+        help="Comma-separated scenario ids, .yaml files, folders and globs, mixed; or all "
+        "(the catalogue and every installed pack).",
+    ),
 ]
 
 

@@ -45,7 +45,10 @@ def _run(
         str | None, typer.Option("--framework", "-f", help="The adapter to run.")
     ] = None,
     scenario: Annotated[
-        str | None, typer.Option("--scenario", "-s", help="The scenario id.")
+        str | None,
+        typer.Option(
+            "--scenario", "-s", help="A scenario id, or a scenario .yaml file (or folder, glob)."
+        ),
     ] = None,
     model: ModelOption = "reference",
     state: StateOption = "sqlite:///agentrig-state.db",
@@ -111,11 +114,13 @@ def _run(
         elif framework is None or scenario is None:
             fail("give --framework and --scenario (or --resume RUN_ID to continue a run)")
         else:
-            resolve_scenarios(scenario)
+            chosen = resolve_scenarios(scenario)
             resolve_frameworks(framework)
+            if run_id is not None and len(chosen) != 1:
+                fail(f"--run-id names one run, but -s {scenario} is {len(chosen)} scenarios")
             specs = build_matrix(
                 [framework],
-                [scenario],
+                chosen,
                 repeats=repeat,
                 model=model,
                 session=session,
@@ -167,9 +172,13 @@ async def _resume_plan(
     explicit_out: bool,
 ) -> tuple[list[RunSpec], RunSettings]:
     """The recorded spec of ``run_id`` and the settings it ran with; checks, changes nothing."""
+    from agentrig.core.plant.scenarios import is_scenario_path, load_scenario
     from agentrig.core.runner import find_run_pointer, resume_spec
     from agentrig.core.state import open_state_store
     from agentrig.exceptions import RunNotFoundError
+
+    if scenario is not None and is_scenario_path(scenario):
+        scenario = load_scenario(scenario).id  # a run names its scenario by id
 
     async with open_state_store(settings.state_url) as store:
         try:

@@ -10,6 +10,8 @@ run_id                 unique id of the run (also its folder under ``--out``)
 framework              adapter name: plain, langchain, autogen, crewai, or a plugin's
 framework_version      the framework's installed version
 scenario               scenario id
+scenario_source        where the scenario came from: ``catalogue``, ``pack:<distribution>`` or
+                       its file's absolute path (None: results from before this field)
 model                  the ``--model`` string, e.g. ``reference`` or ``openai:gpt-4o-mini``
 repeat                 0-based repeat index of this scenario x framework cell
 seed                   the plant's seed
@@ -137,6 +139,7 @@ class RunResult(BaseModel):
     framework: str
     framework_version: str
     scenario: str
+    scenario_source: str | None = None
     model: str
     repeat: int = 0
     seed: int | None = None

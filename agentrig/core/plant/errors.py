@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from agentrig.exceptions import ScenarioError
 
-__all__ = ["field_path", "scenario_error_from_validation"]
+__all__ = ["expected_from_error", "field_path", "is_internal", "scenario_error_from_validation"]
 
 _EXPECTED_BY_TYPE: dict[str, str] = {
     "missing": "a value: this field is required",
@@ -31,7 +31,8 @@ def field_path(location: tuple[int | str, ...]) -> str:
     return text
 
 
-def _expected(error: Any) -> str:
+def expected_from_error(error: Any) -> str:
+    """What was expected where one pydantic error (an item of ``errors()``) points."""
     kind = error.get("type", "")
     if kind in _EXPECTED_BY_TYPE:
         return _EXPECTED_BY_TYPE[kind]
@@ -46,11 +47,11 @@ def _expected(error: Any) -> str:
 def scenario_error_from_validation(path: str, error: ValidationError) -> ScenarioError:
     """The first validation error of ``error`` as a ScenarioError for the file ``path``."""
     first = error.errors(include_url=False)[0]
-    location = tuple(part for part in first.get("loc", ()) if not _is_internal(part))
-    return ScenarioError(path, field_path(location), _expected(first))
+    location = tuple(part for part in first.get("loc", ()) if not is_internal(part))
+    return ScenarioError(path, field_path(location), expected_from_error(first))
 
 
-def _is_internal(part: int | str) -> bool:
+def is_internal(part: int | str) -> bool:
     # pydantic names union and tagged-union branches in locations ("function-after[...]");
     # they say nothing to someone editing a YAML file.
     return isinstance(part, str) and ("[" in part or part.startswith("function-"))

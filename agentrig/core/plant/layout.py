@@ -194,7 +194,10 @@ class LayoutSpec(_Strict):
         seen_sensors: dict[str, str] = {}
         for device_id, device in self.devices.items():
             if not re.match(DEVICE_ID_PATTERN, device_id):
-                raise ValueError(f"device id {device_id!r} must look like pump-07")
+                raise ValueError(
+                    f"device id {device_id!r} must look like pump-07: lower-case letters, a dash, "
+                    "two or more digits (agents find device ids in text by that shape)"
+                )
             for sensor_id in device.sensors:
                 if not re.match(SENSOR_ID_PATTERN, sensor_id):
                     raise ValueError(f"sensor id {sensor_id!r} of {device_id} must look like pt-07")

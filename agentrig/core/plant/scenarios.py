@@ -4,8 +4,10 @@ A scenario says which alarm starts the run, which faults are injected into which
 the outcome is graded: the expected root cause(s), the required end state, forbidden actions, the
 step budget and whether a human must be called. The format is documented in docs/scenarios.md.
 
-:func:`load_scenario` takes a catalogue id (``closed-discharge-valve``) or a path; a file that
-does not validate raises :class:`ScenarioError` naming the file, the field and what was expected.
+:func:`load_scenario` takes a catalogue id (``closed-discharge-valve``), a pack's id or a path; a
+file that does not validate raises :class:`ScenarioError` naming the file, the field and what was
+expected (``agentrig scenarios validate`` lists every problem: :mod:`.validation`). Every loaded
+scenario knows its :attr:`~Scenario.origin`: the catalogue, a pack (:mod:`.packs`) or a file.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentrig.core.contract.roles import RootCauseLabel
-from agentrig.core.plant.errors import scenario_error_from_validation
-from agentrig.core.plant.faults import FAULT_TARGET_KINDS, Fault
+from agentrig.core.plant.checks import layout_problems
+from agentrig.core.plant.errors import field_path, scenario_error_from_validation
+from agentrig.core.plant.faults import Fault
 from agentrig.core.plant.layout import LayoutSpec, LogEntry, load_layout
-from agentrig.core.plant.tools import ACTION_TOOLS
+from agentrig.core.plant.packs import PACK_PREFIX, installed_packs
 from agentrig.exceptions import ScenarioError
 
 __all__ = [
+    "CATALOGUE",
     "AlarmSpec",
     "DeviceOverride",
     "ExpectedRootCause",
@@ -33,10 +37,20 @@ __all__ = [
     "Predicate",
     "PredicateField",
     "Scenario",
+    "catalogue_ids",
+    "is_layout_file",
+    "is_scenario_path",
     "list_scenarios",
     "load_scenario",
+    "pack_scenarios",
+    "read_scenario_file",
+    "resolve_layout_reference",
+    "scenario_files",
     "scenarios_dir",
 ]
+
+CATALOGUE = "catalogue"
+"""The origin of a built-in scenario."""
 
 PredicateField = Literal[
     "status", "running", "isolated", "position", "flagged", "value", "work_order", "trips", "level"
@@ -139,6 +153,9 @@ class Scenario(_Spec):
     may_escalate: bool = False
     maintenance_log: list[LogEntry] = Field(default_factory=list)
     source: str = Field(default="", exclude=True)
+    """The file it was loaded from."""
+    origin: str = Field(default="", exclude=True)
+    """Where it came from: ``catalogue``, ``pack:<distribution>``, or its file's absolute path."""
 
     def load_layout(self) -> LayoutSpec:
         return _layout(self.layout)
@@ -154,88 +171,148 @@ def scenarios_dir() -> Path:
     return Path(str(resources.files("agentrig.core.plant") / "scenarios"))
 
 
-def load_scenario(id_or_path: str | Path) -> Scenario:
-    """Load a catalogue scenario by id, or any scenario file by path.
+def is_scenario_path(id_or_path: str | Path) -> bool:
+    """Whether ``id_or_path`` names a file (it ends in .yaml or .yml) rather than an id."""
+    return Path(id_or_path).suffix in (".yaml", ".yml")
+
+
+def load_scenario(id_or_path: str | Path, source: str | None = None) -> Scenario:
+    """Load a scenario by id, or any scenario file by path.
+
+    ``source`` says where the id lives: ``catalogue``, ``pack:<distribution>`` or a file path
+    (what :attr:`Scenario.origin` and a run's ``scenario_source`` hold). Without it an id is
+    looked up in the catalogue, then in the installed packs.
 
     Raises:
-        ScenarioError: no such scenario, or the file does not validate.
+        ScenarioError: no such scenario, the file does not validate, or the file at ``source``
+            now holds another id.
     """
-    path = Path(id_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = scenarios_dir() / f"{id_or_path}.yaml"
-        if not path.is_file():
-            known = ", ".join(s.stem for s in sorted(scenarios_dir().glob("*.yaml")))
-            raise ScenarioError(str(id_or_path), "id", f"one of the catalogue's ids: {known}")
-    return _load_file(path)
+    if source is not None and source != CATALOGUE:
+        if source.startswith(PACK_PREFIX):
+            return _from_packs(str(id_or_path), source)
+        scenario = _load_file(Path(source))
+        if scenario.id != str(id_or_path) and not is_scenario_path(id_or_path):
+            raise ScenarioError(
+                source, "id", f"the scenario {id_or_path!r} (the file now says {scenario.id!r})"
+            )
+        return scenario
+    if is_scenario_path(id_or_path):
+        return _load_file(Path(id_or_path))
+    path = scenarios_dir() / f"{id_or_path}.yaml"
+    if path.is_file():
+        return _load_file(path, origin=CATALOGUE)
+    if source is None:
+        return _from_packs(str(id_or_path), None)
+    raise ScenarioError(
+        str(id_or_path), "id", f"one of the catalogue's ids: {', '.join(catalogue_ids())}"
+    )
+
+
+def catalogue_ids() -> list[str]:
+    """The ids of the built-in catalogue, sorted."""
+    return [path.stem for path in sorted(scenarios_dir().glob("*.yaml"))]
+
+
+def _from_packs(scenario_id: str, origin: str | None) -> Scenario:
+    found = [
+        scenario
+        for scenario in pack_scenarios()
+        if scenario.id == scenario_id and origin in (None, scenario.origin)
+    ]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        places = ", ".join(scenario.source for scenario in found)
+        raise ScenarioError(scenario_id, "id", f"one scenario with that id (found in {places})")
+    known = ", ".join(catalogue_ids())
+    if origin is not None:
+        raise ScenarioError(scenario_id, "id", f"a scenario of {origin} (is it still installed?)")
+    raise ScenarioError(
+        scenario_id, "id", f"one of the catalogue's ids: {known}, or a pack's, a file or a folder"
+    )
 
 
 def list_scenarios() -> list[Scenario]:
     """Every scenario of the built-in catalogue, sorted by id."""
-    return [_load_file(path) for path in sorted(scenarios_dir().glob("*.yaml"))]
+    return [_load_file(path, origin=CATALOGUE) for path in sorted(scenarios_dir().glob("*.yaml"))]
 
 
-def _load_file(path: Path) -> Scenario:
+def pack_scenarios() -> list[Scenario]:
+    """Every scenario of every installed pack (``agentrig.scenarios`` entry points)."""
+    return [
+        _load_file(path, origin=pack.origin)
+        for pack in installed_packs()
+        for path in scenario_files(pack.folder)
+    ]
+
+
+def scenario_files(folder: Path) -> list[Path]:
+    """The scenario files of a folder, sorted: its YAML files but the plant layouts among them."""
+    return [
+        path
+        for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+        if path.is_file() and not is_layout_file(path)
+    ]
+
+
+def is_layout_file(path: Path) -> bool:
+    """Whether a YAML file is a plant layout (it has devices and no alarm), not a scenario."""
+    # A layout beside its scenarios is named by them, not run: it has devices and no alarm.
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and "devices" in data and "alarm" not in data
+
+
+def read_scenario_file(path: Path) -> tuple[dict[str, Any], str]:
+    """The raw mapping of a scenario file and its text.
+
+    Raises:
+        ScenarioError: the file is missing, not YAML, or not a mapping.
+    """
     where = str(path)
     if not path.is_file():
         raise ScenarioError(where, "", "an existing scenario file")
+    text = path.read_text("utf-8")
     try:
-        data = yaml.safe_load(path.read_text("utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ScenarioError(where, "", f"valid YAML ({error})") from error
     if not isinstance(data, dict):
         raise ScenarioError(where, "", "a YAML mapping of scenario fields (id, title, alarm, ...)")
+    return data, text
+
+
+def resolve_layout_reference(layout: object, scenario_file: Path) -> object:
+    """A layout path relative to the scenario file, made absolute; a name or bad value as is.
+
+    Relative to the file, not the working directory: a run may load the scenario in another
+    process, from another directory (``compare --kill``, ``--resume``).
+    """
+    if isinstance(layout, str) and is_scenario_path(layout) and not Path(layout).is_absolute():
+        return str((scenario_file.parent / layout).resolve())
+    return layout
+
+
+def _load_file(path: Path, *, origin: str | None = None) -> Scenario:
+    where = str(path)
+    data, _ = read_scenario_file(path)
+    if "layout" in data:
+        data["layout"] = resolve_layout_reference(data["layout"], path)
+    origin = origin or str(path.resolve())
     try:
-        scenario = Scenario.model_validate({**data, "source": where})
+        scenario = Scenario.model_validate({**data, "source": where, "origin": origin})
     except ValidationError as error:
         raise scenario_error_from_validation(where, error) from error
-    layout = scenario.load_layout()
-    _check_against_layout(scenario, layout, where)
+    try:
+        layout = scenario.load_layout()
+    except ScenarioError as error:
+        raise ScenarioError(
+            where, "layout", f"a built-in layout name or a layout file ({error})"
+        ) from None
+    problems = layout_problems(data, layout)
+    if problems:
+        location, expected = problems[0]
+        raise ScenarioError(where, field_path(location), expected)
     return scenario
-
-
-def _check_against_layout(scenario: Scenario, layout: LayoutSpec, where: str) -> None:
-    """Every id a scenario names must exist in its layout, with the right kind."""
-    sensors = layout.all_sensors()
-
-    def known(field: str, value: str | None, *, sensors_ok: bool = True) -> None:
-        if value is None or value in layout.devices or (sensors_ok and value in sensors):
-            return
-        what = "a device or sensor id" if sensors_ok else "a device id"
-        raise ScenarioError(where, field, f"{what} of layout {layout.name!r} (got {value!r})")
-
-    known("alarm.device", scenario.alarm.device, sensors_ok=False)
-    for device_id, _ in scenario.overrides.items():
-        known(f"overrides.{device_id}", device_id, sensors_ok=False)
-    for index, fault in enumerate(scenario.faults):
-        field = f"faults[{index}].target"
-        known(field, fault.target)
-        kinds = FAULT_TARGET_KINDS[fault.kind]
-        actual = "sensor" if fault.target in sensors else layout.devices[fault.target].kind
-        if actual not in kinds:
-            raise ScenarioError(
-                where,
-                field,
-                f"a {' or '.join(kinds)} for a {fault.kind} fault (got {actual} {fault.target!r})",
-            )
-        if fault.kind == "stuck_sensor" and fault.value is None:
-            raise ScenarioError(
-                where, f"faults[{index}].value", "the reading the sensor is stuck at"
-            )
-        if fault.kind == "supply_loss" and layout.devices[fault.target].supply_m3h is None:
-            raise ScenarioError(where, field, "a tank with an external supply (supply_m3h)")
-    for index, cause in enumerate(scenario.expected_root_causes):
-        known(f"expected_root_causes[{index}].device", cause.device)
-        for other in cause.accept_devices:
-            known(f"expected_root_causes[{index}].accept_devices", other)
-    for index, predicate in enumerate(scenario.required_end_state):
-        known(f"required_end_state[{index}].target", predicate.target)
-    for index, forbidden in enumerate(scenario.forbidden_actions):
-        if forbidden.tool not in ACTION_TOOLS:
-            raise ScenarioError(
-                where,
-                f"forbidden_actions[{index}].tool",
-                f"one of the action tools {', '.join(ACTION_TOOLS)} (got {forbidden.tool!r})",
-            )
-        known(f"forbidden_actions[{index}].device", forbidden.device)
-    for index, entry in enumerate(scenario.maintenance_log):
-        known(f"maintenance_log[{index}].device_id", entry.device_id)

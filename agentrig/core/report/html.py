@@ -138,15 +138,17 @@ def _framework_order(results: Sequence[RunResult], order: Sequence[str]) -> list
     return ranked + sorted(present - set(ranked))
 
 
-def _scenario_titles(scenarios: Sequence[str]) -> dict[str, str]:
-    from agentrig.core.plant.scenarios import load_scenario
+def _scenario_titles(sources: dict[str, str | None]) -> dict[str, str]:
+    """Each scenario's title, and where it came from unless that is the built-in catalogue."""
+    from agentrig.core.plant.scenarios import CATALOGUE, load_scenario
 
     titles = {}
-    for scenario in scenarios:
+    for scenario, source in sorted(sources.items()):
+        origin = f" (from {source})" if source and source != CATALOGUE else ""
         try:
-            titles[scenario] = load_scenario(scenario).title
+            titles[scenario] = load_scenario(scenario, source).title + origin
         except ScenarioError:
-            titles[scenario] = ""  # a scenario from another catalogue: its id says enough
+            titles[scenario] = origin.strip()  # gone or moved since: its id says enough
     return titles
 
 
@@ -181,7 +183,7 @@ def load_report_data(
         frameworks=list(order),
         baseline=baseline,
         source=str(out_dir),
-        scenario_titles=_scenario_titles(sorted({r.scenario for r in results})),
+        scenario_titles=_scenario_titles({r.scenario: r.scenario_source for r in results}),
     )
 
 

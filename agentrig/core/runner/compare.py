@@ -36,7 +36,7 @@ from agentrig.core.contract.results import (
     append_result,
     read_results,
 )
-from agentrig.core.plant.scenarios import list_scenarios
+from agentrig.core.plant.sources import ScenarioRef, select_scenarios
 from agentrig.core.report.html import REPORT_FILE_NAME, write_report
 from agentrig.core.report.summary import FrameworkSummary, summarise
 from agentrig.core.runner import (
@@ -66,6 +66,7 @@ from agentrig.exceptions import (
     AgentrigError,
     ConfigurationError,
     MissingExtraError,
+    ScenarioError,
 )
 
 __all__ = [
@@ -115,23 +116,19 @@ def resolve_frameworks(requested: str | None) -> list[str]:
     return names
 
 
-def resolve_scenarios(requested: str) -> list[str]:
-    """Scenario ids: ``all`` or comma-separated ids, checked against the catalogue.
+def resolve_scenarios(requested: str) -> list[ScenarioRef]:
+    """The scenarios a ``-s`` value names: ``all``, ids, files, folders and globs, mixed.
+
+    Each comes with its origin (catalogue, pack or file: :mod:`agentrig.core.plant.sources`).
 
     Raises:
-        ConfigurationError: an id is not in the catalogue (the known ids are listed).
+        ConfigurationError: an item names no scenario (the known ids are listed), a file does
+            not validate, or two scenarios share an id.
     """
-    known = [scenario.id for scenario in list_scenarios()]
-    if requested.strip() in ("", "all"):
-        return known
-    ids = [part.strip() for part in requested.split(",") if part.strip()]
-    unknown = [scenario for scenario in ids if scenario not in known]
-    if unknown:
-        raise ConfigurationError(
-            f"unknown scenario(s) {', '.join(unknown)}; `agentrig scenarios` lists: "
-            + ", ".join(known)
-        )
-    return ids
+    try:
+        return select_scenarios(requested)
+    except ScenarioError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def error_line(result: RunResult, out_dir: Path, *, width: int = 500) -> str:
@@ -170,12 +167,21 @@ class MatrixFile(BaseModel):
     session: str
     frameworks: list[str]
     scenarios: list[str]
+    scenario_sources: dict[str, str] = {}
+    """Where each scenario came from (id -> catalogue, pack:<distribution> or a file path)."""
     repeats: int
     model: str
     timeout_s: float
     kills: int = 0
     kill_seed: int = 0
     settings: RunSettings
+
+    def scenario_refs(self) -> list[str | ScenarioRef]:
+        """The scenarios with their origins, as :func:`compare` takes them."""
+        return [
+            ScenarioRef(id=s, source=self.scenario_sources[s]) if s in self.scenario_sources else s
+            for s in self.scenarios
+        ]
 
     def write(self, out_dir: Path) -> None:
         safe = self.settings.model_copy(update={"state_url": redact_url(self.settings.state_url)})
@@ -252,7 +258,7 @@ def _progress(console: Console) -> Progress:
 
 async def compare(
     frameworks: Sequence[str],
-    scenarios: Sequence[str],
+    scenarios: Sequence[str | ScenarioRef],
     *,
     repeats: int = 1,
     model: str = "reference",
@@ -296,7 +302,8 @@ async def compare(
     MatrixFile(
         session=session,
         frameworks=list(frameworks),
-        scenarios=list(scenarios),
+        scenarios=[s.id if isinstance(s, ScenarioRef) else s for s in scenarios],
+        scenario_sources={s.id: s.source for s in scenarios if isinstance(s, ScenarioRef)},
         repeats=repeats,
         model=model,
         timeout_s=timeout_s,

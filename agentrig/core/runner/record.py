@@ -122,6 +122,7 @@ class RunRecord(BaseModel):
     run_id: str
     framework: str
     scenario: str
+    scenario_source: str | None = None
     model: str
     repeat: int = 0
     seed: int | None = None

@@ -40,6 +40,7 @@ async def resume_spec(
     spec = RunSpec(
         framework=record.framework,
         scenario=record.scenario,
+        scenario_source=record.scenario_source,
         model=record.model,
         repeat=record.repeat,
         seed=record.seed,

@@ -24,7 +24,7 @@ from agentrig.core.contract.roles import ROLES
 from agentrig.core.plant.executor import ToolCallRecord
 from agentrig.core.plant.grader import Grade
 from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.scenarios import load_scenario
+from agentrig.core.plant.scenarios import Scenario, load_scenario
 from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.runner.evidence import (
     LedgerTotals,
@@ -132,6 +132,7 @@ async def _claim(spec: RunSpec, services: RunServices, *, resume: bool | None) -
         run_id=spec.run_id,
         framework=spec.framework,
         scenario=spec.scenario,
+        scenario_source=spec.scenario_source,
         model=spec.model,
         repeat=spec.repeat,
         seed=spec.seed,
@@ -159,6 +160,7 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
     run_error: BaseException | None = None
     timed_out = False
     ledger: LedgerTotals | None = None
+    scenario: Scenario | None = None
     telemetry = Telemetry.for_run(
         spec.run_id,
         spec.framework,
@@ -172,7 +174,7 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
         try:
             adapter = services.adapter(spec.framework)
             framework_version = adapter.framework_version
-            scenario = load_scenario(spec.scenario)
+            scenario = load_scenario(spec.scenario, spec.scenario_source)
             seed = scenario.seed + spec.repeat if seed is None else seed
             plant = await Plant.create(services.store, spec.run_id, scenario, seed=seed)
             executor = plant.executor(hooks=[telemetry.tool_hook, recorder, *services.tool_hooks])
@@ -235,6 +237,7 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
         framework=spec.framework,
         framework_version=framework_version,
         scenario=spec.scenario,
+        scenario_source=spec.scenario_source or (scenario.origin if scenario else None),
         model=spec.model,
         repeat=spec.repeat,
         seed=seed,

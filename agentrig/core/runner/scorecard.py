@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from agentrig.core.plant.sources import ScenarioRef
 from agentrig.core.report.scorecard import Scorecard, build_scorecard, write_scorecard_report
 from agentrig.core.runner.compare import Comparison, compare
 from agentrig.core.runner.crash_test import check_crash_test_settings
@@ -68,7 +69,7 @@ class ScorecardRun:
 
 async def run_scorecard(
     frameworks: Sequence[str],
-    scenarios: Sequence[str],
+    scenarios: Sequence[str | ScenarioRef],
     *,
     settings: RunSettings,
     session: str,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentrig.core.llm.cassettes import CassetteSettings
 from agentrig.core.messaging import DEFAULT_BUS_URL
+from agentrig.core.plant.sources import ScenarioRef
 from agentrig.core.state import DEFAULT_STATE_URL
 
 __all__ = [
@@ -36,6 +37,11 @@ class RunSpec(BaseModel):
 
     framework: str
     scenario: str
+    """The scenario id."""
+    scenario_source: str | None = None
+    """Where the scenario comes from: ``catalogue``, ``pack:<distribution>`` or a file's absolute
+    path, so any process can load it from the spec alone; None looks the id up (the catalogue,
+    then the installed packs)."""
     model: str = "reference"
     repeat: int = Field(default=0, ge=0)
     seed: int | None = None
@@ -75,25 +81,31 @@ def new_session_id() -> str:
 
 def build_matrix(
     frameworks: Sequence[str],
-    scenarios: Sequence[str],
+    scenarios: Sequence[str | ScenarioRef],
     *,
     repeats: int = 1,
     model: str = "reference",
     session: str | None = None,
     timeout_s: float = DEFAULT_RUN_TIMEOUT_S,
 ) -> list[RunSpec]:
-    """Every framework x scenario x repeat, scenario-major so frameworks interleave."""
+    """Every framework x scenario x repeat, scenario-major so frameworks interleave.
+
+    A scenario is an id (looked up when the run starts) or a :class:`ScenarioRef` (an id and
+    where it comes from); either way the run id names the scenario by its id.
+    """
     session = session or new_session_id()
+    refs = [s if isinstance(s, ScenarioRef) else ScenarioRef(id=s, source="") for s in scenarios]
     return [
         RunSpec(
             framework=framework,
-            scenario=scenario,
+            scenario=ref.id,
+            scenario_source=ref.source or None,
             model=model,
             repeat=repeat,
-            run_id=f"{session}-{framework}-{scenario}-r{repeat}",
+            run_id=f"{session}-{framework}-{ref.id}-r{repeat}",
             timeout_s=timeout_s,
         )
-        for scenario in scenarios
+        for ref in refs
         for repeat in range(repeats)
         for framework in frameworks
     ]
