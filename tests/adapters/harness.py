@@ -29,6 +29,7 @@ from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
 from agentrig.core.state import StateStore
 from agentrig.core.telemetry import Telemetry, capture_telemetry
+from agentrig.core.telemetry.testing import CapturedTelemetry
 from agentrig.exceptions import BusError
 
 SCENARIO = "blocked-discharge"
@@ -145,6 +146,8 @@ class World:
     ctx: RunContext
     plant: Plant
     records: list[ToolCallRecord] = field(default_factory=list)
+    captured: CapturedTelemetry | None = None
+    """The run's spans and metrics (readable after the world's block too)."""
 
     async def ledger(self) -> list[LedgerEntry]:
         return await ledger_of(self.ctx.store, self.ctx.run_id)
@@ -190,7 +193,7 @@ async def adapter_world(
                 "plant", "monitor", await plant.alarm_text(), type="alarm"
             )
             try:
-                yield World(alarm, ctx, plant, records)
+                yield World(alarm, ctx, plant, records, captured)
             finally:
                 executor.close()
 

@@ -29,7 +29,7 @@ from agentrig.adapters.autogen.adapter import (
     model_info_for,
 )
 from agentrig.adapters.autogen.state import TeamCheckpoint, TeamCheckpoints, checkpoint_key
-from agentrig.core.contract.agent import Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.contract.agent import Handoffs, Outcome, RunContext
 from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 from agentrig.core.messaging import Message
@@ -39,11 +39,11 @@ from agentrig.core.plant.state import PlantState, plant_key
 from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, run_matrix
 from agentrig.core.state import MemoryStateStore
-from agentrig.core.telemetry import Telemetry, capture_telemetry, setup_telemetry
+from agentrig.core.telemetry import setup_telemetry
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.normalise import normalise
 from agentrig.exceptions import AdapterError, BusError
-from tests.adapters.harness import RecordingBus
+from tests.adapters.harness import RecordingBus, adapter_world
 
 # The in-process reference model, on purpose: crashes, resumes and cancellations need the live
 # conversation (a cassette would replay one fixed exchange, not what a resumed team asks).
@@ -81,31 +81,14 @@ async def _context(
     hooks: Sequence[Hook] = (),
     max_turns_per_role: int = 30,
 ) -> AsyncIterator[tuple[Message, RunContext, Plant]]:
-    """The world of one run, as the runner builds it: plant, executor, telemetry, alarm handoff."""
-    with capture_telemetry() as captured:
-        telemetry = Telemetry.for_run(run_id, "autogen", SCENARIO, metrics=captured.metrics)
-        with telemetry, telemetry.workflow("maintenance"):
-            plant = await Plant.create(store, run_id, SCENARIO)
-            executor = plant.executor(hooks=[telemetry.tool_hook, attempt.records.append, *hooks])
-            handoffs = Handoffs(bus, run_id, telemetry)
-            ctx = RunContext(
-                run_id=run_id,
-                tools=bind_tools(executor),
-                model=endpoint,
-                store=store,
-                bus=bus,
-                telemetry=telemetry,
-                handoffs=handoffs,
-                max_turns_per_role=max_turns_per_role,
-            )
-            alarm = await handoffs.hand_over(
-                "plant", "monitor", await plant.alarm_text(), type="alarm"
-            )
-            try:
-                yield alarm, ctx, plant
-            finally:
-                executor.close()
-        trace = normalise(captured.records(run_id), run_id)
+    """The world of one run, as the runner builds it (the adapter harness's), and its trace."""
+    async with adapter_world(
+        "autogen", store, bus, endpoint, run_id, hooks=hooks, max_turns_per_role=max_turns_per_role
+    ) as world:
+        attempt.records = world.records  # the same list: filled as the calls happen
+        yield world.alarm, world.ctx, world.plant
+    assert world.captured is not None
+    trace = normalise(world.captured.records(run_id), run_id)
     attempt.llm_roles = [step.role for step in trace.steps() if step.kind == "llm"]
     attempt.segment_roles = [segment.role for segment in trace.roles]
 

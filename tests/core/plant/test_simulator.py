@@ -11,19 +11,7 @@ from .conftest import scripted_run
 
 
 def simulate(scenario_id: str, *, seed: int | None = None) -> PlantSimulator:
-    scenario = load_scenario(scenario_id)
-    return PlantSimulator.create(
-        run_id="test",
-        scenario_id=scenario.id,
-        layout=scenario.load_layout(),
-        seed=scenario.seed if seed is None else seed,
-        faults=scenario.faults,
-        overrides={device: o.changes() for device, o in scenario.overrides.items()},
-        alarm_device=scenario.alarm.device,
-        alarm_message=scenario.alarm.message,
-        warmup_ticks=scenario.warmup_ticks,
-        maintenance_log=scenario.maintenance_log,
-    )
+    return PlantSimulator.from_scenario(load_scenario(scenario_id), run_id="test", seed=seed)
 
 
 def series(simulator: PlantSimulator, ticks: int, *sensors: str) -> dict[str, list[float]]:
