@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     report = subprocess.run([sys.executable, "-m", "agentrig.cli", "report", str(out)])
     problems = check_comparison(out, cassettes, model=MODEL_NAME, served_model=served)
     timings = {
-        "server build (s)": args.build_seconds or "reused",
+        # Seconds of the last set-up of .interop-venv: minutes when it built llama-cpp-python,
+        # seconds when the cached wheel was reused.
+        "server environment set-up (s)": args.build_seconds or "not recorded",
         "server start (s)": f"{start_s:.1f}",
         "matrix run (s)": f"{run_s:.1f}",
         "server": f"llama-cpp-python, {gguf.name}, n_ctx {args.n_ctx}, served as {served!r}",

@@ -214,6 +214,7 @@ def markdown_table(
             f"| {cell.framework} | {cell.version} | {cell.statuses} | {cell.llm_calls} | "
             f"{cell.input_tokens}+{cell.output_tokens} | {cell.wall_seconds:.1f} | {reason} |"
         )
-    for name, value in (timings or {}).items():
-        lines.append(f"\n{name}: {value}")
+    if timings:
+        lines.append("")
+    lines += [f"- {name}: {value}" for name, value in (timings or {}).items()]
     return "\n".join(lines) + "\n"
