@@ -83,3 +83,34 @@ def test_the_token_columns_are_the_servers_own_usage(replayed: Path) -> None:
         assert (result.input_tokens, result.output_tokens) == (prompt, completion)
         if replies:
             assert prompt > 0
+
+
+def test_the_checks_catch_wrong_tokens_a_multi_line_reason_and_an_unnamed_field(
+    replayed: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    folder = tmp_path / "tampered"
+    shutil.copytree(replayed, folder)
+    results = read_results(folder)
+    tampered = []
+    for result in results:
+        if (result.framework, result.scenario) == ("plain", INTEROP_SCENARIOS[0]):
+            result = result.model_copy(update={"input_tokens": result.input_tokens + 1})
+        if result.framework == "autogen" and result.scenario == INTEROP_SCENARIOS[0]:
+            result = result.model_copy(update={"error_detail": "AutoGen rejected the reply"})
+        if result.framework == "crewai" and result.scenario == INTEROP_SCENARIOS[0]:
+            result = result.model_copy(update={"error_detail": "line one\nline two `content`"})
+        tampered.append(result.model_dump_json())
+    (folder / "results.jsonl").write_text("\n".join(tampered) + "\n", encoding="utf-8")
+
+    problems = check_comparison(folder, CASSETTES, model="smollm2", served_model=SERVED_MODEL)
+    scenario = INTEROP_SCENARIOS[0]
+    assert [p.split(":")[0] for p in problems] == [
+        f"plain x {scenario}",
+        f"autogen x {scenario}",
+        f"crewai x {scenario}",
+    ]
+    assert "the server reported" in problems[0]
+    assert "names no field" in problems[1]
+    assert "not one line" in problems[2]

@@ -17,7 +17,8 @@ category                    meaning
                             frame it came from)
 ``interop``                 the server rejected the framework's request (HTTP 4xx/5xx from a
                             server that injects nothing), or the framework rejected a real
-                            server's reply
+                            server's reply; the field at fault is named in backticks when the
+                            error or the request shows it (docs/interop.md)
 ``timeout``                 the run did not finish within ``--timeout``
 ``harness``                 agentrig's own code raised: a bug to report against agentrig
 ``config``                  a setting was wrong (unknown model, missing extra, bad scenario)
