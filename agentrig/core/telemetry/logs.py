@@ -132,6 +132,45 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+FOREIGN_EVENT_LIMIT = 500
+"""Characters of a framework's own log message kept on the console (above DEBUG)."""
+
+
+def one_line_foreign_errors(
+    logger: WrappedLogger, method_name: str, event_dict: EventDict
+) -> EventDict:
+    """A framework's logged exception as one line: ``ValueError: ...``, not its traceback.
+
+    Frameworks log the exceptions they raise (AutoGen's runtime, CrewAI's flow listeners), as
+    multi-kilobyte lines with tracebacks; the run's own error, with its traceback, is already in
+    the run's ``error.txt`` and its one-line reason in ``results.jsonl``. agentrig's own loggers
+    keep their tracebacks; ``--log-level DEBUG`` keeps everything.
+    """
+    if str(event_dict.get("logger", "")).startswith("agentrig"):
+        return event_dict
+    exc_info = event_dict.pop("exc_info", None)
+    error: BaseException | None = None
+    if isinstance(exc_info, BaseException):
+        error = exc_info
+    elif isinstance(exc_info, tuple):
+        error = exc_info[1]
+    elif exc_info is True:
+        error = sys.exc_info()[1]
+    if error is not None:
+        event_dict["exception"] = _clip(f"{type(error).__name__}: {error}")
+    event = event_dict.get("event")
+    if isinstance(event, str):
+        event_dict["event"] = _clip(event)
+    return event_dict
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= FOREIGN_EVENT_LIMIT:
+        return text
+    return f"{text[:FOREIGN_EVENT_LIMIT]}... ({len(text) - FOREIGN_EVENT_LIMIT} more characters)"
+
+
 class _CurrentStderrHandler(logging.StreamHandler[TextIO]):
     """Writes each record to whatever ``sys.stderr`` is at that moment.
 
@@ -176,6 +215,9 @@ def configure_logging(
         ):
             return _Configured.repeated_warnings
         shared = _shared_processors()
+        # Above DEBUG, a framework's own error is one line on the console (details: the run's
+        # error.txt); at DEBUG it keeps its traceback.
+        clip: list[Processor] = [one_line_foreign_errors] if numeric_level > logging.DEBUG else []
         renderer: Processor
         if json:
             final: list[Processor] = [structlog.processors.format_exc_info]
@@ -187,6 +229,7 @@ def configure_logging(
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *clip,
                 *final,
                 renderer,
             ],

@@ -80,3 +80,37 @@ def test_crewai_repeated_token_count_warning_is_logged_once(log_stream: io.Strin
     assert len(approximate) <= 1  # the first ever occurrence passes; this process may have seen it
     assert "Function 'x' not found in available functions" in events
     assert repeated.suppressed[APPROXIMATE_TOKENS[:48]] - before >= 4
+
+
+def test_a_frameworks_logged_exception_is_one_line_and_ours_keep_their_traceback(
+    log_stream: io.StringIO,
+) -> None:
+    try:
+        raise ValueError("function_call is deprecated\nand is not supported by this model client")
+    except ValueError:
+        logging.getLogger("autogen_core").exception(
+            "Error processing publish message %s", "x" * 3000
+        )
+        logging.getLogger("agentrig.core.runner.run").exception("run failed")
+    framework, ours = _lines(log_stream)
+    assert framework["exception"] == (
+        "ValueError: function_call is deprecated and is not supported by this model client"
+    )
+    assert "Traceback" not in json.dumps(framework)
+    assert framework["event"].endswith("... (2533 more characters)")
+    assert len(log_stream.getvalue().splitlines()[0]) < 1200
+    assert "Traceback (most recent call last)" in ours["exception"]
+
+
+def test_at_debug_a_frameworks_exception_keeps_its_traceback() -> None:
+    stream = io.StringIO()
+    configure_logging(level="DEBUG", json=True, stream=stream)
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("crewai.flow").exception("listener failed")
+        (line,) = _lines(stream)
+        assert "Traceback (most recent call last)" in line["exception"]
+    finally:
+        configure_logging(json=True)
