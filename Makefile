@@ -100,7 +100,8 @@ lock:
 # in its own environment. llama-cpp-python is built from source once (about 15 min on 2 cores)
 # into a wheel cache, so rebuilding the environment reuses the wheel. GGML_NATIVE=OFF: the default
 # -march=native build segfaulted in batched decoding on an AVX-512/AMX host (llama-cpp-python
-# 0.3.36); the portable build does not. Not part of `make test`:
+# 0.3.36); the portable build does not. --no-cache-dir: pip's own wheel cache ignores CMAKE_ARGS and
+# would hand back a native wheel built before. Not part of `make test`:
 # CI replays the cassettes it records (tests/interop/). INTEROP_ARGS: e.g. --update-cassettes.
 INTEROP_VENV ?= .interop-venv
 INTEROP_WHEELS ?= $(HOME)/.cache/agentrig-interop/wheels
@@ -111,7 +112,7 @@ $(INTEROP_STAMP): interop/constraints.txt
 	test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
 	mkdir -p $(INTEROP_WHEELS)
 	start=$$(date +%s); \
-	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(INTEROP_VENV)/bin/python -m pip wheel --quiet --disable-pip-version-check \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(INTEROP_VENV)/bin/python -m pip wheel --quiet --disable-pip-version-check --no-cache-dir \
 	    -c interop/constraints.txt --find-links $(INTEROP_WHEELS) --wheel-dir $(INTEROP_WHEELS) \
 	    'llama-cpp-python[server]' && \
 	  $(INTEROP_VENV)/bin/python -m pip download --quiet --disable-pip-version-check --no-deps \

@@ -91,6 +91,11 @@ def _cell_problems(result: RunResult) -> list[str]:
         problems.append(f"{cell}: the error reason is not one line: {detail[:200]!r}")
     if result.error_category == "interop" and not _FIELD.search(detail):
         problems.append(f"{cell}: the interop reason names no field in backticks: {detail!r}")
+    if result.error_category == "model_fault" and result.fault in ("unreachable", "timeout"):
+        # The server died or hung (a crash in llama.cpp, say): nothing about interop was learnt.
+        problems.append(
+            f"{cell}: the server stopped answering ({result.fault}); see its log: {detail}"
+        )
     return problems
 
 

@@ -101,6 +101,16 @@ def test_the_checks_catch_wrong_tokens_a_multi_line_reason_and_an_unnamed_field(
             result = result.model_copy(update={"error_detail": "AutoGen rejected the reply"})
         if result.framework == "crewai" and result.scenario == INTEROP_SCENARIOS[0]:
             result = result.model_copy(update={"error_detail": "line one\nline two `content`"})
+        if result.framework == "langchain" and result.scenario == INTEROP_SCENARIOS[1]:
+            # What a server that crashed mid-run leaves: every call refused at the socket.
+            result = result.model_copy(
+                update={
+                    "status": "error",
+                    "error_category": "model_fault",
+                    "fault": "unreachable",
+                    "error_detail": "LangChain stopped after its retries: the server went away",
+                }
+            )
         tampered.append(result.model_dump_json())
     (folder / "results.jsonl").write_text("\n".join(tampered) + "\n", encoding="utf-8")
 
@@ -110,7 +120,9 @@ def test_the_checks_catch_wrong_tokens_a_multi_line_reason_and_an_unnamed_field(
         f"plain x {scenario}",
         f"autogen x {scenario}",
         f"crewai x {scenario}",
+        f"langchain x {INTEROP_SCENARIOS[1]}",
     ]
     assert "the server reported" in problems[0]
     assert "names no field" in problems[1]
     assert "not one line" in problems[2]
+    assert "the server stopped answering (unreachable)" in problems[3]
