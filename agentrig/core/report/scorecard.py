@@ -44,6 +44,7 @@ from agentrig.core.report.charts import (
 )
 from agentrig.core.report.readiness import chart_card, crash_section, failure_section
 from agentrig.core.report.summary import (
+    CrashFigures,
     FailureExample,
     category_counts,
     crash_figures,
@@ -66,7 +67,7 @@ _PROFILE_COLOURS: Final = {"none": "#2e7d32", "flaky": "#f9a825", "hostile": "#c
 _SPARE_COLOURS: Final = ("#0072B2", "#CC79A7", "#56B4E9", "#999999")
 
 
-class ScorecardRow(BaseModel):
+class ScorecardRow(CrashFigures):
     """One framework's line of the scorecard (see the module docstring for each field)."""
 
     model_config = ConfigDict(frozen=True)
@@ -75,13 +76,6 @@ class ScorecardRow(BaseModel):
     pass_rate: dict[str, float]
     runs: dict[str, int] = Field(default_factory=dict)
     passed: dict[str, int] = Field(default_factory=dict)
-    crash_runs: int = 0
-    kills: int = 0
-    survived: int = 0
-    duplicated_actions: int = 0
-    extra_llm_calls: float = 0.0
-    extra_tokens: float = 0.0
-    extra_seconds: float = 0.0
     retries: int = 0
     categories: dict[str, int] = Field(default_factory=dict)
 

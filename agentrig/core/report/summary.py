@@ -52,7 +52,22 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-class FrameworkSummary(BaseModel):
+class CrashFigures(BaseModel):
+    """Kill-and-resume figures over the runs that carry a ``crash`` record (see
+    :class:`FrameworkSummary` for each field)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    crash_runs: int = 0
+    kills: int = 0
+    survived: int = 0
+    duplicated_actions: int = 0
+    extra_llm_calls: float = 0.0
+    extra_tokens: float = 0.0
+    extra_seconds: float = 0.0
+
+
+class FrameworkSummary(CrashFigures):
     """One framework's row of the comparison.
 
     Attributes:
@@ -101,13 +116,6 @@ class FrameworkSummary(BaseModel):
     retries: int
     llm_errors: int
     categories: dict[str, int] = {}
-    crash_runs: int = 0
-    kills: int = 0
-    survived: int = 0
-    duplicated_actions: int = 0
-    extra_llm_calls: float = 0.0
-    extra_tokens: float = 0.0
-    extra_seconds: float = 0.0
 
 
 def category_counts(results: Iterable[RunResult]) -> dict[str, int]:
@@ -117,21 +125,6 @@ def category_counts(results: Iterable[RunResult]) -> dict[str, int]:
         if not result.passed:
             counts[result.error_category or UNCATEGORISED] += 1
     return {category: counts[category] for category in CATEGORY_ORDER if counts[category]}
-
-
-class CrashFigures(BaseModel):
-    """Kill-and-resume figures over the runs that carry a ``crash`` record (see
-    :class:`FrameworkSummary` for each field)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    crash_runs: int = 0
-    kills: int = 0
-    survived: int = 0
-    duplicated_actions: int = 0
-    extra_llm_calls: float = 0.0
-    extra_tokens: float = 0.0
-    extra_seconds: float = 0.0
 
 
 def crash_figures(results: Iterable[RunResult]) -> CrashFigures:
