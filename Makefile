@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.agentrig-installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint format typecheck bench record lock clean promtool chromium interop
+.PHONY: install run test test-fast test-adk lint format typecheck bench record lock clean promtool chromium interop
 
 install: $(STAMP)
 
@@ -129,5 +129,20 @@ interop: install $(INTEROP_STAMP)
 	$(BIN)/python interop/run_interop.py --server-python $(INTEROP_VENV)/bin/python \
 	  --build-seconds "$$(cat $(INTEROP_VENV)/.build-seconds 2>/dev/null)" $(INTEROP_ARGS)
 
+# Google ADK in its own environment (docs/adapters-google-adk.md): google-adk 2.13 needs
+# opentelemetry <= 1.44, which the main pins exclude, so it cannot share .venv. The adapter
+# conformance suite and the ADK tests run there against constraints-adk.txt; CI runs this too.
+ADK_VENV ?= .adk-venv
+ADK_STAMP := $(ADK_VENV)/.agentrig-installed
+
+$(ADK_STAMP): pyproject.toml constraints-adk.txt
+	test -x $(ADK_VENV)/bin/python || $(PYTHON) -m venv $(ADK_VENV)
+	$(ADK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-adk.txt pip
+	$(ADK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-adk.txt -e '.[google-adk]' --group dev
+	touch $(ADK_STAMP)
+
+test-adk: $(ADK_STAMP)
+	$(ADK_VENV)/bin/python -m pytest --run-slow -p no:cacheprovider tests/adapters/test_conformance.py tests/adapters/google_adk $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) $(INTEROP_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(ADK_VENV) $(INTEROP_VENV) .pytest_cache .mypy_cache .ruff_cache
