@@ -14,6 +14,8 @@ docs/adapters-agent-framework.md.
 
 from __future__ import annotations
 
+import logging
+
 import structlog
 
 from agentrig.adapters._loop_cache import LoopClients, endpoint_digest
@@ -44,6 +46,15 @@ __all__ = ["AgentFrameworkAdapter"]
 logger = structlog.get_logger(__name__)
 
 
+def _quiet_framework_logs() -> None:
+    # Agent Framework logs every tool call at INFO under "agent_framework" ("Function name: ...",
+    # "Function ... succeeded.", "Function duration: ..."), three lines per call; the spans carry
+    # the steps. WARNING, unless the application chose a level for it.
+    framework_logger = logging.getLogger("agent_framework")
+    if framework_logger.level == logging.NOTSET:
+        framework_logger.setLevel(logging.WARNING)
+
+
 class AgentFrameworkAdapter:
     """Monitor, diagnostician and operator as three Agent Framework ``Agent``\\ s."""
 
@@ -51,6 +62,7 @@ class AgentFrameworkAdapter:
 
     def __init__(self) -> None:
         patches.apply()
+        _quiet_framework_logs()
         # PlantChatClient wraps an AsyncOpenAI whose connection pool belongs to the event loop it
         # first ran on: one client per (loop, endpoint, turn limit), closed by aclose() (see
         # adapters._loop_cache). The turn limit is part of the key because Agent Framework keeps
