@@ -122,9 +122,7 @@ class AgentFrameworkAdapter:
                 ]
                 session = AgentSession(session_id=f"{ctx.run_id}:{role}")
                 with ctx.telemetry.agent(role):
-                    answer = await self._run_role(
-                        ctx, role, ctx.task_for(alarm, received), session
-                    )
+                    answer = await self._run_role(ctx, role, ctx.task_for(alarm, received), session)
                 checkpoint = checkpoint.model_copy(
                     update={
                         "sessions": {**checkpoint.sessions, role: session.to_dict()},

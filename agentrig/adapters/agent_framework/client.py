@@ -49,7 +49,7 @@ def max_iterations_for(max_turns_per_role: int) -> int:
     return max(1, max_turns_per_role - 1)
 
 
-class PlantChatClient(OpenAIChatCompletionClient):  # type: ignore[misc]
+class PlantChatClient(OpenAIChatCompletionClient):
     """``OpenAIChatCompletionClient`` over one ``AsyncOpenAI``; unrunnable calls go to the plant.
 
     Args:

@@ -138,7 +138,8 @@ async def test_a_checkpoint_it_cannot_resume_is_refused_and_left_in_place(
     assert "delete the key to start the run over" in str(refused.value)
     assert "\n" not in str(refused.value)
     left = await store.load(checkpoint_key("af-bad"))
-    assert left is not None and left.state["sessions"] == "not a mapping"
+    assert left is not None
+    assert left.state["sessions"] == "not a mapping"
     assert sum(model.calls.values()) == 0
 
 
@@ -154,7 +155,11 @@ async def test_a_role_out_of_turns_answers_no_final_answer(model: ScriptedModel)
     model.decide = tools_then_nothing
     adapter = AgentFrameworkAdapter()
     outcome, _ = await run_once(
-        adapter, MemoryStateStore(), RecordingBus(), model.endpoint(), "af-turns",
+        adapter,
+        MemoryStateStore(),
+        RecordingBus(),
+        model.endpoint(),
+        "af-turns",
         max_turns_per_role=3,
     )
     await adapter.aclose()
@@ -179,7 +184,8 @@ async def test_the_frameworks_own_spans_are_marked_and_each_call_counted_once(
     assert kinds == {"invoke_agent": "AGENT", "chat": "LLM", "execute_tool": "TOOL"}
     # openai-v2's chat spans are left as they are: they are the ones counted.
     others = [s for s in spans if s.name.startswith("chat ") and s not in framework_spans]
-    assert others and all("openinference.span.kind" not in s.attributes for s in others)
+    assert others
+    assert all("openinference.span.kind" not in s.attributes for s in others)
 
     trace = normalise(world.captured.records("af-spans"), "af-spans")
     assert trace.llm_calls == sum(model.calls.values())
