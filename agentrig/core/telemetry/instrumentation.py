@@ -181,7 +181,7 @@ def _trace_config(capture_content: bool) -> Any:
 def instrument_framework(name: str, *, capture_content: bool | None = None) -> bool:
     """Enable the instrumentation for framework ``name`` (and openai-v2), once per process.
 
-    ``name`` is an adapter name: ``plain``, ``langchain``, ``autogen`` or ``crewai``. Returns True
+    ``name`` is an adapter name: ``plain``, ``langchain``, ``autogen``, ``crewai``, ... Returns True
     when the framework's instrumentor was enabled by this call.
 
     Raises:
