@@ -10,6 +10,7 @@ plant's real executor and the in-memory store and bus, built the way the runner 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -240,3 +241,26 @@ async def test_which_calls_agent_framework_would_run_itself(
         assert runnable_by_framework(call, tools) is runnable
     finally:
         executor.close()
+
+
+async def test_concurrent_runs_share_one_client_and_keep_their_steps_apart(
+    model: ScriptedModel,
+) -> None:
+    adapter = AgentFrameworkAdapter()
+    runs = await asyncio.gather(
+        *(
+            run_once(adapter, MemoryStateStore(), RecordingBus(), model.endpoint(), f"af-c{n}")
+            for n in range(3)
+        )
+    )
+    assert adapter.clients.count(asyncio.get_running_loop()) == 1
+    await adapter.aclose()
+    for number, (outcome, world) in enumerate(runs):
+        grade = await world.plant.grade(outcome.final_report)
+        assert grade.passed, [c.detail for c in grade.checks if not c.passed]
+        assert world.captured is not None
+        trace = normalise(world.captured.records(f"af-c{number}"), f"af-c{number}")
+        ledger = await world.ledger()
+        assert trace.tool_calls == len(ledger)
+        assert [s.tool for s in trace.steps() if s.kind == "tool"] == [e.tool for e in ledger]
+        assert [segment.role for segment in trace.roles] == list(ROLES)
