@@ -37,6 +37,11 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # AutoGen's ~55 internal runtime spans per team run drown the GenAI spans we compare.
     "AUTOGEN_DISABLE_RUNTIME_TRACING": "true",
     "HF_HUB_OFFLINE": "1",
+    # Agent Framework's OpenAI clients tell the provider its version (an agent-framework-version
+    # header, its User-Agent) and, to Azure OpenAI, a bitmask of the features the process used
+    # ("(feat=...)"). agentrig hands it its own AsyncOpenAI, which sends neither; these keep it so.
+    "AGENT_FRAMEWORK_USER_AGENT_DISABLED": "true",
+    "AGENT_FRAMEWORK_FEATURE_MASK_DISABLED": "true",
 }
 
 

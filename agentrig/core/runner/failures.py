@@ -105,6 +105,8 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
     "autogen_core": "AutoGen",
     "autogen_ext": "AutoGen",
     "crewai": "CrewAI",
+    "agent_framework": "Agent Framework",
+    "agent_framework_openai": "Agent Framework",
     "litellm": "CrewAI (LiteLLM)",
     "openai": "the openai client",
 }
@@ -113,6 +115,7 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "langchain": "LangChain",
     "autogen": "AutoGen",
     "crewai": "CrewAI",
+    "agent-framework": "Agent Framework",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
 # whose error names one rejected the reply over it (named in backticks in the sentence).
