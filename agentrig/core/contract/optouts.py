@@ -37,6 +37,11 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # AutoGen's ~55 internal runtime spans per team run drown the GenAI spans we compare.
     "AUTOGEN_DISABLE_RUNTIME_TRACING": "true",
     "HF_HUB_OFFLINE": "1",
+    # smolagents (via huggingface_hub): no usage telemetry to the Hub.
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    # `import smolagents` runs python-dotenv's load_dotenv() (smolagents/remote_executors.py),
+    # which reads the first .env above smolagents' install folder into the environment.
+    "PYTHON_DOTENV_DISABLED": "1",
 }
 
 
