@@ -23,6 +23,7 @@ from agentrig.core.contract.registry import load_adapter
 from agentrig.exceptions import UnsupportedFrameworkVersionError
 
 FRAMEWORKS = ["langchain", "autogen", "crewai"]
+FRAMEWORKS.append("smolagents")
 
 
 def patches_of(framework: str) -> ModuleType:

@@ -144,16 +144,16 @@ class SmolagentsAdapter:
             verbosity_level=LogLevel.OFF,
         )
         try:
-            answer = await _in_own_thread(f"agentrig-smolagents-{ctx.run_id}-{role}", agent.run, task_text)
+            answer = await _in_own_thread(
+                f"agentrig-smolagents-{ctx.run_id}-{role}", agent.run, task_text
+            )
         finally:
             # Cancelled (the runner's timeout) or failed while the agent still runs: it stops at
             # its next step, and no tool call it is about to make reaches the plant.
             stop.set()
             agent.interrupt()
         steps = sum(1 for step in agent.memory.steps if step.__class__.__name__ == "ActionStep")
-        return SavedAnswer(
-            index=ROLES.index(role), role=role, answer=str(answer), steps=steps
-        )
+        return SavedAnswer(index=ROLES.index(role), role=role, answer=str(answer), steps=steps)
 
 
 async def _in_own_thread(name: str, function: Callable[..., T], *args: Any) -> T:

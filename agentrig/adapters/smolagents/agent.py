@@ -112,7 +112,7 @@ def smolagents_inputs(parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]
     return inputs
 
 
-class PlantTool(Tool):
+class PlantTool(Tool):  # type: ignore[misc]  # smolagents is untyped
     """A plant tool of one role: every call goes through the run's executor via BoundTool."""
 
     # Placeholders: each instance sets its own (smolagents validates them after __init__).
@@ -140,7 +140,7 @@ class PlantTool(Tool):
         return self.bound.call(arguments, call_id=current_tool_call_id.get())
 
 
-class RoleAgent(ToolCallingAgent):
+class RoleAgent(ToolCallingAgent):  # type: ignore[misc]  # smolagents is untyped
     """A ``ToolCallingAgent`` for one role whose tool calls all reach the plant's executor.
 
     Args:

@@ -32,13 +32,13 @@ from agentrig.core.llm.protocol import (
 from agentrig.core.llm.react import react_action, react_final_answer
 from agentrig.core.llm.schemas import instance_for_schema, json_answer
 from agentrig.core.llm.selector import next_speaker
-from agentrig.core.llm.transcript import FINAL_ANSWER_TOOL
 from agentrig.core.llm.tokens import (
     count_completion_tokens,
     count_prompt_tokens,
     count_tokens,
     split_tokens,
 )
+from agentrig.core.llm.transcript import FINAL_ANSWER_TOOL
 
 __all__ = ["ReferenceModel", "ReplyPlan"]
 
