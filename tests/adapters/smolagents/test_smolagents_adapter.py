@@ -228,3 +228,17 @@ async def test_each_roles_spans_sit_under_its_invoke_agent_span(model: ScriptedM
 
 def test_max_steps_leave_room_for_smolagents_final_answer_call() -> None:
     assert [max_steps_for(turns) for turns in (1, 2, 3, 30)] == [1, 1, 2, 29]
+
+
+def test_smolagents_fails_when_max_steps_is_0() -> None:
+    # Why max_steps_for never returns 0: smolagents 1.26's _run_stream then yields an action_step
+    # it never made (agents.py:603). When this starts to pass otherwise, one turn can mean one call.
+    from smolagents import ChatMessage, LogLevel, Model, ToolCallingAgent
+
+    class Answering(Model):  # type: ignore[misc]
+        def generate(self, messages: Any, **options: Any) -> Any:
+            return ChatMessage(role="assistant", content="the answer")
+
+    agent = ToolCallingAgent(tools=[], model=Answering(), max_steps=0, verbosity_level=LogLevel.OFF)
+    with pytest.raises(UnboundLocalError, match="action_step"):
+        agent.run("a task")
