@@ -40,7 +40,9 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # smolagents (via huggingface_hub): no usage telemetry to the Hub.
     "HF_HUB_DISABLE_TELEMETRY": "1",
     # `import smolagents` runs python-dotenv's load_dotenv() (smolagents/remote_executors.py),
-    # which reads the first .env above smolagents' install folder into the environment.
+    # which puts the first .env above smolagents' install folder (a project's own, when its venv
+    # is inside it) -- or above the current folder, under `python -c` or a debugger -- into
+    # os.environ.
     "PYTHON_DOTENV_DISABLED": "1",
 }
 

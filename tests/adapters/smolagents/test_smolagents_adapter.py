@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -242,3 +246,28 @@ def test_smolagents_fails_when_max_steps_is_0() -> None:
     agent = ToolCallingAgent(tools=[], model=Answering(), max_steps=0, verbosity_level=LogLevel.OFF)
     with pytest.raises(UnboundLocalError, match="action_step"):
         agent.run("a task")
+
+
+@pytest.mark.slow
+def test_importing_the_adapter_reads_no_dotenv_file_and_keeps_hub_telemetry_off(
+    tmp_path: Path,
+) -> None:
+    # `import smolagents` runs load_dotenv() (smolagents/remote_executors.py:45); started with
+    # `python -c` it reads the .env of the current folder: without the opt-out, the probe leaks.
+    (tmp_path / ".env").write_text("AGENTRIG_DOTENV_PROBE=from-dotenv\n")
+    opt_outs = ("PYTHON_DOTENV_DISABLED", "HF_HUB_DISABLE_TELEMETRY", "AGENTRIG_DOTENV_PROBE")
+    env = {name: value for name, value in os.environ.items() if name not in opt_outs}
+    code = (
+        "import os, agentrig.adapters.smolagents, huggingface_hub.constants as hub\n"
+        "print(os.environ.get('AGENTRIG_DOTENV_PROBE'), hub.HF_HUB_DISABLE_TELEMETRY)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(Path(__file__).parents[3])},
+        check=True,
+    )
+    assert done.stdout.split() == ["None", "True"]
