@@ -51,6 +51,7 @@ try:
     import openai
     import smolagents
     from smolagents import LogLevel, OpenAIServerModel
+    from smolagents.memory import ActionStep
 except ImportError as error:  # pragma: no cover - exercised in a venv without the extra
     raise MissingExtraError("the smolagents adapter", "smolagents") from error
 
@@ -152,7 +153,7 @@ class SmolagentsAdapter:
             # its next step, and no tool call it is about to make reaches the plant.
             stop.set()
             agent.interrupt()
-        steps = sum(1 for step in agent.memory.steps if step.__class__.__name__ == "ActionStep")
+        steps = sum(1 for step in agent.memory.steps if isinstance(step, ActionStep))
         return SavedAnswer(index=ROLES.index(role), role=role, answer=str(answer), steps=steps)
 
 

@@ -149,6 +149,7 @@ async def test_a_run_with_saved_answers_runs_only_the_rest(model: ScriptedModel)
     saved = await RoleAnswerStore(store, "rest").load_all()
     assert [s.role for s in saved] == list(ROLES)
     assert saved[1].handoff_id == bus.delivered[1].id
+    assert saved[1].steps == model.calls["diagnostician"]  # one memory step per model call
     assert saved[2].answer == outcome.answers["operator"]
     assert saved[2].handoff_id is None
 
