@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 from agentrig.core.contract.roles import ROLES, SYSTEM_PROMPTS, Role
@@ -272,3 +273,21 @@ def test_importing_the_adapter_reads_no_dotenv_file_and_keeps_hub_telemetry_off(
         check=True,
     )
     assert done.stdout.split() == ["None", "True"]
+
+
+async def test_a_rate_limited_call_is_retried_by_the_client_only(tmp_path: Path) -> None:
+    # smolagents' own retry waits 60 s and more on a 429 (models.py RETRY_WAIT); it is off, so
+    # the endpoint's max_retries is the one retry policy, as for every adapter.
+    profile = tmp_path / "always-429.yaml"
+    profile.write_text("rates: {rate_limit: 1.0}\nretry_after_seconds: 0.01\n")
+    model = ScriptedModel(faults=str(profile))
+    adapter = SmolagentsAdapter()
+    with model.server:
+        async with adapter_world(
+            "smolagents", MemoryStateStore(), RecordingBus(), model.endpoint(max_retries=1), "429"
+        ) as world:
+            with pytest.raises(Exception) as raised:
+                await adapter.run(world.alarm, world.ctx)
+    await adapter.aclose()
+    assert isinstance(raised.value.__cause__, openai.RateLimitError)
+    assert len(model.recorder.started_at) == 2  # the first try and the client's one retry
