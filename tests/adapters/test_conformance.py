@@ -69,6 +69,7 @@ SCENARIOS = [scenario.id for scenario in list_scenarios()]
 # dependency of agentrig: it has no extra to name.
 FRAMEWORK_MODULES = {"langchain": "langchain", "autogen": "autogen_agentchat", "crewai": "crewai"}
 FRAMEWORK_MODULES["agent-framework"] = "agent_framework"
+FRAMEWORK_MODULES["smolagents"] = "smolagents"
 
 live_model = pytest.mark.allow_model_requests
 

@@ -24,6 +24,7 @@ from agentrig.exceptions import UnsupportedFrameworkVersionError
 
 FRAMEWORKS = ["langchain", "autogen", "crewai"]
 FRAMEWORKS.append("agent-framework")
+FRAMEWORKS.append("smolagents")
 
 
 def patches_of(framework: str) -> ModuleType:

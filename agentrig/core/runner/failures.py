@@ -108,6 +108,7 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
     "agent_framework": "Agent Framework",
     "agent_framework_openai": "Agent Framework",
     "litellm": "CrewAI (LiteLLM)",
+    "smolagents": "smolagents",
     "openai": "the openai client",
 }
 FRAMEWORK_NAMES: Final[dict[str, str]] = {
@@ -116,6 +117,7 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "autogen": "AutoGen",
     "crewai": "CrewAI",
     "agent-framework": "Agent Framework",
+    "smolagents": "smolagents",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
 # whose error names one rejected the reply over it (named in backticks in the sentence).

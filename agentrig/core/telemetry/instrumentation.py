@@ -61,6 +61,11 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "AutogenAgentChatInstrumentor",
         "autogen",
     ),
+    "smolagents": (
+        "openinference.instrumentation.smolagents",
+        "SmolagentsInstrumentor",
+        "smolagents",
+    ),
 }
 # framework -> (module, span processor class, extra, the framework's tracer name): OpenInference
 # packages that rewrite a framework's own GenAI spans (kind, graph node) instead of instrumenting
