@@ -22,9 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentrig.adapters._loop_cache import LoopClients, endpoint_digest
+from agentrig.adapters.langgraph.graph import (
+    RoleGraph,
+    RunDeps,
+    WorkflowState,
+    role_graph,
+    workflow_graph,
+)
 from agentrig.core.contract.agent import Outcome, RunContext
 from agentrig.core.contract.optouts import disable_phone_home
-from agentrig.core.contract.roles import ROLES
+from agentrig.core.contract.roles import ROLES, Role
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
 from agentrig.exceptions import MissingExtraError
@@ -36,18 +43,12 @@ try:
     import openai
     from langchain_core.runnables import RunnableConfig
     from langchain_openai import ChatOpenAI
+
+    # Inside the guard, after langgraph: the shared checkpointer lives in the langchain
+    # adapter's package, whose import needs `langchain` (the langgraph extra installs it).
+    from agentrig.adapters.langchain.checkpoint import StateStoreCheckpointer, checkpoint_prefix
 except ImportError as error:  # pragma: no cover - exercised by the missing-extra test
     raise MissingExtraError("the LangGraph adapter", "langgraph") from error
-
-# After the guard above: the shared checkpointer lives in the langchain adapter's package.
-from agentrig.adapters.langchain.checkpoint import StateStoreCheckpointer, checkpoint_prefix
-from agentrig.adapters.langgraph.graph import (
-    RoleGraph,
-    RunDeps,
-    WorkflowState,
-    role_graph,
-    workflow_graph,
-)
 
 __all__ = ["LangGraphAdapter", "recursion_limit", "workflow_config"]
 
@@ -83,7 +84,7 @@ class LangGraphAdapter:
 
     def __init__(self) -> None:
         # Built once: the graphs hold no run; a run's context reaches them as runtime context.
-        self.roles: dict[str, RoleGraph] = {role: role_graph(role) for role in ROLES}
+        self.roles: dict[Role, RoleGraph] = {role: role_graph(role) for role in ROLES}
         self.workflow = workflow_graph(self.roles)
         # A model's async HTTP pool belongs to the event loop it ran on: one per loop and
         # endpoint, closed by aclose() when that loop's runs are done (see adapters._loop_cache).

@@ -32,9 +32,9 @@ continues inside the role it was killed in.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Protocol, TypedDict
 
 from agentrig.core.contract.agent import BoundTool, Handoffs, RunContext, no_final_answer
 from agentrig.core.contract.optouts import disable_phone_home
@@ -68,6 +68,7 @@ __all__ = [
     "RoleState",
     "RunDeps",
     "WorkflowGraph",
+    "WorkflowNode",
     "WorkflowState",
     "final_answer",
     "hand_over_node_name",
@@ -128,7 +129,7 @@ def role_graph(role: Role) -> RoleGraph:
     """``role`` as a model node and a tool node joined by conditional edges (no checkpointer:
     it inherits the run graph's, in a namespace of its own)."""
 
-    async def model(state: RoleState, runtime: Runtime[RunDeps]) -> dict[str, Any]:
+    async def model(state: RoleState, *, runtime: Runtime[RunDeps]) -> dict[str, Any]:
         ctx = runtime.context.ctx
         # Strict schemas, as the plain baseline sends them: the tools are the plant's own.
         chat = runtime.context.model.bind_tools(
@@ -137,7 +138,7 @@ def role_graph(role: Role) -> RoleGraph:
         reply = await chat.ainvoke([SystemMessage(ctx.prompts[role]), *state["messages"]])
         return {"messages": [reply], "turns_left": state["turns_left"] - 1}
 
-    async def tools(state: RoleState, runtime: Runtime[RunDeps]) -> dict[str, Any]:
+    async def tools(state: RoleState, *, runtime: Runtime[RunDeps]) -> dict[str, Any]:
         reply = state["messages"][-1]
         assert isinstance(reply, AIMessage)  # the only way here is a reply with tool calls
         bound = runtime.context.ctx.tools[role]
@@ -155,14 +156,14 @@ def role_graph(role: Role) -> RoleGraph:
     return builder.compile(name=role)
 
 
-def _after_model(state: RoleState) -> Literal["tools", "__end__"]:
+def _after_model(state: RoleState) -> str:
     reply = state["messages"][-1]
     if isinstance(reply, AIMessage) and (reply.tool_calls or reply.invalid_tool_calls):
         return "tools"
     return END
 
 
-def _after_tools(state: RoleState) -> Literal["model", "__end__"]:
+def _after_tools(state: RoleState) -> str:
     # Out of turns: the role ends without an answer (final_answer says so), as in every adapter.
     return "model" if state["turns_left"] > 0 else END
 
@@ -207,11 +208,16 @@ def hand_over_node_name(recipient: Role) -> str:
     return f"hand_over_to_{recipient}"
 
 
-NodeFunction = Callable[[WorkflowState, Runtime[RunDeps]], Coroutine[Any, Any, dict[str, Any]]]
+class WorkflowNode(Protocol):
+    """A node of the run graph, as LangGraph calls it (the runtime injected by keyword)."""
+
+    async def __call__(
+        self, state: WorkflowState, *, runtime: Runtime[RunDeps]
+    ) -> dict[str, Any]: ...
 
 
-def _role_node(role: Role, graph: RoleGraph) -> NodeFunction:
-    async def run_role(state: WorkflowState, runtime: Runtime[RunDeps]) -> dict[str, Any]:
+def _role_node(role: Role, graph: RoleGraph) -> WorkflowNode:
+    async def run_role(state: WorkflowState, *, runtime: Runtime[RunDeps]) -> dict[str, Any]:
         ctx = runtime.context.ctx
         task = ctx.task_for(state["alarm"], [(h["role"], h["text"]) for h in state["received"]])
         with ctx.telemetry.agent(role):
@@ -232,8 +238,8 @@ def _role_node(role: Role, graph: RoleGraph) -> NodeFunction:
     return run_role
 
 
-def _hand_over_node(sender: Role, recipient: Role) -> NodeFunction:
-    async def hand_over(state: WorkflowState, runtime: Runtime[RunDeps]) -> dict[str, Any]:
+def _hand_over_node(sender: Role, recipient: Role) -> WorkflowNode:
+    async def hand_over(state: WorkflowState, *, runtime: Runtime[RunDeps]) -> dict[str, Any]:
         handoffs = runtime.context.ctx.handoffs
         delivered = await handoffs.hand_over(
             sender,
