@@ -139,12 +139,9 @@ def role_graph(role: Role) -> RoleGraph:
         return {"messages": [reply], "turns_left": state["turns_left"] - 1}
 
     async def tools(state: RoleState, *, runtime: Runtime[RunDeps]) -> dict[str, Any]:
-        reply = state["messages"][-1]
-        assert isinstance(reply, AIMessage)  # the only way here is a reply with tool calls
         bound = runtime.context.ctx.tools[role]
-        # One at a time, in the model's order: every call advances the plant's clock. LangChain
-        # has already split the reply into parsed and unparsable calls (keeping each list's order).
-        calls: list[ToolCall | InvalidToolCall] = [*reply.tool_calls, *reply.invalid_tool_calls]
+        # One at a time, in the model's order: every call advances the plant's clock.
+        calls = _tool_calls(state["messages"][-1])
         return {"messages": [await _call_tool(bound, role, call) for call in calls]}
 
     builder = StateGraph(RoleState, context_schema=RunDeps)
@@ -156,11 +153,19 @@ def role_graph(role: Role) -> RoleGraph:
     return builder.compile(name=role)
 
 
+def _tool_calls(message: AnyMessage) -> list[ToolCall | InvalidToolCall]:
+    """The tool calls of a model reply: parsed ones, then those LangChain could not parse.
+
+    langchain-openai splits a reply's calls into the two lists, each in the model's order; their
+    order relative to each other is lost (docs/adapters-langgraph.md, quirks).
+    """
+    if not isinstance(message, AIMessage):
+        return []
+    return [*message.tool_calls, *message.invalid_tool_calls]
+
+
 def _after_model(state: RoleState) -> str:
-    reply = state["messages"][-1]
-    if isinstance(reply, AIMessage) and (reply.tool_calls or reply.invalid_tool_calls):
-        return "tools"
-    return END
+    return "tools" if _tool_calls(state["messages"][-1]) else END
 
 
 def _after_tools(state: RoleState) -> str:
@@ -195,7 +200,7 @@ def final_answer(role: Role, state: Mapping[str, Any], max_turns: int) -> str:
     """The role's answer: its last reply when that asks for no tools, else "no final answer"."""
     messages: Sequence[AnyMessage] = state.get("messages", [])
     last = messages[-1] if messages else None
-    if isinstance(last, AIMessage) and not (last.tool_calls or last.invalid_tool_calls):
+    if isinstance(last, AIMessage) and not _tool_calls(last):
         return last.text
     return no_final_answer(role, max_turns)
 
