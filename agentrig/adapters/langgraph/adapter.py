@@ -27,6 +27,7 @@ from agentrig.adapters.langgraph.graph import (
     RunDeps,
     WorkflowState,
     role_graph,
+    role_models,
     workflow_graph,
 )
 from agentrig.core.contract.agent import Outcome, RunContext
@@ -103,7 +104,7 @@ class LangGraphAdapter:
             await cached.http_client.aclose()
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
-        deps = RunDeps(ctx=ctx, model=self._model(ctx.model))
+        deps = RunDeps(ctx=ctx, models=role_models(self._model(ctx.model), ctx))
         checkpointer = StateStoreCheckpointer(ctx.store, prefix=checkpoint_prefix(ctx.run_id))
         graph = self.workflow.compile(checkpointer=checkpointer, name="maintenance")
         config = workflow_config(ctx.run_id, ctx.max_turns_per_role)

@@ -45,7 +45,7 @@ from agentrig.exceptions import MissingExtraError
 disable_phone_home()
 
 try:
-    from langchain_core.language_models import BaseChatModel
+    from langchain_core.language_models import BaseChatModel, LanguageModelInput
     from langchain_core.messages import (
         AIMessage,
         AnyMessage,
@@ -55,6 +55,7 @@ try:
         ToolCall,
         ToolMessage,
     )
+    from langchain_core.runnables import Runnable
     from langgraph.graph import END, START, StateGraph
     from langgraph.graph.message import add_messages
     from langgraph.graph.state import CompiledStateGraph
@@ -73,6 +74,7 @@ __all__ = [
     "final_answer",
     "hand_over_node_name",
     "role_graph",
+    "role_models",
     "workflow_graph",
 ]
 
@@ -86,11 +88,22 @@ class RunDeps:
 
     Attributes:
         ctx: the run's context (tools bound to its executor, prompts, handoffs, telemetry).
-        model: the chat model (one per event loop and endpoint, see the adapter).
+        models: each role's chat model with the role's tools bound (:func:`role_models`).
     """
 
     ctx: RunContext
-    model: BaseChatModel
+    models: Mapping[Role, Runnable[LanguageModelInput, AIMessage]]
+
+
+def role_models(
+    model: BaseChatModel, ctx: RunContext
+) -> dict[Role, Runnable[LanguageModelInput, AIMessage]]:
+    """``model`` with each role's tools bound, as the plant's own strict JSON schemas (as the
+    plain baseline sends them); built once per run, not per model call (~0.5 ms a role)."""
+    return {
+        role: model.bind_tools([tool.openai_tool(strict=True) for tool in ctx.tools[role]])
+        for role in ROLES
+    }
 
 
 class RoleState(TypedDict):
@@ -130,12 +143,10 @@ def role_graph(role: Role) -> RoleGraph:
     it inherits the run graph's, in a namespace of its own)."""
 
     async def model(state: RoleState, *, runtime: Runtime[RunDeps]) -> dict[str, Any]:
-        ctx = runtime.context.ctx
-        # Strict schemas, as the plain baseline sends them: the tools are the plant's own.
-        chat = runtime.context.model.bind_tools(
-            [tool.openai_tool(strict=True) for tool in ctx.tools[role]]
+        prompt = runtime.context.ctx.prompts[role]
+        reply = await runtime.context.models[role].ainvoke(
+            [SystemMessage(prompt), *state["messages"]]
         )
-        reply = await chat.ainvoke([SystemMessage(ctx.prompts[role]), *state["messages"]])
         return {"messages": [reply], "turns_left": state["turns_left"] - 1}
 
     async def tools(state: RoleState, *, runtime: Runtime[RunDeps]) -> dict[str, Any]:
