@@ -70,6 +70,7 @@ SCENARIOS = [scenario.id for scenario in list_scenarios()]
 FRAMEWORK_MODULES = {"langchain": "langchain", "autogen": "autogen_agentchat", "crewai": "crewai"}
 FRAMEWORK_MODULES["agent-framework"] = "agent_framework"
 FRAMEWORK_MODULES["smolagents"] = "smolagents"
+FRAMEWORK_MODULES["langgraph"] = "langgraph"
 
 live_model = pytest.mark.allow_model_requests
 

@@ -114,6 +114,7 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
 FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "plain": "the plain openai loop",
     "langchain": "LangChain",
+    "langgraph": "LangGraph",
     "autogen": "AutoGen",
     "crewai": "CrewAI",
     "agent-framework": "Agent Framework",

@@ -55,6 +55,12 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "LangChainInstrumentor",
         "langchain",
     ),
+    # The same OpenInference instrumentor as langchain's (LangGraph runs on LangChain callbacks).
+    "langgraph": (
+        "openinference.instrumentation.langchain",
+        "LangChainInstrumentor",
+        "langgraph",
+    ),
     "crewai": ("openinference.instrumentation.crewai", "CrewAIInstrumentor", "crewai"),
     "autogen": (
         "openinference.instrumentation.autogen_agentchat",
@@ -183,6 +189,14 @@ def _trace_config(capture_content: bool) -> Any:
     )
 
 
+def _shares_instrumentor_with_one_done(name: str) -> bool:
+    return any(
+        other != name and FRAMEWORK_INSTRUMENTORS[other][:2] == FRAMEWORK_INSTRUMENTORS[name][:2]
+        for other in _done
+        if other in FRAMEWORK_INSTRUMENTORS
+    )
+
+
 def instrument_framework(name: str, *, capture_content: bool | None = None) -> bool:
     """Enable the instrumentation for framework ``name`` (and openai-v2), once per process.
 
@@ -213,6 +227,8 @@ def instrument_framework(name: str, *, capture_content: bool | None = None) -> b
             raise MissingExtraError(f"tracing {name}", extra) from error
         instrumentor = instrumentor_class()
         _done.add(name)
+        if _shares_instrumentor_with_one_done(name):
+            return False  # langchain and langgraph: enabled once, for both
         if instrumentor.is_instrumented_by_opentelemetry:
             logger.info("instrumentation: already instrumented by the application", framework=name)
             return False
