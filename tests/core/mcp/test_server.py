@@ -48,7 +48,7 @@ async def plant_service() -> AsyncIterator[PlantToolService]:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
 def test_a_non_loopback_bind_without_a_token_is_refused(host: str) -> None:
-    with pytest.raises(ConfigurationError, match="bind 127.0.0.1.*bearer token"):
+    with pytest.raises(ConfigurationError, match=r"bind 127\.0\.0\.1.*bearer token"):
         check_bind(host, None)
     check_bind(host, "s3cret")  # with a token it may
     check_bind("127.0.0.1", None)
@@ -132,7 +132,8 @@ async def test_tools_are_the_catalogue_and_calls_go_through_the_executor_in_a_ho
     assert [(t.name, t.description, t.inputSchema) for t in listed] == [
         (s.name, s.description, s.json_schema()) for s in specs
     ]
-    assert status.isError is False and '"device_id":"pump-07"' in status.content[0].text  # type: ignore[union-attr]
+    assert status.isError is False
+    assert '"device_id":"pump-07"' in status.content[0].text
     assert invalid.isError is True
     assert "open_percent: Input should be less than or equal to 100" in invalid.content[0].text  # type: ignore[union-attr]
     ledger = await ledger_of(store, RUN_ID)
@@ -143,7 +144,8 @@ async def test_tools_are_the_catalogue_and_calls_go_through_the_executor_in_a_ho
     hops = captured.by_name("mcp.server tools/call check_device_status")
     tools = captured.by_name("execute_tool check_device_status")
     assert len(hops) == len(tools) == 1
-    assert hops[0].parent is not None and tools[0].parent is not None
+    assert hops[0].parent is not None
+    assert tools[0].parent is not None
     assert hops[0].parent.span_id == agent.get_span_context().span_id
     assert tools[0].parent.span_id == hops[0].context.span_id  # type: ignore[union-attr]
     assert hops[0].attributes["agentrig.run_id"] == RUN_ID  # type: ignore[index]
