@@ -46,6 +46,9 @@ class PlainAdapter:
 
     name = "plain"
     supports_mcp = True
+    # Its tool definitions are the listed inputSchemas unchanged and the result text is the
+    # executor's: an MCP run's model requests are the native run's (tests/adapters/test_mcp.py).
+    mcp_requests_match_native = True
 
     def __init__(self) -> None:
         # One client per (event loop, endpoint), closed by aclose() (see adapters._loop_cache).

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["McpEndpoint", "ToolsMode", "supports_mcp"]
+__all__ = ["McpEndpoint", "ToolsMode", "mcp_requests_match_native", "supports_mcp"]
 
 ToolsMode = Literal["native", "mcp"]
 """How an adapter gets the plant's tools: bound in-process (``native``) or from an MCP server."""
@@ -46,3 +46,10 @@ class McpEndpoint:
 def supports_mcp(adapter: object) -> bool:
     """Whether ``adapter`` takes its tools from :attr:`RunContext.mcp` (``supports_mcp = True``)."""
     return bool(getattr(adapter, "supports_mcp", False))
+
+
+def mcp_requests_match_native(adapter: object) -> bool:
+    """Whether ``adapter``'s model requests are byte-for-byte the native ones with MCP tools
+    (``mcp_requests_match_native = True``, pinned by a test): its MCP runs then replay the native
+    cassettes; the others record their own under ``<framework>-mcp/``."""
+    return bool(getattr(adapter, "mcp_requests_match_native", False))

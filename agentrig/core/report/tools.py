@@ -63,12 +63,16 @@ def tools_rows(results: Sequence[RunResult]) -> list[ToolsRow]:
                 if m.tool_calls
             ]
             overhead = sum(extra) / len(extra) if extra else None
-            same = sum(
-                1
-                for n, m in pairs
-                if [(a.tool, a.args, a.ok, a.refused) for a in n.actions]
-                == [(a.tool, a.args, a.ok, a.refused) for a in m.actions]
-                and n.tool_calls == m.tool_calls
+            same = (
+                None
+                if not pairs
+                else sum(
+                    1
+                    for n, m in pairs
+                    if [(a.tool, a.args, a.ok, a.refused) for a in n.actions]
+                    == [(a.tool, a.args, a.ok, a.refused) for a in m.actions]
+                    and n.tool_calls == m.tool_calls
+                )
             )
         rows.append(
             ToolsRow(
