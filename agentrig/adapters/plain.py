@@ -133,7 +133,7 @@ async def _mcp_tools(
         raise MissingExtraError("the plain adapter with --tools mcp", "mcp") from error
     bound = {tool.name: tool for tool in ctx.tools[role]}
     timeout = timedelta(seconds=endpoint.timeout_s)
-    async with _mcp_streams(endpoint) as (read, write), ClientSession(read, write) as session:
+    async with mcp_streams(endpoint) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         listed = (await session.list_tools()).tools
         params = [
@@ -164,7 +164,7 @@ async def _mcp_tools(
 
 
 @contextlib.asynccontextmanager
-async def _mcp_streams(endpoint: McpEndpoint) -> AsyncIterator[tuple[Any, Any]]:
+async def mcp_streams(endpoint: McpEndpoint) -> AsyncIterator[tuple[Any, Any]]:
     """The MCP SDK's client transport for ``endpoint`` (streamable HTTP or stdio)."""
     if endpoint.transport == "stdio":
         from mcp import StdioServerParameters

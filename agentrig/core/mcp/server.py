@@ -25,6 +25,7 @@ What a caller may rely on:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -89,6 +90,9 @@ class PlantToolService:
         """Tool calls served so far (every role)."""
         self.hop_seconds = 0.0
         """Time spent serving them, executor included."""
+        self.delay_s = 0.0
+        """A pause before each call reaches the executor: a slow tool, for probing clients'
+        timeouts (``agentrig.testing.mcp_probe``); 0 in every run."""
 
     @contextmanager
     def _span(self, role: Role, tool: str) -> Iterator[Span]:
@@ -123,6 +127,8 @@ class PlantToolService:
         """Run one call for ``role`` inside the hop's span; raises only for an unusable plant."""
         clock = time.perf_counter()
         with self._span(role, tool) as span:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
             try:
                 result = await self.executor.call(tool, dict(arguments), role=role)
             finally:
