@@ -51,6 +51,7 @@ __all__ = [
     "HopOutcome",
     "call_through",
     "classify",
+    "open_client",
     "probe",
 ]
 
@@ -135,7 +136,7 @@ async def probe(framework: str, case: str) -> HopOutcome:
             endpoint = server.endpoints(timeout_s=CLIENT_TIMEOUT_S)["operator"]
             started = time.perf_counter()
             try:
-                async with _client(framework, endpoint) as call:
+                async with open_client(framework, endpoint) as call:
                     if case == "server_restart":
                         await call(tool, arguments)
                         await server.restart()
@@ -173,7 +174,7 @@ async def call_through(
 ) -> tuple[str, bool]:
     """One call of ``tool`` through ``framework``'s MCP client on ``endpoint`` (any transport):
     (the text the model reads, whether it is flagged an error)."""
-    async with _client(framework, endpoint) as call:
+    async with open_client(framework, endpoint) as call:
         return await call(tool, arguments)
 
 
@@ -184,7 +185,8 @@ def _first_line(error: BaseException) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _client(framework: str, endpoint: McpEndpoint) -> AsyncIterator[Call]:
+async def open_client(framework: str, endpoint: McpEndpoint) -> AsyncIterator[Call]:
+    """``framework``'s MCP client on ``endpoint``, as a ``call(tool, arguments)`` function."""
     opener = {
         "plain": _plain,
         "langchain": _langchain,
