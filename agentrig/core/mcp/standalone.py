@@ -23,7 +23,7 @@ from agentrig.core.contract.roles import Role
 from agentrig.core.mcp.server import PlantToolService, role_server
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.scenarios import load_scenario
-from agentrig.core.plant.state import plant_key
+from agentrig.core.plant.state import PlantState, plant_key
 from agentrig.core.state import DEFAULT_STATE_URL, open_state_store
 from agentrig.core.telemetry.facade import Telemetry
 from agentrig.exceptions import ConfigurationError
@@ -57,9 +57,12 @@ async def serve_plant(
 ) -> None:
     """Serve the run's plant until cancelled.
 
+    With ``scenario``, a run that already has a plant of that scenario is served as it is (a
+    client restarting the server goes on with the same plant).
+
     Raises:
-        ConfigurationError: no plant for the run and no scenario to create it, a scenario for a
-            run that already has a plant, or an HTTP bind refused (see ``http.check_bind``).
+        ConfigurationError: no plant for the run and no scenario to create it, a plant of
+            another scenario under the run id, or an HTTP bind refused (``http.check_bind``).
     """
     if options.transport == "streamable-http":
         from agentrig.core.mcp.http import check_bind
@@ -68,12 +71,17 @@ async def serve_plant(
     store = open_state_store(options.state_url)
     try:
         existing = await store.load(plant_key(options.run_id))
-        if options.scenario is not None:
-            if existing is not None:
+        if options.scenario is not None and existing is not None:
+            # A client that starts the server again (Claude Desktop does, every session; one
+            # process per role over stdio) goes on with the same plant -- never another's.
+            served = PlantState.model_validate(existing.state).scenario_id
+            scenario_id = load_scenario(options.scenario).id
+            if served != scenario_id:
                 raise ConfigurationError(
-                    f"run {options.run_id!r} already has a plant in {options.state_url}; "
-                    "drop --scenario to serve it, or pick a new --run-id"
+                    f"run {options.run_id!r} already has a plant of scenario {served!r} in "
+                    f"{options.state_url}, not {scenario_id!r}; pick a new --run-id"
                 )
+        elif options.scenario is not None:
             scenario = load_scenario(options.scenario)
             await Plant.create(store, options.run_id, scenario, seed=options.seed)
         elif existing is None:
