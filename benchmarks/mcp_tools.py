@@ -3,7 +3,7 @@
 Three measurements in one run (the reference model with latency off, memory store and bus):
 
 1. **Runs.** Every framework runs the scenarios with native tools and with MCP tools (one
-   after the other, ``--concurrency 1``): pass rate, tool calls, wall time, and the run-level
+   after the other, ``--concurrency 1``, after a warm-up round that is not counted): pass rate, tool calls, wall time, and the run-level
    overhead per tool call, ``(wall MCP - wall native) / tool calls``, which includes the hop's
    fixed costs (the run's MCP server, one client session per role).
 2. **Per call.** ``--calls`` reads (``check_device_status``) through the framework's MCP client
@@ -96,6 +96,8 @@ def _mean(values: Sequence[float]) -> float:
 
 async def main(frameworks: Sequence[str], scenarios: Sequence[str], calls: int) -> None:
     console = Console(width=230)
+    # A first run of each framework pays its imports and first-use costs: not part of either mode.
+    await run_matrix(frameworks, scenarios[:1])
     results = await run_matrix(frameworks, scenarios)
     behaviours = {fw: [await probe(fw, case) for case in CASES] for fw in frameworks}
     table = Table(

@@ -200,8 +200,8 @@ def _compare(
     tools_modes = [mode.strip() for mode in tools.split(",") if mode.strip()]
     if not tools_modes or any(m not in ("native", "mcp") for m in tools_modes):
         fail(f"--tools {tools!r}: use native, mcp, or native,mcp")
-    if "mcp" in tools_modes and kill:
-        fail("--tools mcp with --kill: crash tests run native tools only; drop one of them")
+    if "mcp" in tools_modes and (kill or scorecard):
+        fail("--tools mcp with --kill or --scorecard: crash tests run native tools only")
     session = new_session_id()
     out_dir = out or Path("runs") / session
     previous: list[RunResult] = []
@@ -215,6 +215,7 @@ def _compare(
             "--faults": faults is not None,
             "--kill": kill != 0,
             "--out": out is not None,
+            "--tools": tools != "native",
         }
         if any(given.values()):
             options = ", ".join(name for name, on in given.items() if on)
@@ -225,6 +226,7 @@ def _compare(
             session, names = matrix.session, matrix.frameworks
             scenario_ids = matrix.scenario_refs()
             repeats, model, timeout = matrix.repeats, matrix.model, matrix.timeout_s
+            tools_modes = list(matrix.tools)
             kill, kill_seed, settings = matrix.kills, matrix.kill_seed, matrix.settings
             resolve_frameworks(",".join(names))
             previous = finished_results(resume_dir)

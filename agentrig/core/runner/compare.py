@@ -175,6 +175,8 @@ class MatrixFile(BaseModel):
     timeout_s: float
     kills: int = 0
     kill_seed: int = 0
+    tools: list[ToolsMode] = ["native"]
+    """The tools modes each cell runs in (``--tools``)."""
     settings: RunSettings
 
     def scenario_refs(self) -> list[str | ScenarioRef]:
@@ -318,6 +320,7 @@ async def compare(
         timeout_s=timeout_s,
         kills=kills,
         kill_seed=kill_seed,
+        tools=list(tools),
         settings=settings,
     ).write(comparison.out_dir)
     if server is not None:

@@ -5,6 +5,7 @@ or Host)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -156,3 +157,20 @@ async def test_tools_are_the_catalogue_and_calls_go_through_the_executor_in_a_ho
         == 1
     )
     await store.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--tools", "grpc"], "--tools 'grpc': use native, mcp, or native,mcp"),
+        (["--tools", "native,mcp", "--kill", "1"], "crash tests run native tools only"),
+    ],
+)
+def test_compare_refuses_a_bad_tools_option_before_anything_runs(
+    options: list[str], message: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["compare", "-f", "plain", "--out", str(out), *options])
+    assert result.exit_code == EXIT_BAD_USAGE
+    assert message in result.output
+    assert not out.exists()
