@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from rich.table import Table
 
 from agentrig.core.contract.results import RunResult
+from agentrig.core.report.svg import esc
 
-__all__ = ["ToolsRow", "tools_rows", "tools_table"]
+__all__ = ["ToolsRow", "tools_rows", "tools_section", "tools_table"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +116,51 @@ def tools_table(results: Sequence[RunResult], title: str = "") -> Table | None:
         "same cell; same calls = the executor saw the same calls (tool, arguments, outcome)"
     )
     return table
+
+
+def tools_section(results: Sequence[RunResult]) -> str:
+    """The HTML report's "Native tools vs MCP" section; empty unless a run used MCP tools."""
+    if not any(r.tools == "mcp" for r in results):
+        return ""
+    head = "".join(
+        f"<th>{esc(h)}</th>"
+        for h in (
+            "framework",
+            "tools",
+            "passed",
+            "tool calls",
+            "LLM calls",
+            "wall mean",
+            "MCP overhead",
+            "same calls as native",
+        )
+    )
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{esc(cell)}</td>"
+            for cell in (
+                row.framework,
+                row.tools,
+                f"{row.pass_rate:.0%} {row.passed}/{row.runs}",
+                f"{row.tool_calls:.1f}",
+                f"{row.llm_calls:.1f}",
+                f"{row.wall_mean_s:.2f} s",
+                ""
+                if row.overhead_ms_per_call is None
+                else f"{row.overhead_ms_per_call:+.1f} ms/call",
+                "" if row.same_ledger is None else f"{row.same_ledger}/{row.runs}",
+            )
+        )
+        + "</tr>"
+        for row in tools_rows(results)
+    )
+    return (
+        '<h2 id="tools-heading">Native tools vs MCP</h2>'
+        f'<div class="table-wrap"><table id="tools" class="summary"><thead><tr>{head}'
+        f"</tr></thead><tbody>{rows}</tbody></table></div>"
+        '<p class="note">Each framework with its tools bound in-process and through its own '
+        "MCP client (<code>--tools native,mcp</code>, docs/mcp.md). MCP overhead: extra wall "
+        "time per tool call over the native run of the same cell; same calls: the executor saw "
+        "the same calls (tool, arguments, outcome).</p>"
+    )
