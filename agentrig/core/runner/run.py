@@ -167,6 +167,7 @@ async def _claim(spec: RunSpec, services: RunServices, *, resume: bool | None) -
         state_url=redact_url(settings.state_url),
         out_dir=str(settings.out_dir),
         faults=settings.faults,
+        tools=spec.tools,
     )
     lease = await RunLease.start(services.store, record)
     write_run_pointer(settings.out_dir, lease.record)
