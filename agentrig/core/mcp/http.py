@@ -37,13 +37,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentrig.core.contract.mcp import McpEndpoint
 from agentrig.core.contract.roles import ROLES, Role
 from agentrig.core.mcp.server import PlantToolService, role_server
-from agentrig.exceptions import ConfigurationError
+from agentrig.exceptions import ConfigurationError, MissingExtraError
 
 try:
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
     from mcp.server.transport_security import TransportSecuritySettings
-except ImportError as error:  # pragma: no cover - server.py raised the same already
-    raise ImportError(str(error)) from error
+except ImportError as error:
+    raise MissingExtraError("the MCP server (agentrig mcp serve, --tools mcp)", "mcp") from error
+
 
 __all__ = ["PlantMcpHttpServer", "check_bind", "is_loopback", "plant_http_app"]
 
