@@ -68,6 +68,7 @@ SCENARIOS = [scenario.id for scenario in list_scenarios()]
 # The module an adapter's missing extra makes unimportable. plain needs only `openai`, a core
 # dependency of agentrig: it has no extra to name.
 FRAMEWORK_MODULES = {"langchain": "langchain", "autogen": "autogen_agentchat", "crewai": "crewai"}
+FRAMEWORK_MODULES["pydantic-ai"] = "pydantic_ai"
 
 live_model = pytest.mark.allow_model_requests
 
@@ -405,7 +406,7 @@ def test_a_missing_extra_is_named_with_the_install_command(framework: str) -> No
         "import importlib, sys\n"
         f"sys.modules[{module!r}] = None  # as if the extra were not installed\n"
         "try:\n"
-        f"    importlib.import_module('agentrig.adapters.{framework}')\n"
+        f"    importlib.import_module('agentrig.adapters.{framework.replace('-', '_')}')\n"
         "except ImportError as error:\n"
         "    print(type(error).__name__, error)\n"
     )

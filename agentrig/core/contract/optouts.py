@@ -37,6 +37,9 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # AutoGen's ~55 internal runtime spans per team run drown the GenAI spans we compare.
     "AUTOGEN_DISABLE_RUNTIME_TRACING": "true",
     "HF_HUB_OFFLINE": "1",
+    # Pydantic AI imports no logfire (only the logfire-api shim, which does nothing without it);
+    # should an application install logfire and call configure(), it still sends nothing.
+    "LOGFIRE_SEND_TO_LOGFIRE": "false",
 }
 
 

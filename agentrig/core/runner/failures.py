@@ -106,6 +106,8 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
     "autogen_ext": "AutoGen",
     "crewai": "CrewAI",
     "litellm": "CrewAI (LiteLLM)",
+    "pydantic_ai": "Pydantic AI",
+    "pydantic_graph": "Pydantic AI",
     "openai": "the openai client",
 }
 FRAMEWORK_NAMES: Final[dict[str, str]] = {
@@ -113,6 +115,7 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "langchain": "LangChain",
     "autogen": "AutoGen",
     "crewai": "CrewAI",
+    "pydantic-ai": "Pydantic AI",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
 # whose error names one rejected the reply over it (named in backticks in the sentence).

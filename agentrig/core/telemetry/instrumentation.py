@@ -33,6 +33,7 @@ from agentrig.exceptions import ConfigurationError, MissingExtraError
 __all__ = [
     "CAPTURE_CONTENT_ENV",
     "FRAMEWORK_INSTRUMENTORS",
+    "FRAMEWORK_SPAN_PROCESSORS",
     "SEMCONV_OPT_IN_ENV",
     "content_capture_enabled",
     "instrument_framework",
@@ -59,6 +60,17 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "openinference.instrumentation.autogen_agentchat",
         "AutogenAgentChatInstrumentor",
         "autogen",
+    ),
+}
+# framework -> (module, span processor class, extra): OpenInference packages that rewrite the
+# framework's own GenAI spans as they end instead of instrumenting it. They run on agentrig's
+# SpanRouter before any sink, so trace files and metrics see OpenInference span kinds (and do
+# not count the framework's `chat` spans as a second LLM call beside openai-v2's).
+FRAMEWORK_SPAN_PROCESSORS: dict[str, tuple[str, str, str]] = {
+    "pydantic-ai": (
+        "openinference.instrumentation.pydantic_ai",
+        "OpenInferenceSpanProcessor",
+        "pydantic-ai",
     ),
 }
 # Frameworks whose only instrumentation is the openai SDK's.
@@ -179,8 +191,12 @@ def instrument_framework(name: str, *, capture_content: bool | None = None) -> b
     instrument_openai(capture_content=capture_content)
     if name in _OPENAI_ONLY:
         return False
+    if name in FRAMEWORK_SPAN_PROCESSORS:
+        return _add_span_processor(name)
     if name not in FRAMEWORK_INSTRUMENTORS:
-        known = ", ".join(sorted({*FRAMEWORK_INSTRUMENTORS, *_OPENAI_ONLY}))
+        known = ", ".join(
+            sorted({*FRAMEWORK_INSTRUMENTORS, *FRAMEWORK_SPAN_PROCESSORS, *_OPENAI_ONLY})
+        )
         raise ConfigurationError(f"no instrumentation for framework {name!r}; known: {known}")
     module_name, class_name, extra = FRAMEWORK_INSTRUMENTORS[name]
     with _lock:
@@ -199,4 +215,20 @@ def instrument_framework(name: str, *, capture_content: bool | None = None) -> b
             tracer_provider=tracing_state().provider,
             config=_trace_config(content_capture_enabled()),
         )
+        return True
+
+
+def _add_span_processor(name: str) -> bool:
+    # The framework's own spans are switched on by its adapter once this has run (the
+    # processor must see them, or they would be counted as a second LLM call).
+    module_name, class_name, extra = FRAMEWORK_SPAN_PROCESSORS[name]
+    with _lock:
+        if name in _done:
+            return False
+        try:
+            processor_class = getattr(import_module(module_name), class_name)
+        except ImportError as error:
+            raise MissingExtraError(f"tracing {name}", extra) from error
+        tracing_state().router.add_enricher(processor_class())
+        _done.add(name)
         return True

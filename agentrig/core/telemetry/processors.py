@@ -6,7 +6,9 @@
   framework lost the context but kept the parent span, from the parent span), so that concurrent
   runs in one process are kept apart in every exporter.
 * :class:`SpanRouter` hands each finished span to the sinks registered for its run (the run's
-  JSONL file, the run's metrics) and to process-wide sinks (test captures).
+  JSONL file, the run's metrics) and to process-wide sinks (test captures), after the
+  enrichers (a framework's OpenInference span processor, which rewrites a span's attributes as
+  it ends) have run on it, so every sink and later exporter sees the enriched span.
 
 Both are cheap on purpose: they run for every span of every framework.
 """
@@ -97,6 +99,12 @@ class SpanRouter(SpanProcessor):
         self._lock = threading.Lock()
         self._by_run: dict[str, tuple[SpanSink, ...]] = {}
         self._everywhere: tuple[SpanSink, ...] = ()
+        self._enrichers: tuple[SpanProcessor, ...] = ()
+
+    def add_enricher(self, processor: SpanProcessor) -> None:
+        """Run ``processor.on_end`` on every finished span before any sink sees it."""
+        with self._lock:
+            self._enrichers = (*self._enrichers, processor)
 
     def add_run_sink(self, run_id: str, sink: SpanSink) -> None:
         with self._lock:
@@ -124,6 +132,11 @@ class SpanRouter(SpanProcessor):
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
+        for enricher in self._enrichers:
+            try:
+                enricher.on_end(span)
+            except Exception:
+                logger.exception("span enricher failed", enricher=repr(enricher), span_name=span.name)
         attributes = span.attributes
         run_id = attributes.get(semconv.AGENTRIG_RUN_ID) if attributes else None
         sinks = self._everywhere
