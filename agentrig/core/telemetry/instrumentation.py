@@ -62,14 +62,16 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "autogen",
     ),
 }
-# framework -> (module, span processor class, extra): OpenInference packages that rewrite the
-# framework's own GenAI spans as they end instead of instrumenting it. They run on agentrig's
-# SpanRouter before any sink, so trace files and metrics see OpenInference span kinds (and do
-# not count the framework's `chat` spans as a second LLM call beside openai-v2's).
-FRAMEWORK_SPAN_PROCESSORS: dict[str, tuple[str, str, str]] = {
+# framework -> (module, span processor class, extra, instrumentation scope): OpenInference
+# packages that rewrite the framework's own GenAI spans as they end instead of instrumenting it.
+# They run on agentrig's SpanRouter before any sink, on the framework's scope only, so trace
+# files and metrics see OpenInference span kinds on its spans (its `chat` spans are then not
+# counted as a second LLM call beside openai-v2's, whose spans stay as they are).
+FRAMEWORK_SPAN_PROCESSORS: dict[str, tuple[str, str, str, str]] = {
     "pydantic-ai": (
         "openinference.instrumentation.pydantic_ai",
         "OpenInferenceSpanProcessor",
+        "pydantic-ai",
         "pydantic-ai",
     ),
 }
@@ -221,7 +223,7 @@ def instrument_framework(name: str, *, capture_content: bool | None = None) -> b
 def _add_span_processor(name: str) -> bool:
     # The framework's own spans are switched on by its adapter once this has run (the
     # processor must see them, or they would be counted as a second LLM call).
-    module_name, class_name, extra = FRAMEWORK_SPAN_PROCESSORS[name]
+    module_name, class_name, extra, scope = FRAMEWORK_SPAN_PROCESSORS[name]
     with _lock:
         if name in _done:
             return False
@@ -229,6 +231,6 @@ def _add_span_processor(name: str) -> bool:
             processor_class = getattr(import_module(module_name), class_name)
         except ImportError as error:
             raise MissingExtraError(f"tracing {name}", extra) from error
-        tracing_state().router.add_enricher(processor_class())
+        tracing_state().router.add_enricher(scope, processor_class())
         _done.add(name)
         return True

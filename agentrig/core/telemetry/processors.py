@@ -99,12 +99,16 @@ class SpanRouter(SpanProcessor):
         self._lock = threading.Lock()
         self._by_run: dict[str, tuple[SpanSink, ...]] = {}
         self._everywhere: tuple[SpanSink, ...] = ()
-        self._enrichers: tuple[SpanProcessor, ...] = ()
+        self._enrichers: tuple[tuple[str, SpanProcessor], ...] = ()
 
-    def add_enricher(self, processor: SpanProcessor) -> None:
-        """Run ``processor.on_end`` on every finished span before any sink sees it."""
+    def add_enricher(self, scope: str, processor: SpanProcessor) -> None:
+        """Run ``processor.on_end`` on each finished span of instrumentation ``scope`` first.
+
+        Only that scope's: OpenInference's span processors rewrite any span with ``gen_ai.*``
+        attributes, openai-v2's ``chat`` spans and agentrig's own included.
+        """
         with self._lock:
-            self._enrichers = (*self._enrichers, processor)
+            self._enrichers = (*self._enrichers, (scope, processor))
 
     def add_run_sink(self, run_id: str, sink: SpanSink) -> None:
         with self._lock:
@@ -132,11 +136,15 @@ class SpanRouter(SpanProcessor):
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
-        for enricher in self._enrichers:
-            try:
-                enricher.on_end(span)
-            except Exception:
-                logger.exception("span enricher failed", enricher=repr(enricher), span_name=span.name)
+        if self._enrichers:
+            scope = span.instrumentation_scope.name if span.instrumentation_scope else None
+            for enricher_scope, enricher in self._enrichers:
+                if enricher_scope != scope:
+                    continue
+                try:
+                    enricher.on_end(span)
+                except Exception:
+                    logger.exception("span enricher failed", enricher=repr(enricher), span=span.name)
         attributes = span.attributes
         run_id = attributes.get(semconv.AGENTRIG_RUN_ID) if attributes else None
         sinks = self._everywhere
