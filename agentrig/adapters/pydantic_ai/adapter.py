@@ -103,7 +103,9 @@ class PydanticAIAdapter:
         history = RoleHistory(ctx.store, ctx.run_id, role, self.framework_version)
         saved = await history.load()
         if saved is not None and saved.answer is not None:
-            ctx.telemetry.logger.info("pydantic-ai: role already answered in its history", role=role)
+            ctx.telemetry.logger.info(
+                "pydantic-ai: role already answered in its history", role=role
+            )
             return saved.answer
         messages = saved.model_messages() if saved is not None and saved.messages else None
         if messages:

@@ -78,7 +78,9 @@ class PlantToolset(AbstractToolset[Any]):
 
     def __init__(self, tools: Sequence[BoundTool]) -> None:
         if not tools:
-            raise AdapterError("a Pydantic AI agent needs at least one plant tool; the role has none")
+            raise AdapterError(
+                "a Pydantic AI agent needs at least one plant tool; the role has none"
+            )
         self.bound: Mapping[str, BoundTool] = {tool.name: tool for tool in tools}
         self._definitions = {
             tool.name: ToolDefinition(
@@ -135,7 +137,7 @@ class ToolsWithFallback(dict[str, ToolsetTool[Any]]):
         super().__init__(tools)
         self._plant = plant
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         found = super().get(name)
         if found is not None:
             return found

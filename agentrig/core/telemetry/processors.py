@@ -144,7 +144,9 @@ class SpanRouter(SpanProcessor):
                 try:
                     enricher.on_end(span)
                 except Exception:
-                    logger.exception("span enricher failed", enricher=repr(enricher), span=span.name)
+                    logger.exception(
+                        "span enricher failed", enricher=repr(enricher), span=span.name
+                    )
         attributes = span.attributes
         run_id = attributes.get(semconv.AGENTRIG_RUN_ID) if attributes else None
         sinks = self._everywhere
