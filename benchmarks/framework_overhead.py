@@ -74,6 +74,12 @@ def attribute(spans: Sequence[SpanRecord], tally: Tally) -> None:
                 for span in spans
                 if span.attributes.get("agentrig.role") == role
                 and span.name.startswith(("chat ", "execute_tool "))
+                # A framework's own GenAI spans (Pydantic AI's chat / execute_tool, made
+                # OpenInference spans by its processor) wrap the same calls: not steps.
+                and (
+                    span.scope_name == TRACER_NAME
+                    or "openinference.span.kind" not in span.attributes
+                )
                 and agent.start_unix_nano <= span.start_unix_nano <= agent.end_unix_nano
             ),
             key=lambda span: span.start_unix_nano,
