@@ -42,7 +42,6 @@ disable_phone_home()
 try:
     from openai import AsyncOpenAI
     from pydantic_ai import Agent
-    from pydantic_ai.capabilities import AbstractCapability, Instrumentation
     from pydantic_ai.exceptions import UsageLimitExceeded
     from pydantic_ai.messages import ModelMessage
     from pydantic_ai.models.instrumented import InstrumentationSettings
@@ -142,24 +141,29 @@ class PydanticAIAdapter:
 def role_agent(model: OpenAIChatModel, ctx: RunContext, role: Role) -> Agent[None, str]:
     """The ``Agent`` of one role of one run: its prompt, its plant tools, the executor fallback."""
     plant = PlantToolset(ctx.tools[role])
-    capabilities: list[AbstractCapability[None]] = [ExecutorFallback(plant)]
-    # Pydantic AI's own spans only once agentrig's telemetry turned its OpenInference processor
-    # on: without it, its `chat` spans would count every model call a second time beside
-    # openai-v2's (core/telemetry/instrumentation.py).
-    if INSTRUMENTATION_NAME in instrumented():
-        settings = InstrumentationSettings(
-            tracer_provider=tracing_state().provider,
-            include_content=content_capture_enabled(),
-            include_binary_content=False,
-        )
-        capabilities.append(Instrumentation(settings=settings))
-    return Agent(
+    agent: Agent[None, str] = Agent(
         model,
         name=role,
         instructions=ctx.prompts[role],
         output_type=str,
         toolsets=[plant],
-        capabilities=capabilities,
+        capabilities=[ExecutorFallback(plant)],
+    )
+    agent.instrument = _instrumentation()
+    return agent
+
+
+def _instrumentation() -> InstrumentationSettings | bool:
+    # Pydantic AI's own spans only once agentrig's telemetry turned its OpenInference processor
+    # on (core/telemetry/instrumentation.py); without it its `chat` spans would count every
+    # model call a second time beside openai-v2's -- so False, not None, also when an
+    # application called Agent.instrument_all().
+    if INSTRUMENTATION_NAME not in instrumented():
+        return False
+    return InstrumentationSettings(
+        tracer_provider=tracing_state().provider,
+        include_content=content_capture_enabled(),
+        include_binary_content=False,
     )
 
 
