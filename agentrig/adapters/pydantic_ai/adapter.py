@@ -119,9 +119,11 @@ class PydanticAIAdapter:
                     None if messages else task, message_history=messages, usage_limits=limits
                 ) as agent_run:
                     async for _ in agent_run:
-                        # Each node is yielded before it runs: what is saved is every step done.
-                        done = agent_run.all_messages()
-                        await history.save(done)
+                        # Each node is yielded before it runs: the history holds every step done
+                        # (saved when a step added messages; half the nodes only prepare one).
+                        if len(agent_run.all_messages()) != len(done):
+                            done = agent_run.all_messages()
+                            await history.save(done)
                     result = agent_run.result
                     done = agent_run.all_messages()
         except UsageLimitExceeded:
@@ -164,6 +166,8 @@ def _instrumentation() -> InstrumentationSettings | bool:
         tracer_provider=tracing_state().provider,
         include_content=content_capture_enabled(),
         include_binary_content=False,
+        # Every tool definition on every request span; gen_ai.tool.definitions has them too.
+        include_model_request_parameters=False,
     )
 
 
