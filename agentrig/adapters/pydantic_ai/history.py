@@ -3,8 +3,9 @@
 Pydantic AI keeps a conversation as a list of ``ModelMessage`` objects and persists it the way
 its docs show: ``ModelMessagesTypeAdapter`` dumps it to JSON and validates it back. The adapter
 keeps each role's history under :func:`history_key` (``runs/{run_id}/pydantic-ai/{role}``),
-written with compare-and-set after every step of the agent's graph (a model response, the tool
-results), so a run that dies continues from its last finished step:
+written with compare-and-set whenever a step of the agent's graph added messages (Pydantic AI
+appends a request -- the tool results -- when it sends it, so they are saved with the model's
+next response), so a run that dies continues from its last finished step:
 
 .. code-block:: text
 
@@ -17,7 +18,7 @@ results), so a run that dies continues from its last finished step:
     }
 
 A history ending in a model response whose tool calls have no results yet is what a process
-killed during a tool call leaves; Pydantic AI runs those calls first when the agent is run again
+killed during a tool call (or the model call after it) leaves; Pydantic AI runs those calls first when the agent is run again
 on it, under the same tool-call ids, which the plant's executor recognises (nothing acts twice).
 """
 
