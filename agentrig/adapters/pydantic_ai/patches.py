@@ -15,7 +15,10 @@ checks the behaviour). Described in docs/adapters-pydantic-ai.md too.
 from __future__ import annotations
 
 from agentrig.adapters._patching import Internal, PatchSet, VersionRange
+from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.exceptions import MissingExtraError
+
+disable_phone_home()  # before Pydantic AI is imported (the adapter's first import of it is here)
 
 try:
     from pydantic_ai.tool_manager import ToolManager
