@@ -138,6 +138,7 @@ class ToolsWithFallback(dict[str, ToolsetTool[Any]]):
         self._plant = plant
 
     def get(self, name: str, default: Any = None) -> Any:
+        # Never ``default``: every name resolves, an unknown one to a tool asking the executor.
         found = super().get(name)
         if found is not None:
             return found
