@@ -68,6 +68,9 @@ SCENARIOS = [scenario.id for scenario in list_scenarios()]
 # The module an adapter's missing extra makes unimportable. plain needs only `openai`, a core
 # dependency of agentrig: it has no extra to name.
 FRAMEWORK_MODULES = {"langchain": "langchain", "autogen": "autogen_agentchat", "crewai": "crewai"}
+FRAMEWORK_MODULES["agent-framework"] = "agent_framework"
+FRAMEWORK_MODULES["smolagents"] = "smolagents"
+FRAMEWORK_MODULES["langgraph"] = "langgraph"
 FRAMEWORK_MODULES["pydantic-ai"] = "pydantic_ai"
 
 live_model = pytest.mark.allow_model_requests

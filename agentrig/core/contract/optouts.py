@@ -37,6 +37,18 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # AutoGen's ~55 internal runtime spans per team run drown the GenAI spans we compare.
     "AUTOGEN_DISABLE_RUNTIME_TRACING": "true",
     "HF_HUB_OFFLINE": "1",
+    # Agent Framework's OpenAI clients tell the provider its version (an agent-framework-version
+    # header, its User-Agent) and, to Azure OpenAI, a bitmask of the features the process used
+    # ("(feat=...)"). agentrig hands it its own AsyncOpenAI, which sends neither; these keep it so.
+    "AGENT_FRAMEWORK_USER_AGENT_DISABLED": "true",
+    "AGENT_FRAMEWORK_FEATURE_MASK_DISABLED": "true",
+    # smolagents (via huggingface_hub): no usage telemetry to the Hub.
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    # `import smolagents` runs python-dotenv's load_dotenv() (smolagents/remote_executors.py),
+    # which puts the first .env above smolagents' install folder (a project's own, when its venv
+    # is inside it) -- or above the current folder, under `python -c` or a debugger -- into
+    # os.environ.
+    "PYTHON_DOTENV_DISABLED": "1",
     # Pydantic AI imports no logfire (only the logfire-api shim, which does nothing without it);
     # should an application install logfire and call configure(), it still sends nothing.
     "LOGFIRE_SEND_TO_LOGFIRE": "false",

@@ -105,7 +105,10 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
     "autogen_core": "AutoGen",
     "autogen_ext": "AutoGen",
     "crewai": "CrewAI",
+    "agent_framework": "Agent Framework",
+    "agent_framework_openai": "Agent Framework",
     "litellm": "CrewAI (LiteLLM)",
+    "smolagents": "smolagents",
     "pydantic_ai": "Pydantic AI",
     "pydantic_graph": "Pydantic AI",
     "openai": "the openai client",
@@ -113,8 +116,11 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
 FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "plain": "the plain openai loop",
     "langchain": "LangChain",
+    "langgraph": "LangGraph",
     "autogen": "AutoGen",
     "crewai": "CrewAI",
+    "agent-framework": "Agent Framework",
+    "smolagents": "smolagents",
     "pydantic-ai": "Pydantic AI",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework

@@ -55,19 +55,34 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "LangChainInstrumentor",
         "langchain",
     ),
+    # The same OpenInference instrumentor as langchain's (LangGraph runs on LangChain callbacks).
+    "langgraph": (
+        "openinference.instrumentation.langchain",
+        "LangChainInstrumentor",
+        "langgraph",
+    ),
     "crewai": ("openinference.instrumentation.crewai", "CrewAIInstrumentor", "crewai"),
     "autogen": (
         "openinference.instrumentation.autogen_agentchat",
         "AutogenAgentChatInstrumentor",
         "autogen",
     ),
+    "smolagents": (
+        "openinference.instrumentation.smolagents",
+        "SmolagentsInstrumentor",
+        "smolagents",
+    ),
 }
-# framework -> (module, span processor class, extra, instrumentation scope): OpenInference
-# packages that rewrite the framework's own GenAI spans as they end instead of instrumenting it.
-# They run on agentrig's SpanRouter before any sink, on the framework's scope only, so trace
-# files and metrics see OpenInference span kinds on its spans (its `chat` spans are then not
-# counted as a second LLM call beside openai-v2's, whose spans stay as they are).
+# framework -> (module, span processor class, extra, the framework's tracer name): OpenInference
+# packages that rewrite a framework's own GenAI spans (kind, graph node) instead of instrumenting
+# it. They run inside agentrig's span router, on that tracer's spans only, before the run's sinks.
 FRAMEWORK_SPAN_PROCESSORS: dict[str, tuple[str, str, str, str]] = {
+    "agent-framework": (
+        "openinference.instrumentation.agent_framework",
+        "AgentFrameworkToOpenInferenceProcessor",
+        "agent-framework",
+        "agent_framework",
+    ),
     "pydantic-ai": (
         "openinference.instrumentation.pydantic_ai",
         "OpenInferenceSpanProcessor",
@@ -180,10 +195,18 @@ def _trace_config(capture_content: bool) -> Any:
     )
 
 
+def _shares_instrumentor_with_one_done(name: str) -> bool:
+    return any(
+        other != name and FRAMEWORK_INSTRUMENTORS[other][:2] == FRAMEWORK_INSTRUMENTORS[name][:2]
+        for other in _done
+        if other in FRAMEWORK_INSTRUMENTORS
+    )
+
+
 def instrument_framework(name: str, *, capture_content: bool | None = None) -> bool:
     """Enable the instrumentation for framework ``name`` (and openai-v2), once per process.
 
-    ``name`` is an adapter name: ``plain``, ``langchain``, ``autogen`` or ``crewai``. Returns True
+    ``name`` is an adapter name: ``plain``, ``langchain``, ``autogen``, ``crewai``, ... Returns True
     when the framework's instrumentor was enabled by this call.
 
     Raises:
@@ -210,6 +233,8 @@ def instrument_framework(name: str, *, capture_content: bool | None = None) -> b
             raise MissingExtraError(f"tracing {name}", extra) from error
         instrumentor = instrumentor_class()
         _done.add(name)
+        if _shares_instrumentor_with_one_done(name):
+            return False  # langchain and langgraph: enabled once, for both
         if instrumentor.is_instrumented_by_opentelemetry:
             logger.info("instrumentation: already instrumented by the application", framework=name)
             return False
@@ -221,9 +246,7 @@ def instrument_framework(name: str, *, capture_content: bool | None = None) -> b
 
 
 def _add_span_processor(name: str) -> bool:
-    # The framework's own spans are switched on by its adapter once this has run (the
-    # processor must see them, or they would be counted as a second LLM call).
-    module_name, class_name, extra, scope = FRAMEWORK_SPAN_PROCESSORS[name]
+    module_name, class_name, extra, scope_name = FRAMEWORK_SPAN_PROCESSORS[name]
     with _lock:
         if name in _done:
             return False
@@ -231,6 +254,6 @@ def _add_span_processor(name: str) -> bool:
             processor_class = getattr(import_module(module_name), class_name)
         except ImportError as error:
             raise MissingExtraError(f"tracing {name}", extra) from error
-        tracing_state().router.add_enricher(scope, processor_class())
+        tracing_state().router.add_transform(scope_name, processor_class())
         _done.add(name)
         return True
