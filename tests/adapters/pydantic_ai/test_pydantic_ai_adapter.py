@@ -254,3 +254,26 @@ def test_the_tool_manager_resolves_calls_with_the_tools_get_the_fallback_answers
     assert unknown.tool_def.name == "frobnicate"
     assert unknown.toolset is plant
     assert "frobnicate" not in tools
+
+
+async def test_concurrent_runs_share_one_client_and_keep_their_steps_apart(
+    model: ScriptedModel,
+) -> None:
+    instrument_framework("pydantic-ai")
+    adapter = PydanticAIAdapter()
+    store = MemoryStateStore()
+    runs = await asyncio.gather(
+        *(
+            run_once(adapter, store, RecordingBus(), model.endpoint(), f"together-{n}")
+            for n in range(3)
+        )
+    )
+    assert len(adapter.clients.of_loop()) == 1
+    await adapter.aclose()
+    for n, (outcome, world) in enumerate(runs):
+        assert (await world.plant.grade(outcome.final_report)).passed
+        assert world.captured is not None
+        trace = normalise(world.captured.records(f"together-{n}"), f"together-{n}")
+        # Each run's trace holds its own calls only: its tool calls are its own ledger's.
+        assert trace.tool_calls == len(await world.ledger()) == len(world.records)
+        assert [segment.role for segment in trace.roles] == list(ROLES)
