@@ -71,6 +71,7 @@ FRAMEWORK_MODULES = {"langchain": "langchain", "autogen": "autogen_agentchat", "
 FRAMEWORK_MODULES["agent-framework"] = "agent_framework"
 FRAMEWORK_MODULES["smolagents"] = "smolagents"
 FRAMEWORK_MODULES["langgraph"] = "langgraph"
+FRAMEWORK_MODULES["pydantic-ai"] = "pydantic_ai"
 
 live_model = pytest.mark.allow_model_requests
 

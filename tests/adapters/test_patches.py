@@ -25,6 +25,7 @@ from agentrig.exceptions import UnsupportedFrameworkVersionError
 FRAMEWORKS = ["langchain", "autogen", "crewai"]
 FRAMEWORKS.append("agent-framework")
 FRAMEWORKS.append("smolagents")
+FRAMEWORKS.append("pydantic-ai")
 
 
 def patches_of(framework: str) -> ModuleType:

@@ -49,6 +49,9 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # is inside it) -- or above the current folder, under `python -c` or a debugger -- into
     # os.environ.
     "PYTHON_DOTENV_DISABLED": "1",
+    # Pydantic AI imports no logfire (only the logfire-api shim, which does nothing without it);
+    # should an application install logfire and call configure(), it still sends nothing.
+    "LOGFIRE_SEND_TO_LOGFIRE": "false",
 }
 
 

@@ -110,6 +110,8 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
     "agent_framework_openai": "Agent Framework",
     "litellm": "CrewAI (LiteLLM)",
     "smolagents": "smolagents",
+    "pydantic_ai": "Pydantic AI",
+    "pydantic_graph": "Pydantic AI",
     "openai": "the openai client",
 }
 FRAMEWORK_NAMES: Final[dict[str, str]] = {
@@ -120,6 +122,7 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "crewai": "CrewAI",
     "agent-framework": "Agent Framework",
     "smolagents": "smolagents",
+    "pydantic-ai": "Pydantic AI",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
 # whose error names one rejected the reply over it (named in backticks in the sentence).

@@ -83,6 +83,12 @@ FRAMEWORK_SPAN_PROCESSORS: dict[str, tuple[str, str, str, str]] = {
         "agent-framework",
         "agent_framework",
     ),
+    "pydantic-ai": (
+        "openinference.instrumentation.pydantic_ai",
+        "OpenInferenceSpanProcessor",
+        "pydantic-ai",
+        "pydantic-ai",
+    ),
 }
 # Frameworks whose only instrumentation is the openai SDK's.
 _OPENAI_ONLY = frozenset({"plain", "openai"})
