@@ -67,7 +67,12 @@ SCENARIOS = [scenario.id for scenario in list_scenarios()]
 
 # The module an adapter's missing extra makes unimportable. plain needs only `openai`, a core
 # dependency of agentrig: it has no extra to name.
-FRAMEWORK_MODULES = {"langchain": "langchain", "autogen": "autogen_agentchat", "crewai": "crewai"}
+FRAMEWORK_MODULES = {
+    "langchain": "langchain",
+    "autogen": "autogen_agentchat",
+    "crewai": "crewai",
+    "openai-agents": "agents",
+}
 
 live_model = pytest.mark.allow_model_requests
 

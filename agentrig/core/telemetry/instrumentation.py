@@ -60,6 +60,11 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "AutogenAgentChatInstrumentor",
         "autogen",
     ),
+    "openai-agents": (
+        "openinference.instrumentation.openai_agents",
+        "OpenAIAgentsInstrumentor",
+        "openai-agents",
+    ),
 }
 # Frameworks whose only instrumentation is the openai SDK's.
 _OPENAI_ONLY = frozenset({"plain", "openai"})
