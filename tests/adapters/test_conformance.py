@@ -406,11 +406,12 @@ def test_a_missing_extra_is_named_with_the_install_command(framework: str) -> No
     module = FRAMEWORK_MODULES.get(framework)
     if module is None:
         pytest.skip(f"{framework} needs no extra (its client is a core dependency)")
+    package = framework.replace("-", "_")  # the registry name "openai-agents" is openai_agents
     code = (
         "import importlib, sys\n"
         f"sys.modules[{module!r}] = None  # as if the extra were not installed\n"
         "try:\n"
-        f"    importlib.import_module('agentrig.adapters.{framework}')\n"
+        f"    importlib.import_module('agentrig.adapters.{package}')\n"
         "except ImportError as error:\n"
         "    print(type(error).__name__, error)\n"
     )

@@ -106,6 +106,7 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
     "autogen_ext": "AutoGen",
     "crewai": "CrewAI",
     "litellm": "CrewAI (LiteLLM)",
+    "agents": "OpenAI Agents SDK",
     "openai": "the openai client",
 }
 FRAMEWORK_NAMES: Final[dict[str, str]] = {
@@ -113,6 +114,7 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "langchain": "LangChain",
     "autogen": "AutoGen",
     "crewai": "CrewAI",
+    "openai-agents": "OpenAI Agents SDK",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
 # whose error names one rejected the reply over it (named in backticks in the sentence).
