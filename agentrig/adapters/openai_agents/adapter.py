@@ -71,7 +71,9 @@ class OpenAIAgentsAdapter:
 
     def build_agents(self, ctx: RunContext, guard: RunGuard) -> dict[Role, PlantAgent]:
         """The three agents of one run, on the run's model endpoint."""
-        model = OpenAIChatCompletionsModel(model=ctx.model.model, openai_client=self._client(ctx.model))
+        model = OpenAIChatCompletionsModel(
+            model=ctx.model.model, openai_client=self._client(ctx.model)
+        )
         return {
             role: PlantAgent.for_role(
                 role,
@@ -116,9 +118,7 @@ class OpenAIAgentsAdapter:
                 previous = await ctx.handoffs.hand_over(
                     role, ROLES[index + 1], progress.answers[role], causation=previous
                 )
-                progress = progress.model_copy(
-                    update={"handoffs": [*progress.handoffs, previous]}
-                )
+                progress = progress.model_copy(update={"handoffs": [*progress.handoffs, previous]})
                 await progress_store.save(progress)
         return Outcome.from_answers(progress.answers)
 

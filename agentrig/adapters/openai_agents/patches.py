@@ -48,10 +48,10 @@ disable_phone_home()
 
 try:
     from agents import FunctionTool, set_trace_processors
+    from agents import usage as agents_usage
     from agents.run_internal import turn_resolution
     from agents.tracing import get_trace_provider
     from agents.tracing.processors import default_processor
-    from agents import usage as agents_usage
     from agents.tracing.provider import DefaultTraceProvider, SynchronousMultiTracingProcessor
     from openai.types.responses import ResponseFunctionToolCall
     from openai.types.responses.response_usage import InputTokensDetails
@@ -87,15 +87,16 @@ INTERNALS: tuple[Internal, ...] = (
         "rebound to a subclass defaulting cache_write_tokens to 0 while the installed openai "
         "requires that field, which agents.usage never passes: every Runner.run failed",
     ),
+    # Instance attributes, set in __init__: the owners are fresh instances (never registered).
     Internal(
-        DefaultTraceProvider,
+        DefaultTraceProvider(),
         "_multi_processor",
         "used",
         "drop_openai_trace_export() reads the registered trace processors (no public getter) "
         "to take out the SDK's default exporter to api.openai.com and keep the others",
     ),
     Internal(
-        SynchronousMultiTracingProcessor,
+        SynchronousMultiTracingProcessor(),
         "_processors",
         "used",
         "the processor list inside _multi_processor, read by drop_openai_trace_export()",
@@ -152,9 +153,9 @@ def _resolve_stray_calls(original: Any) -> Any:
 def _install() -> None:
     current = turn_resolution.process_model_response
     if not getattr(current, "_agentrig_resolves_stray_calls", False):
-        turn_resolution.process_model_response = _resolve_stray_calls(current)  # type: ignore[assignment]
+        turn_resolution.process_model_response = _resolve_stray_calls(current)
     if cache_write_tokens_required():
-        agents_usage.InputTokensDetails = _InputTokensDetails  # type: ignore[misc]
+        setattr(agents_usage, "InputTokensDetails", _InputTokensDetails)  # noqa: B010 (not re-exported)
     drop_openai_trace_export()
 
 

@@ -10,12 +10,22 @@ in-process reference model, on the plant's real executor.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
-from agents import Agent, Runner, set_trace_processors, usage
+from agents import (
+    Agent,
+    FunctionTool,
+    ModelBehaviorError,
+    OpenAIChatCompletionsModel,
+    Runner,
+    set_trace_processors,
+    usage,
+)
 from agents.tracing import get_trace_provider
 from agents.tracing.processors import default_processor
+from openai import AsyncOpenAI
 from openinference.instrumentation.openai_agents._processor import OpenInferenceTracingProcessor
 
 from agentrig.adapters.openai_agents import OpenAIAgentsAdapter, patches
@@ -27,6 +37,7 @@ from agentrig.adapters.openai_agents.session import (
     session_key,
 )
 from agentrig.core.contract.roles import ROLES
+from agentrig.core.llm.brain import ToolRequest
 from agentrig.core.plant.executor import ToolCallRecord
 from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
@@ -46,7 +57,7 @@ def _user_texts(request: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
 async def test_a_session_round_trips_through_the_store(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Any
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = (
         f"sqlite:///{tmp_path / 'state.db'}"
@@ -103,9 +114,9 @@ async def test_a_corrupt_session_or_progress_is_refused_and_left_in_place() -> N
     store = MemoryStateStore()
     await store.save(session_key("run", "monitor"), {"format": 1, "items": "not a list"})
     await store.save(progress_key("run"), {"format": 2, "framework_version": "0.13.6"})
-    with pytest.raises(AdapterError, match="cannot be resumed: .* delete the key"):
+    with pytest.raises(AdapterError, match=r"cannot be resumed: .* delete the key"):
         await StoreSession(store, "run", "monitor").get_items()
-    with pytest.raises(AdapterError, match="run progress .* cannot be resumed"):
+    with pytest.raises(AdapterError, match=r"run progress .* cannot be resumed"):
         await ProgressStore(store, "run").load()
     assert await store.load(session_key("run", "monitor")) is not None
 
@@ -119,7 +130,8 @@ async def test_a_run_leaves_each_roles_sdk_session_and_its_progress_in_the_store
     await adapter.aclose()
     progress = await ProgressStore(store, "kept").load()
     assert progress is not None
-    assert progress.answers == outcome.answers and list(progress.answers) == list(ROLES)
+    assert progress.answers == outcome.answers
+    assert list(progress.answers) == list(ROLES)
     assert [m.content["to_role"] for m in progress.handoffs] == ["diagnostician", "operator"]
     ledger_ids = {r.idempotency_key for r in world.records}
     for role in ROLES:
@@ -176,7 +188,8 @@ async def test_a_role_killed_mid_way_goes_on_from_its_session(model: ScriptedMod
             await run
     await first.aclose()
     saved: list[dict[str, Any]] = await StoreSession(store, "mid", "operator").get_items()  # type: ignore[assignment]
-    assert saved and saved[0]["role"] == "user"
+    assert saved
+    assert saved[0]["role"] == "user"
     requests_before = len(model.recorder.requests())
 
     second = OpenAIAgentsAdapter()
@@ -213,10 +226,10 @@ def test_the_sdks_usage_builds_with_the_installed_openai() -> None:
 
 
 def test_only_the_export_to_openai_is_dropped_from_the_sdks_trace_processors() -> None:
+    instrument_framework("openai-agents")
     OpenAIAgentsAdapter()
     provider = get_trace_provider()
     before = list(provider._multi_processor._processors)  # type: ignore[attr-defined]
-    instrument_framework("openai-agents")
     kept = OpenInferenceTracingProcessor.__new__(OpenInferenceTracingProcessor)
     try:
         set_trace_processors([default_processor(), kept])
@@ -230,24 +243,37 @@ def test_only_the_export_to_openai_is_dropped_from_the_sdks_trace_processors() -
 
 
 async def test_a_stray_call_on_a_plain_sdk_agent_still_fails_as_the_sdk_decides(
-    model: ScriptedModel,
+    tmp_path: Path,
 ) -> None:
     # The wrapper answers stray calls for agentrig's PlantAgent only; other agents keep the
     # SDK's behaviour (ModelBehaviorError), so an application's own agents are not changed.
-    from agents import ModelBehaviorError, OpenAIChatCompletionsModel
-    from openai import AsyncOpenAI
-
-    from agentrig.core.llm.brain import PolicyInput, Skill, ToolRequest
-
+    profile = tmp_path / "unknown-tools.yaml"
+    profile.write_text("rates: {unknown_tool: 1.0}\n")
+    model = ScriptedModel(faults=str(profile))
+    model.decide = lambda inp, skill: [ToolRequest("check_device_status", {"device_id": "p-1"})]
     OpenAIAgentsAdapter()
-    model.decide = lambda inp, skill: [ToolRequest("no_such_tool", {})]  # type: ignore[assignment,misc]
-    client = AsyncOpenAI(**model.endpoint().client_options())
-    agent = Agent(
-        name="monitor",
-        instructions="You watch the plant.",
-        model=OpenAIChatCompletionsModel(model=model.endpoint().model, openai_client=client),
+
+    async def check_device_status(context: Any, arguments: str) -> str:
+        return '{"ok": true}'
+
+    tool = FunctionTool(
+        name="check_device_status",
+        description="Status of a device.",
+        params_json_schema={
+            "type": "object",
+            "properties": {"device_id": {"type": "string"}},
+            "required": ["device_id"],
+        },
+        on_invoke_tool=check_device_status,
     )
-    with pytest.raises(ModelBehaviorError, match="no_such_tool not found"):
-        await Runner.run(agent, "ALARM: pump-07")
-    await client.close()
-    del PolicyInput, Skill
+    with model.server:
+        client = AsyncOpenAI(**model.endpoint().client_options())
+        agent = Agent(
+            name="monitor",
+            instructions="You are the monitor.",
+            tools=[tool],
+            model=OpenAIChatCompletionsModel(model=model.endpoint().model, openai_client=client),
+        )
+        with pytest.raises(ModelBehaviorError, match="not found in agent monitor"):
+            await Runner.run(agent, "ALARM: pump-07 discharge pressure high")
+        await client.close()
