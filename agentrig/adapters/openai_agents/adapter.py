@@ -128,8 +128,13 @@ class OpenAIAgentsAdapter:
         role = agent.name
         session = StoreSession(ctx.store, ctx.run_id, role)
         # A role that was under way when the run died goes on from its session: its task and
-        # every finished turn are there, so it is not given the task again.
-        resumed = bool(await session.get_items(limit=1))
+        # every finished turn are there, so it is not given the task again. One that had
+        # answered (the run died before its progress was saved) is not asked again.
+        last = await session.get_items(limit=1)
+        answered = _final_answer(last[-1]) if last else None
+        if answered is not None:
+            return answered
+        resumed = bool(last)
         max_turns = ctx.max_turns_per_role
 
         def out_of_turns(_: RunErrorHandlerInput[Any]) -> RunErrorHandlerResult:
@@ -151,3 +156,25 @@ class OpenAIAgentsAdapter:
             raise
         output = result.final_output
         return output if isinstance(output, str) else str(output)
+
+
+def _final_answer(item: Any) -> str | None:
+    """The text of a session's last item when it is the role's final answer, else None.
+
+    The SDK stores a turn's assistant message before the turn's tool calls, so an assistant
+    message that is the *last* item ended a turn without tool calls: the run's final output.
+    """
+    if not isinstance(item, dict) or item.get("role") != "assistant":
+        return None
+    if item.get("type", "message") != "message":
+        return None
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return None
+    return "".join(
+        part.get("text", "")
+        for part in content
+        if isinstance(part, dict) and part.get("type") == "output_text"
+    )

@@ -96,7 +96,7 @@ INTERNALS: tuple[Internal, ...] = (
         "to take out the SDK's default exporter to api.openai.com and keep the others",
     ),
     Internal(
-        SynchronousMultiTracingProcessor(),
+        SynchronousMultiTracingProcessor(),  # type: ignore[no-untyped-call]
         "_processors",
         "used",
         "the processor list inside _multi_processor, read by drop_openai_trace_export()",

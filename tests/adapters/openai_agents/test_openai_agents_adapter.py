@@ -167,6 +167,36 @@ async def test_finished_roles_are_not_run_again_on_resume(model: ScriptedModel) 
     assert answer.strip() in diagnostician_task
 
 
+async def test_a_role_that_answered_before_the_run_died_is_not_asked_again(
+    model: ScriptedModel,
+) -> None:
+    store = MemoryStateStore()
+    answer = "operator: pump-07 stopped.\nROOT_CAUSE: blocked_discharge\nDEVICE: valve-12"
+    done = {"monitor": "monitor: done.", "diagnostician": "diagnostician: done."}
+    await ProgressStore(store, "answered").save(
+        RunProgress(framework_version="0.13.6", answers=done)
+    )
+    await StoreSession(store, "answered", "operator").add_items(
+        [
+            {"role": "user", "content": "the task"},
+            {
+                "type": "message",
+                "role": "assistant",
+                "id": "msg_1",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": answer, "annotations": []}],
+            },
+        ]  # type: ignore[list-item]
+    )
+    adapter = OpenAIAgentsAdapter()
+    outcome, world = await run_once(adapter, store, RecordingBus(), model.endpoint(), "answered")
+    await adapter.aclose()
+    assert sum(model.calls.values()) == 0
+    assert world.records == []
+    assert outcome.answers["operator"] == answer
+    assert outcome.root_cause == "blocked_discharge"
+
+
 async def test_a_role_killed_mid_way_goes_on_from_its_session(model: ScriptedModel) -> None:
     store, bus = MemoryStateStore(), RecordingBus()
     acted, release = asyncio.Event(), asyncio.Event()
