@@ -26,7 +26,11 @@ from agents import (
 from agents.tracing import get_trace_provider
 from agents.tracing.processors import default_processor
 from openai import AsyncOpenAI
+from openai.types.responses.response_usage import (
+    InputTokensDetails as OpenAIInputTokensDetails,
+)
 from openinference.instrumentation.openai_agents._processor import OpenInferenceTracingProcessor
+from pydantic import ValidationError
 
 from agentrig.adapters.openai_agents import OpenAIAgentsAdapter, patches
 from agentrig.adapters.openai_agents.session import (
@@ -248,9 +252,13 @@ def _chat_messages(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_the_sdks_usage_builds_with_the_installed_openai() -> None:
     OpenAIAgentsAdapter()  # applies the patches
-    # openai 2.54 requires cache_write_tokens, which agents.usage never passes.
     if patches.cache_write_tokens_required():
-        assert usage.InputTokensDetails is not usage.InputTokensDetails.__mro__[1]
+        # The finding: what agents.usage builds is refused by the installed openai...
+        with pytest.raises(ValidationError, match="cache_write_tokens"):
+            OpenAIInputTokensDetails(cached_tokens=0)
+        # ...so agents.usage gets a subclass defaulting it, and openai's class is left alone.
+        assert usage.InputTokensDetails is not OpenAIInputTokensDetails
+        assert issubclass(usage.InputTokensDetails, OpenAIInputTokensDetails)
     details = usage.Usage().input_tokens_details
     assert (details.cached_tokens, details.cache_write_tokens) == (0, 0)
 
