@@ -155,7 +155,14 @@ class OpenAIAgentsAdapter:
                 raise guard.failure from error
             raise
         output = result.final_output
-        return output if isinstance(output, str) else str(output)
+        answer = output if isinstance(output, str) else str(output)
+        if not answer.strip():
+            # The SDK ends a run whose reply has no message and no tool call (``choices: []``
+            # included) with an empty final output rather than an error; said here, not hidden.
+            ctx.telemetry.logger.warning(
+                "the OpenAI Agents SDK ended the role with an empty answer", role=role
+            )
+        return answer
 
 
 def _final_answer(item: Any) -> str | None:
