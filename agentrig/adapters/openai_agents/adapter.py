@@ -71,9 +71,11 @@ class OpenAIAgentsAdapter:
 
     def build_agents(self, ctx: RunContext, guard: RunGuard) -> dict[Role, PlantAgent]:
         """The three agents of one run, on the run's model endpoint."""
-        model = OpenAIChatCompletionsModel(
-            model=ctx.model.model, openai_client=self._client(ctx.model)
-        )
+        client = self._client(ctx.model)
+        model = OpenAIChatCompletionsModel(model=ctx.model.model, openai_client=client)
+        # For api.openai.com the SDK sends store=true unless told (chatcmpl_helpers.get_store_param),
+        # keeping every completion on OpenAI's side; the other adapters send nothing (false).
+        store = False if str(client.base_url).startswith("https://api.openai.com") else None
         return {
             role: PlantAgent.for_role(
                 role,
@@ -81,8 +83,8 @@ class OpenAIAgentsAdapter:
                 guard,
                 instructions=ctx.prompts[role],
                 model=model,
-                # The SDK's defaults send nothing more; stated so a changed default shows here.
-                model_settings=ModelSettings(),
+                # Otherwise the SDK's defaults, which send nothing more to other servers.
+                model_settings=ModelSettings(store=store),
             )
             for role in ROLES
         }

@@ -40,6 +40,7 @@ from agentrig.adapters.openai_agents.session import (
     progress_key,
     session_key,
 )
+from agentrig.adapters.openai_agents.tools import RunGuard
 from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm.brain import ToolRequest
 from agentrig.core.plant.executor import ToolCallRecord
@@ -315,3 +316,18 @@ async def test_a_stray_call_on_a_plain_sdk_agent_still_fails_as_the_sdk_decides(
         with pytest.raises(ModelBehaviorError, match="not found in agent monitor"):
             await Runner.run(agent, "ALARM: pump-07 discharge pressure high")
         await client.close()
+
+
+async def test_completions_are_not_stored_at_openai_and_nothing_more_is_sent_elsewhere(
+    model: ScriptedModel,
+) -> None:
+    # The SDK sends store=true to api.openai.com unless told; other servers get nothing.
+    adapter = OpenAIAgentsAdapter()
+    openai_endpoint = model.endpoint(base_url="https://api.openai.com/v1")
+    for endpoint, store in ((openai_endpoint, False), (model.endpoint(), None)):
+        async with adapter_world(
+            "openai-agents", MemoryStateStore(), RecordingBus(), endpoint, f"store-{store}"
+        ) as world:
+            agents = adapter.build_agents(world.ctx, RunGuard())
+        assert {agent.model_settings.store for agent in agents.values()} == {store}
+    await adapter.aclose()
