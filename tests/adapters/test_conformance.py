@@ -67,12 +67,8 @@ SCENARIOS = [scenario.id for scenario in list_scenarios()]
 
 # The module an adapter's missing extra makes unimportable. plain needs only `openai`, a core
 # dependency of agentrig: it has no extra to name.
-FRAMEWORK_MODULES = {
-    "langchain": "langchain",
-    "autogen": "autogen_agentchat",
-    "crewai": "crewai",
-    "openai-agents": "agents",
-}
+FRAMEWORK_MODULES = {"langchain": "langchain", "autogen": "autogen_agentchat", "crewai": "crewai"}
+FRAMEWORK_MODULES["openai-agents"] = "agents"
 
 live_model = pytest.mark.allow_model_requests
 
@@ -406,12 +402,11 @@ def test_a_missing_extra_is_named_with_the_install_command(framework: str) -> No
     module = FRAMEWORK_MODULES.get(framework)
     if module is None:
         pytest.skip(f"{framework} needs no extra (its client is a core dependency)")
-    package = framework.replace("-", "_")  # the registry name "openai-agents" is openai_agents
     code = (
         "import importlib, sys\n"
         f"sys.modules[{module!r}] = None  # as if the extra were not installed\n"
         "try:\n"
-        f"    importlib.import_module('agentrig.adapters.{package}')\n"
+        f"    importlib.import_module('agentrig.adapters.{framework.replace('-', '_')}')\n"
         "except ImportError as error:\n"
         "    print(type(error).__name__, error)\n"
     )

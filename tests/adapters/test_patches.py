@@ -22,7 +22,8 @@ from agentrig.adapters._patching import VersionRange
 from agentrig.core.contract.registry import load_adapter
 from agentrig.exceptions import UnsupportedFrameworkVersionError
 
-FRAMEWORKS = ["langchain", "autogen", "crewai", "openai-agents"]
+FRAMEWORKS = ["langchain", "autogen", "crewai"]
+FRAMEWORKS.append("openai-agents")
 
 
 def patches_of(framework: str) -> ModuleType:
