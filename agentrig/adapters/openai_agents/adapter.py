@@ -91,7 +91,7 @@ class OpenAIAgentsAdapter:
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         guard = RunGuard()
-        agents = self.build_agents(ctx, guard)
+        role_agents = self.build_agents(ctx, guard)
         progress_store = ProgressStore(ctx.store, ctx.run_id)
         progress = await progress_store.load()
         if progress is None:
@@ -110,7 +110,7 @@ class OpenAIAgentsAdapter:
                 ]
                 with ctx.telemetry.agent(role):
                     answer = await self._run_role(
-                        agents[role], ctx, ctx.task_for(alarm, received), guard
+                        role_agents[role], ctx, ctx.task_for(alarm, received), guard
                     )
                 progress = progress.model_copy(
                     update={"answers": {**progress.answers, role: answer}}
