@@ -72,6 +72,7 @@ FRAMEWORK_MODULES["agent-framework"] = "agent_framework"
 FRAMEWORK_MODULES["smolagents"] = "smolagents"
 FRAMEWORK_MODULES["langgraph"] = "langgraph"
 FRAMEWORK_MODULES["pydantic-ai"] = "pydantic_ai"
+FRAMEWORK_MODULES["openai-agents"] = "agents"
 
 live_model = pytest.mark.allow_model_requests
 

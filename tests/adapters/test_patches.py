@@ -26,6 +26,7 @@ FRAMEWORKS = ["langchain", "autogen", "crewai"]
 FRAMEWORKS.append("agent-framework")
 FRAMEWORKS.append("smolagents")
 FRAMEWORKS.append("pydantic-ai")
+FRAMEWORKS.append("openai-agents")
 
 
 def patches_of(framework: str) -> ModuleType:

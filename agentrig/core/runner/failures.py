@@ -112,6 +112,7 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
     "smolagents": "smolagents",
     "pydantic_ai": "Pydantic AI",
     "pydantic_graph": "Pydantic AI",
+    "agents": "OpenAI Agents SDK",
     "openai": "the openai client",
 }
 FRAMEWORK_NAMES: Final[dict[str, str]] = {
@@ -123,6 +124,7 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "agent-framework": "Agent Framework",
     "smolagents": "smolagents",
     "pydantic-ai": "Pydantic AI",
+    "openai-agents": "OpenAI Agents SDK",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
 # whose error names one rejected the reply over it (named in backticks in the sentence).

@@ -67,6 +67,11 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "AutogenAgentChatInstrumentor",
         "autogen",
     ),
+    "openai-agents": (
+        "openinference.instrumentation.openai_agents",
+        "OpenAIAgentsInstrumentor",
+        "openai-agents",
+    ),
     "smolagents": (
         "openinference.instrumentation.smolagents",
         "SmolagentsInstrumentor",
