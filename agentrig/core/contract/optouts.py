@@ -37,6 +37,8 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # AutoGen's ~55 internal runtime spans per team run drown the GenAI spans we compare.
     "AUTOGEN_DISABLE_RUNTIME_TRACING": "true",
     "HF_HUB_OFFLINE": "1",
+    # Ray (compare --executor ray) reports cluster usage to anyscale.com unless told not to.
+    "RAY_USAGE_STATS_ENABLED": "0",
 }
 
 
