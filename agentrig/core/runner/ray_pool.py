@@ -45,7 +45,7 @@ from typing import Any
 
 import ray
 import structlog
-from ray.exceptions import RayActorError
+from ray.exceptions import RayActorError, RayTaskError
 
 from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.contract.results import RunResult
@@ -113,7 +113,14 @@ class RunWorker:
                     self.settings, metrics=self.metrics, frameworks=self.frameworks
                 )
                 self._services = await services.__aenter__()
+                for framework in self.frameworks:  # import each framework once, before any run
+                    self._services.adapter(framework)
         return self._services
+
+    async def ready(self) -> int:
+        """Open the services and load the adapters now (the pool waits for it); the pid."""
+        await self._ready()
+        return os.getpid()
 
     async def run(self, spec_json: str, lost_attempts: int) -> tuple[str, list[MetricEvent]]:
         """Run (or resume) one spec; its result as JSON and the metrics since the last call."""
@@ -217,6 +224,19 @@ class RayPool:
         self.workers = [
             _Worker(actor.remote(settings_json, self.frameworks), number) for number in range(count)
         ]
+        # Warm: a framework that does not import on a worker fails here, before the first run.
+        try:
+            await asyncio.gather(*(worker.handle.ready.remote() for worker in self.workers))
+        except RayTaskError as error:
+            await self.__aexit__(None, None, None)
+            cause = error.cause if error.cause is not None else error
+            raise ConfigurationError(
+                f"--executor {self.choice}: a worker could not start: {type(cause).__name__}: "
+                f"{cause} (is agentrig with the frameworks' extras installed on every node?)"
+            ) from error
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         return self
 
     def _connect(self) -> None:
