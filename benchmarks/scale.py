@@ -137,22 +137,20 @@ def main() -> None:
         f"{runs} runs ({FRAMEWORKS} x {len(scenarios.split(','))} scenarios x {args.repeats}), "
         f"model latency {args.latency}, {os.cpu_count()} CPUs"
     )
-    with (
-        tempfile.TemporaryDirectory(prefix="agentrig-scale-") as folder,
-        model_server(args.latency) as model,
-    ):
+    with tempfile.TemporaryDirectory(prefix="agentrig-scale-") as folder:
         workdir = Path(folder)
-        plan = [
-            ("uncontended", 4, sample, 1, ()),
-            ("local", concurrency, scenarios, args.repeats, ()),
-            ("ray x1", concurrency, scenarios, args.repeats, ("--executor", "ray", "--workers", "1")),
-            ("ray x2", concurrency, scenarios, args.repeats, ("--executor", "ray", "--workers", "2")),
-            ("local @32", min(32, runs), scenarios, args.repeats, ()),
-        ]  # fmt: skip
-        measured: list[Measured] = []
-        for name, at, selection, repeats, extra in plan:
-            console.print(f"{name}: concurrency {at} ...")
-            measured.append(run_compare(name, workdir, model, selection, repeats, at, *extra))
+        with model_server(args.latency, workdir) as model:
+            plan = [
+                ("uncontended", 4, sample, 1, ()),
+                ("local", concurrency, scenarios, args.repeats, ()),
+                ("ray x1", concurrency, scenarios, args.repeats, ("--executor", "ray", "--workers", "1")),
+                ("ray x2", concurrency, scenarios, args.repeats, ("--executor", "ray", "--workers", "2")),
+                ("local @32", min(32, runs), scenarios, args.repeats, ()),
+            ]  # fmt: skip
+            measured: list[Measured] = []
+            for name, at, selection, repeats, extra in plan:
+                console.print(f"{name}: concurrency {at} ...")
+                measured.append(run_compare(name, workdir, model, selection, repeats, at, *extra))
     uncontended = measured[0].mean_run_seconds
     local = measured[1]
     table = Table(title=f"agentrig compare throughput (uncontended run {uncontended:.1f} s)")
