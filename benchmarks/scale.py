@@ -74,20 +74,25 @@ class Measured:
 
 
 @contextlib.contextmanager
-def model_server(latency: str) -> Iterator[str]:
+def model_server(latency: str, workdir: Path) -> Iterator[str]:
     """``agentrig model serve`` in its own process; yields the ``--model`` spec for it."""
-    process = subprocess.Popen(
-        [AGENTRIG, "model", "serve", "--port", "0", "--latency", latency],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    # Its output goes to a file: a pipe nobody reads fills up and blocks the server.
+    log = workdir / "model-server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [AGENTRIG, "model", "serve", "--port", "0", "--latency", latency],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        found = re.search(r"(http://\S+/v1)", line)
+        found = None
+        for _ in range(300):
+            found = re.search(r"reference model on (http://\S+/v1)", log.read_text())
+            if found or process.poll() is not None:
+                break
+            time.sleep(0.1)
         if not found:
-            raise RuntimeError(f"the model server did not say where it listens: {line!r}")
+            raise RuntimeError(f"the model server did not start: {log.read_text()[-2000:]}")
         yield f"{found.group(1)}#agentrig-operator"
     finally:
         process.terminate()

@@ -283,8 +283,11 @@ class RayPool:
                 avoid = worker
                 self._worker_died(worker, spec, error)
                 if lost >= MAX_LOST_ATTEMPTS:
-                    return _lost_run(spec, lost, f"its worker died {lost} times: {error}")
+                    return _failed_run(spec, lost, f"its worker died {lost} times: {error}")
                 continue
+            except RayTaskError as error:  # the run could not be claimed (RunRecordError)
+                cause = error.cause if error.cause is not None else error
+                return _failed_run(spec, lost, f"{type(cause).__name__}: {cause}")
             finally:
                 worker.in_flight -= 1
             replay(events, self.metrics)
@@ -319,7 +322,8 @@ class RayPool:
             ray.shutdown()
 
 
-def _lost_run(spec: RunSpec, lost: int, why: str) -> RunResult:
+def _failed_run(spec: RunSpec, lost: int, why: str) -> RunResult:
+    """An error result for a run no worker could finish (blamed on the harness)."""
     return RunResult(
         run_id=spec.run_id,
         framework=spec.framework,
@@ -328,7 +332,7 @@ def _lost_run(spec: RunSpec, lost: int, why: str) -> RunResult:
         model=spec.model,
         repeat=spec.repeat,
         status="error",
-        attempts=lost,
+        attempts=max(1, lost),
         errors=[why],
         error_category="harness",
         error_detail=f"the run could not finish on Ray: {why}",
