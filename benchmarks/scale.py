@@ -137,7 +137,7 @@ def main() -> None:
     sample = QUICK_SCENARIOS if args.quick else ",".join(catalogue_ids()[::4])
     runs = len(FRAMEWORKS.split(",")) * len(scenarios.split(",")) * args.repeats
     concurrency = args.concurrency or runs
-    console = Console()
+    console = Console(width=150)
     console.print(
         f"{runs} runs ({FRAMEWORKS} x {len(scenarios.split(','))} scenarios x {args.repeats}), "
         f"model latency {args.latency}, {os.cpu_count()} CPUs"

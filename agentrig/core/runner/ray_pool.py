@@ -45,7 +45,7 @@ from typing import Any
 
 import ray
 import structlog
-from ray.exceptions import RayActorError, RayTaskError
+from ray.exceptions import ActorDiedError, RayActorError, RayTaskError
 
 from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.contract.results import RunResult
@@ -294,6 +294,10 @@ class RayPool:
             return RunResult.model_validate_json(payload)
 
     def _worker_died(self, worker: _Worker, spec: RunSpec, error: RayActorError) -> None:
+        # ActorUnavailableError: Ray is restarting it. ActorDiedError: it is gone for good (its
+        # restarts are used up); the pool goes on with the others.
+        if isinstance(error, ActorDiedError) and worker in self.workers and len(self.workers) > 1:
+            self.workers.remove(worker)
         private = self.settings.state_url.startswith("memory:")
         logger.warning(
             "a Ray worker died; its run goes to another worker",
