@@ -247,6 +247,10 @@ class RayPool:
             if self.choice.address is not None:
                 ray.init(address=self.choice.address, logging_level=logging.WARNING)
             else:
+                # Ray starts its workers at nice 15, below every other process of the machine;
+                # here they do the comparison's work (the driver mostly waits), so they run at
+                # the priority the local executor's process has. RAY_worker_niceness overrides.
+                os.environ.setdefault("RAY_worker_niceness", "0")
                 ray.init(
                     num_cpus=self.choice.workers or os.cpu_count() or 1,
                     include_dashboard=False,
