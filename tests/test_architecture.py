@@ -17,6 +17,7 @@ NEVER_RULES = {
     "the expert does not import the model",
     "the model and telemetry do not import the adapters",
     "core never imports a framework package",
+    "only the Ray executor imports Ray (compare loads it for --executor ray only)",
 }
 
 
