@@ -18,6 +18,7 @@ NEVER_RULES = {
     "the model and telemetry do not import the adapters",
     "the MCP server imports neither the adapters, the runner nor the CLI",
     "core never imports a framework package",
+    "only the Ray executor imports Ray (compare loads it for --executor ray only)",
 }
 
 

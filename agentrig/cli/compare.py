@@ -159,6 +159,22 @@ def _compare(
         ),
     ] = None,
     keep_state: KeepStateOption = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            metavar="WHERE",
+            help="Where the runs run: local (this process), ray (a Ray cluster on this "
+            "machine, a worker per core) or ray://HOST:PORT (an existing cluster; needs a "
+            "redis:// or postgresql:// --state). See docs/scale-out.md.",
+        ),
+    ] = "local",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Ray worker processes (default: one per CPU of the cluster)."
+        ),
+    ] = None,
     scorecard: Annotated[
         bool,
         typer.Option(
@@ -194,6 +210,7 @@ def _compare(
         resolve_scenarios,
     )
     from agentrig.core.runner.crash_test import check_crash_test_settings
+    from agentrig.core.runner.executors import ExecutorChoice, check_executor_settings
     from agentrig.core.runner.scorecard import check_scorecard_settings
     from agentrig.exceptions import AgentrigError
 
@@ -244,6 +261,8 @@ def _compare(
                 if kill or resume_dir is not None:
                     fail("--scorecard runs its own --kill 2 battery: drop --kill and --resume")
                 check_scorecard_settings(settings)
+        where = ExecutorChoice.parse(executor, workers=workers)
+        check_executor_settings(where, settings, kills=kill, scorecard=scorecard)
     except (AgentrigError, ValueError) as error:
         fail(error)
     if scorecard:
@@ -253,7 +272,7 @@ def _compare(
     err_console = Console(stderr=True)
     err_console.print(
         f"comparing {', '.join(names)} on {len(scenario_ids)} scenario(s) x {repeats} "
-        f"with model {model!r}, state {state}, bus {bus} -> {settings.out_dir}"
+        f"with model {model!r}, state {state}, bus {bus}, executor {where} -> {settings.out_dir}"
     )
     if settings.cassettes is not None:
         err_console.print(f"replaying every LLM call from {settings.cassettes.directory}/")
@@ -277,6 +296,7 @@ def _compare(
                 kill_seed=kill_seed,
                 previous=previous,
                 tools=sorted(set(tools_modes), key=tools_modes.index),  # type: ignore[arg-type]
+                executor=where,
             )
         )
     except KeyboardInterrupt:

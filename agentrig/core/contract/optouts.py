@@ -59,6 +59,8 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # Pydantic AI imports no logfire (only the logfire-api shim, which does nothing without it);
     # should an application install logfire and call configure(), it still sends nothing.
     "LOGFIRE_SEND_TO_LOGFIRE": "false",
+    # Ray (compare --executor ray) reports cluster usage to anyscale.com unless told not to.
+    "RAY_USAGE_STATS_ENABLED": "0",
 }
 
 

@@ -14,6 +14,7 @@ module              owns
 ``crash``           kill points and the SIGKILL switch; ``crash_test``: ``compare --kill``
 ``matrix``          :func:`run_matrix`: many runs at a bounded concurrency
 ``compare``         the comparison behind ``agentrig compare``, written to a folder as it goes
+``executors``       ``--executor``: local or Ray, and what each refuses; ``ray_pool``: the Ray workers
 ==================  ===========================================================================
 
 Names load on first use: importing one module does not load the others.

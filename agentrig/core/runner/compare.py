@@ -8,6 +8,7 @@ HTML report in ``<out>/report.html`` -- also after Ctrl-C, with the runs that fi
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ from agentrig.core.runner.crash_test import (
     crash_test_failed,
     crash_test_run,
 )
+from agentrig.core.runner.executors import ExecutorChoice
 from agentrig.core.telemetry.metrics import (
     AgentrigMetrics,
     MetricsServer,
@@ -276,6 +278,7 @@ async def compare(
     kill_seed: int = 0,
     previous: Sequence[RunResult] = (),
     tools: Sequence[ToolsMode] = ("native",),
+    executor: ExecutorChoice | None = None,
 ) -> Comparison:
     """Run frameworks x scenarios x repeats, at most ``concurrency`` at a time.
 
@@ -285,6 +288,7 @@ async def compare(
     ``previous``: results of an interrupted comparison of the same matrix (``--resume``): those
     cells are kept, the others run -- resuming what the store holds for their run ids.
     ``tools``: ``native``, ``mcp`` or both, each cell run once per mode (docs/mcp.md).
+    ``executor``: where the runs run (default: this process; Ray: :mod:`agentrig.core.runner.ray_pool`).
     """
     console = console or Console(stderr=True)
     session = session or new_session_id()
@@ -329,7 +333,21 @@ async def compare(
     tally: Counter[str] = Counter()
     started = time.perf_counter()
     try:
-        async with RunServices(settings, metrics=metrics, frameworks=frameworks) as services:
+        async with contextlib.AsyncExitStack() as stack:
+            services: RunServices | None = None
+            on_ray = None
+            if executor is not None and executor.kind == "ray":
+                from agentrig.core.runner.ray_pool import RayPool  # Ray loads only when used
+
+                console.print(f"starting the Ray workers ({executor}) ...")
+                pool = RayPool(
+                    executor, settings, list(frameworks), metrics=metrics, concurrency=concurrency
+                )
+                on_ray = (await stack.enter_async_context(pool)).execute
+            else:
+                services = await stack.enter_async_context(
+                    RunServices(settings, metrics=metrics, frameworks=frameworks)
+                )
             with _progress(console) as progress:
                 task = progress.add_task("compare", total=len(specs), tally="")
                 progress.update(task, advance=len(specs) - len(pending))
@@ -351,7 +369,7 @@ async def compare(
                         tally=", ".join(f"{n} {status}" for status, n in sorted(tally.items())),
                     )
 
-                execute = None
+                execute = on_ray
                 if kills:
 
                     async def execute(spec: RunSpec) -> RunResult:

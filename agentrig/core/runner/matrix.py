@@ -18,7 +18,7 @@ __all__ = [
 
 async def run_matrix(
     specs: Iterable[RunSpec],
-    services: RunServices,
+    services: RunServices | None,
     *,
     concurrency: int = 4,
     on_start: Callable[[RunSpec], None] | None = None,
@@ -28,11 +28,19 @@ async def run_matrix(
     """Run every spec, at most ``concurrency`` at a time; results in completion order.
 
     ``execute`` runs one spec (default: :func:`execute_run` on ``services``, continuing what the
-    store holds for its id); a crash test passes its own. Cancelling (Ctrl-C) stops the runs
+    store holds for its id); a crash test passes its own, and so does the Ray executor (which
+    needs no ``services`` in this process). Cancelling (Ctrl-C) stops the runs
     under way -- they stay resumable -- and ``on_result`` has already seen every finished one, so
     a caller that writes results there keeps them.
     """
-    run_one = execute or (lambda spec: execute_run(spec, services))
+    run_one: Callable[[RunSpec], Awaitable[RunResult]]
+    if execute is not None:
+        run_one = execute
+    elif services is not None:
+        local = services
+        run_one = lambda spec: execute_run(spec, local)  # noqa: E731 -- one line reads best
+    else:
+        raise ValueError("run_matrix needs services, or execute to run each spec")
     semaphore = asyncio.Semaphore(max(1, concurrency))
     results: list[RunResult] = []
 

@@ -7,7 +7,8 @@ and the fault profile), its attempts, and a lease naming the process that runs i
 
 The lease is a compare-and-set claim on the record plus a heartbeat: a process that dies by
 ``kill -9`` leaves a lease that is stale at once on the same host (its pid is gone) and after
-:data:`LEASE_SECONDS` without a heartbeat anywhere. Two resumes of one run at once: both read the
+:data:`LEASE_SECONDS` without a heartbeat anywhere (the holder may choose a shorter lease: it is
+written in the record, ``RunSettings.lease_seconds``). Two resumes of one run at once: both read the
 record, both try to write their claim with the version they read, one wins; the other gets
 :class:`~agentrig.exceptions.RunInUseError`. Nothing of the run's plant or checkpoints is touched
 before the claim is won.
@@ -82,6 +83,8 @@ class Owner(BaseModel):
     pid: int
     token: str
     heartbeat_at: AwareDatetime
+    lease_seconds: float = LEASE_SECONDS
+    """How long after its last heartbeat the holder is taken to be gone (it beats 3x as often)."""
 
     def __str__(self) -> str:
         return f"pid {self.pid} on {self.host}"
@@ -89,7 +92,7 @@ class Owner(BaseModel):
     def alive(self, now: datetime | None = None) -> bool:
         """Whether the holder may still be running: fresh heartbeat, and a live pid on this host."""
         now = now or _now()
-        if now - self.heartbeat_at > timedelta(seconds=LEASE_SECONDS):
+        if now - self.heartbeat_at > timedelta(seconds=self.lease_seconds):
             return False
         if self.host != socket.gethostname():
             return True
@@ -244,10 +247,16 @@ class RunLease:
         return len(self.record.attempts)
 
     @classmethod
-    async def start(cls, store: StateStore, record: RunRecord) -> RunLease:
+    async def start(
+        cls, store: StateStore, record: RunRecord, *, lease_seconds: float = LEASE_SECONDS
+    ) -> RunLease:
         """Record a new run and hold it. Raises :class:`RunExistsError` if the id is taken."""
         record = record.model_copy(
-            update={"owner": _owner(), "attempts": [_attempt(1)], "updated_at": _now()}
+            update={
+                "owner": _owner(lease_seconds),
+                "attempts": [_attempt(1)],
+                "updated_at": _now(),
+            }
         )
         try:
             version = await store.save(
@@ -272,6 +281,7 @@ class RunLease:
         state_url: str,
         expect: dict[str, Any] | None = None,
         finished_ok: bool = False,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> RunLease:
         """Claim run ``run_id`` for a new attempt.
 
@@ -283,6 +293,7 @@ class RunLease:
                 equal the recorded one.
             finished_ok: run a finished run again (the Python API's "continue whatever the
                 store holds"); the CLI's ``--resume`` refuses it.
+            lease_seconds: how long this process's claim outlives its last heartbeat.
 
         Raises:
             RunNotFoundError: no such run in this store.
@@ -303,7 +314,7 @@ class RunLease:
             update={
                 "status": "running",
                 "result_status": None,
-                "owner": _owner(),
+                "owner": _owner(lease_seconds),
                 "attempts": [*attempts, _attempt(len(attempts) + 1)],
                 "updated_at": _now(),
             }
@@ -365,7 +376,10 @@ class RunLease:
 
     async def _beat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            owner = self.record.owner
+            if owner is None:
+                return
+            await asyncio.sleep(min(HEARTBEAT_SECONDS, owner.lease_seconds / 3))
             owner = self.record.owner
             if owner is None:
                 return
@@ -389,9 +403,13 @@ class RunLease:
                 await task
 
 
-def _owner() -> Owner:
+def _owner(lease_seconds: float = LEASE_SECONDS) -> Owner:
     return Owner(
-        host=socket.gethostname(), pid=os.getpid(), token=uuid.uuid4().hex, heartbeat_at=_now()
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        token=uuid.uuid4().hex,
+        heartbeat_at=_now(),
+        lease_seconds=lease_seconds,
     )
 
 

@@ -153,7 +153,11 @@ async def _claim(spec: RunSpec, services: RunServices, *, resume: bool | None) -
     settings = services.settings
     if resume or (resume is None and await load_record(services.store, spec.run_id)):
         return await RunLease.resume(
-            services.store, spec.run_id, state_url=settings.state_url, finished_ok=resume is None
+            services.store,
+            spec.run_id,
+            state_url=settings.state_url,
+            finished_ok=resume is None,
+            lease_seconds=settings.lease_seconds,
         )
     record = RunRecord(
         run_id=spec.run_id,
@@ -169,7 +173,7 @@ async def _claim(spec: RunSpec, services: RunServices, *, resume: bool | None) -
         faults=settings.faults,
         tools=spec.tools,
     )
-    lease = await RunLease.start(services.store, record)
+    lease = await RunLease.start(services.store, record, lease_seconds=settings.lease_seconds)
     write_run_pointer(settings.out_dir, lease.record)
     return lease
 

@@ -13,6 +13,7 @@ from agentrig.core.contract.mcp import ToolsMode
 from agentrig.core.llm.cassettes import CassetteSettings
 from agentrig.core.messaging import DEFAULT_BUS_URL
 from agentrig.core.plant.sources import ScenarioRef
+from agentrig.core.runner.record import LEASE_SECONDS
 from agentrig.core.state import DEFAULT_STATE_URL
 
 __all__ = [
@@ -72,6 +73,9 @@ class RunSettings(BaseModel):
     cassettes: CassetteSettings | None = None
     """Record or replay each run's LLM traffic (docs/cassettes.md); None talks to the model live.
     Replay (mode ``none``) starts no model server."""
+    lease_seconds: float = Field(default=LEASE_SECONDS, gt=0)
+    """How long a run's lease outlives its holder's last heartbeat: after that another process
+    may resume the run (sooner on the same host, where a dead holder's pid is checked)."""
     keep_state: bool = True
     """Keep a finished run's plant, ledger and checkpoints in the store. The Python API keeps
     them (a test or an application may inspect the plant afterwards); the CLI forgets them once

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
@@ -45,6 +46,7 @@ from agentrig.core.telemetry import semconv
 
 __all__ = [
     "AgentrigMetrics",
+    "LlmCall",
     "LlmSpanMetrics",
     "MetricsServer",
     "is_llm_client_span",
@@ -184,31 +186,59 @@ class AgentrigMetrics:
 
     def record_llm_span(self, span: ReadableSpan) -> None:
         """Record one finished LLM client span; other spans are ignored."""
+        call = LlmCall.from_span(span)
+        if call is not None:
+            self.record_llm_call(call)
+
+    def record_llm_call(self, call: LlmCall) -> None:
+        """Record one LLM call: its duration, error type and token counts."""
+        self.operation_duration.labels(
+            call.framework, call.model, call.operation, call.provider, call.error_type
+        ).observe(call.duration_s)
+        if call.error_type:
+            self.llm_errors.labels(call.framework, call.error_type).inc()
+        for token_type, count in (("input", call.input_tokens), ("output", call.output_tokens)):
+            if count is not None:
+                self.token_usage.labels(
+                    call.framework, token_type, call.model, call.operation, call.provider
+                ).observe(count)
+
+
+@dataclass(frozen=True)
+class LlmCall:
+    """What the metrics keep of one LLM client span (plain values: it can cross processes)."""
+
+    framework: str
+    model: str
+    operation: str
+    provider: str
+    error_type: str
+    duration_s: float
+    input_tokens: int | None
+    output_tokens: int | None
+
+    @classmethod
+    def from_span(cls, span: ReadableSpan) -> LlmCall | None:
+        """The call a finished span records, or None for a span that is not an LLM client call."""
         if not is_llm_client_span(span):
-            return
+            return None
         attributes = span.attributes or {}
-        framework = str(attributes.get(semconv.AGENTRIG_FRAMEWORK, "unknown"))
-        model = str(attributes.get(semconv.GEN_AI_REQUEST_MODEL, ""))
-        operation = str(attributes.get(semconv.GEN_AI_OPERATION_NAME, ""))
-        provider = str(
-            attributes.get(semconv.GEN_AI_PROVIDER_NAME, attributes.get(semconv.GEN_AI_SYSTEM, ""))
-        )
-        error_type = str(attributes.get(semconv.ERROR_TYPE, ""))
-        duration_s = max((span.end_time or 0) - (span.start_time or 0), 0) / 1e9
-        self.operation_duration.labels(framework, model, operation, provider, error_type).observe(
-            duration_s
-        )
-        if error_type:
-            self.llm_errors.labels(framework, error_type).inc()
-        for token_type, key in (
-            ("input", semconv.GEN_AI_USAGE_INPUT_TOKENS),
-            ("output", semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
-        ):
-            count = attributes.get(key)
-            if isinstance(count, int):
-                self.token_usage.labels(framework, token_type, model, operation, provider).observe(
-                    count
+        input_tokens = attributes.get(semconv.GEN_AI_USAGE_INPUT_TOKENS)
+        output_tokens = attributes.get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS)
+        return cls(
+            framework=str(attributes.get(semconv.AGENTRIG_FRAMEWORK, "unknown")),
+            model=str(attributes.get(semconv.GEN_AI_REQUEST_MODEL, "")),
+            operation=str(attributes.get(semconv.GEN_AI_OPERATION_NAME, "")),
+            provider=str(
+                attributes.get(
+                    semconv.GEN_AI_PROVIDER_NAME, attributes.get(semconv.GEN_AI_SYSTEM, "")
                 )
+            ),
+            error_type=str(attributes.get(semconv.ERROR_TYPE, "")),
+            duration_s=max((span.end_time or 0) - (span.start_time or 0), 0) / 1e9,
+            input_tokens=input_tokens if isinstance(input_tokens, int) else None,
+            output_tokens=output_tokens if isinstance(output_tokens, int) else None,
+        )
 
 
 class LlmSpanMetrics:
