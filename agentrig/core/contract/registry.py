@@ -32,7 +32,18 @@ __all__ = [
 ENTRY_POINT_GROUP = "agentrig.adapters"
 
 # The order adapters are listed and compared in: the baseline first, then by name.
-_PREFERRED_ORDER = ("plain", "langchain", "autogen", "crewai")
+_PREFERRED_ORDER = (
+    "plain",
+    "langchain",
+    "autogen",
+    "crewai",
+    "langgraph",
+    "openai-agents",
+    "pydantic-ai",
+    "agent-framework",
+    "google-adk",
+    "smolagents",
+)
 
 _instances: dict[str, AgentAdapter] = {}
 _lock = threading.Lock()

@@ -37,14 +37,39 @@ __all__ = [
     "recovery_chart",
 ]
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-_PALETTE = ("#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#D55E00", "#999999")
-BUILTIN_FRAMEWORKS = ("plain", "langchain", "autogen", "crewai")
+# Okabe-Ito, then Paul Tol's muted scheme: distinguishable with the common colour-vision
+# deficiencies. The first four stay the four original adapters' colours in every report.
+_PALETTE = (
+    "#0072B2",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#D55E00",
+    "#332288",
+    "#117733",
+    "#882255",
+    "#DDCC77",
+    "#44AA99",
+    "#999999",
+)
+BUILTIN_FRAMEWORKS = (
+    "plain",
+    "langchain",
+    "autogen",
+    "crewai",
+    "langgraph",
+    "openai-agents",
+    "pydantic-ai",
+    "agent-framework",
+    "google-adk",
+    "smolagents",
+)
 _KNOWN = {name: index for index, name in enumerate(BUILTIN_FRAMEWORKS)}
 
 
 def framework_colours(frameworks: Sequence[str]) -> dict[str, str]:
-    """A stable colour per framework: the four built-in adapters keep theirs in every report."""
+    """A stable colour per framework: the built-in adapters keep theirs in every report."""
     colours: dict[str, str] = {}
     spare = [i for i in range(len(_PALETTE)) if i not in _KNOWN.values()]
     for name in frameworks:
