@@ -60,6 +60,11 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "AutogenAgentChatInstrumentor",
         "autogen",
     ),
+    "google-adk": (
+        "openinference.instrumentation.google_adk",
+        "GoogleADKInstrumentor",
+        "google-adk",
+    ),
 }
 # Frameworks whose only instrumentation is the openai SDK's.
 _OPENAI_ONLY = frozenset({"plain", "openai"})
