@@ -44,6 +44,8 @@ from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.records import SpanRecord
 from agentrig.core.telemetry.semconv import TRACER_NAME
 
+OI_KIND = "openinference.span.kind"
+
 
 @dataclass
 class Tally:
@@ -74,6 +76,9 @@ def attribute(spans: Sequence[SpanRecord], tally: Tally) -> None:
                 for span in spans
                 if span.attributes.get("agentrig.role") == role
                 and span.name.startswith(("chat ", "execute_tool "))
+                # openai-v2's chat and the plant's execute_tool, not a framework's own spans of
+                # the same names around them (Agent Framework's, marked by OpenInference)
+                and (span.scope_name == TRACER_NAME or OI_KIND not in span.attributes)
                 and agent.start_unix_nano <= span.start_unix_nano <= agent.end_unix_nano
             ),
             key=lambda span: span.start_unix_nano,

@@ -73,12 +73,11 @@ SCENARIOS = [scenario.id for scenario in list_scenarios()]
 
 # The module an adapter's missing extra makes unimportable. plain needs only `openai`, a core
 # dependency of agentrig: it has no extra to name.
-FRAMEWORK_MODULES = {
-    "langchain": "langchain",
-    "autogen": "autogen_agentchat",
-    "crewai": "crewai",
-    "google-adk": "google.adk",
-}
+FRAMEWORK_MODULES = {"langchain": "langchain", "autogen": "autogen_agentchat", "crewai": "crewai"}
+FRAMEWORK_MODULES["agent-framework"] = "agent_framework"
+FRAMEWORK_MODULES["smolagents"] = "smolagents"
+FRAMEWORK_MODULES["langgraph"] = "langgraph"
+FRAMEWORK_MODULES["google-adk"] = "google.adk"
 
 # Frameworks that repair tool arguments written as a Python literal (single quotes, True/None)
 # instead of refusing them: Google ADK's LiteLLM bridge (ast.literal_eval, with a warning).

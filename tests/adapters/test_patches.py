@@ -23,10 +23,12 @@ from agentrig.core.contract.registry import load_adapter
 from agentrig.exceptions import UnsupportedFrameworkVersionError
 
 FRAMEWORKS = ["langchain", "autogen", "crewai"]
+FRAMEWORKS.append("agent-framework")
+FRAMEWORKS.append("smolagents")
 
 
 def patches_of(framework: str) -> ModuleType:
-    return importlib.import_module(f"agentrig.adapters.{framework}.patches")
+    return importlib.import_module(f"agentrig.adapters.{framework.replace('-', '_')}.patches")
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -54,8 +56,9 @@ def test_importing_an_adapter_changes_no_framework_until_it_is_built(
 ) -> None:
     code = (
         "import importlib, logging, sys\n"
-        f"importlib.import_module('agentrig.adapters.{framework}')\n"
-        f"patches = importlib.import_module('agentrig.adapters.{framework}.patches')\n"
+        f"importlib.import_module('agentrig.adapters.{framework.replace('-', '_')}')\n"
+        f"patches = importlib.import_module("
+        f"'agentrig.adapters.{framework.replace('-', '_')}.patches')\n"
         "def crewai_marks():\n"
         "    if 'crewai' not in sys.modules:\n"
         "        return []\n"

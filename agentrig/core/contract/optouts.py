@@ -40,6 +40,18 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # LiteLLM (Google ADK's bridge to OpenAI-compatible servers) fetches its model price map from
     # GitHub on import: offline, three attempts and ~10 s, then its bundled copy, which this uses.
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    # Agent Framework's OpenAI clients tell the provider its version (an agent-framework-version
+    # header, its User-Agent) and, to Azure OpenAI, a bitmask of the features the process used
+    # ("(feat=...)"). agentrig hands it its own AsyncOpenAI, which sends neither; these keep it so.
+    "AGENT_FRAMEWORK_USER_AGENT_DISABLED": "true",
+    "AGENT_FRAMEWORK_FEATURE_MASK_DISABLED": "true",
+    # smolagents (via huggingface_hub): no usage telemetry to the Hub.
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    # `import smolagents` runs python-dotenv's load_dotenv() (smolagents/remote_executors.py),
+    # which puts the first .env above smolagents' install folder (a project's own, when its venv
+    # is inside it) -- or above the current folder, under `python -c` or a debugger -- into
+    # os.environ.
+    "PYTHON_DOTENV_DISABLED": "1",
 }
 
 

@@ -3,7 +3,8 @@
 One request says, in its own framework's way, who the agent is, what it was told and what its
 tools returned so far. :func:`understand` reads the shapes that LangChain ``create_agent``,
 AutoGen AgentChat (AssistantAgent, RoundRobinGroupChat, SelectorGroupChat, reflection calls),
-CrewAI (native tools, and its ReAct text format) and a plain ``openai`` loop send, and returns a
+CrewAI (native tools, and its ReAct text format), smolagents (native tools, its history written
+as text: :mod:`agentrig.core.llm.transcript`) and a plain ``openai`` loop send, and returns a
 :class:`Conversation`:
 
 - ``role``: the first workflow role word of the system/developer prompt (role prompts name their
@@ -22,6 +23,7 @@ that reads the error, it simply makes the call again, properly.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -40,6 +42,11 @@ from agentrig.core.llm.react import (
 )
 from agentrig.core.llm.results import is_error_result, parse_arguments, parse_tool_result
 from agentrig.core.llm.selector import SelectorPrompt, parse_selector_prompt, role_of
+from agentrig.core.llm.transcript import (
+    is_transcript_note,
+    transcript_calls,
+    transcript_task_text,
+)
 
 __all__ = ["Conversation", "ConversationMode", "Exchange", "ToolSpec", "detect_role", "understand"]
 
@@ -164,14 +171,16 @@ def understand(request: ChatCompletionRequest) -> Conversation:
     system_text = "\n".join(
         t for m, t in zip(messages, texts, strict=True) if m.role in ("system", "developer")
     )
+    turns = [(m.role, t) for m, t in zip(messages, texts, strict=True)]
+    written = transcript_calls(turns)
+    first_user = transcript_task_text(first_user)
     role = detect_role(system_text, first_user)
-    task = _task(messages, texts)
+    task = _task(messages, texts, transcript=written is not None)
     must_answer = any(is_force_final_answer(t) for t in user_texts)
 
     if not request.tools and is_react_prompt(system_text + "\n" + first_user):
         schemas = react_tool_schemas(system_text + "\n" + first_user)
         tools = [ToolSpec(name, schema) for name, schema in schemas.items()]
-        turns = [(m.role, t) for m, t in zip(messages, texts, strict=True)]
         exchanges = [
             _exchange(None, step.tool, step.raw_input, step.observation)
             for step in react_steps(turns)
@@ -181,18 +190,32 @@ def understand(request: ChatCompletionRequest) -> Conversation:
         tools = [
             ToolSpec(t.function.name, t.function.parameters or {}) for t in request.tools or []
         ]
-        exchanges = _native_exchanges(messages, texts)
+        if written is not None:
+            exchanges = [
+                _exchange(call_id, name, _raw_arguments(arguments), result)
+                for call_id, name, arguments, result in written
+            ]
+        else:
+            exchanges = _native_exchanges(messages, texts)
         mode = "tools"
     exchanges = _mark_slips(exchanges, tools, system_text + "\n" + task)
     return Conversation(mode, role, task, exchanges, tools, first_user, must_answer)
 
 
-def _task(messages: list[ChatMessage], texts: list[str]) -> str:
+def _raw_arguments(arguments: Any) -> str:
+    # smolagents keeps arguments it could parse as a dict, and the model's text otherwise.
+    return arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
+def _task(messages: list[ChatMessage], texts: list[str], *, transcript: bool = False) -> str:
     """The user messages in order, other agents' under a handoff header like build_task's."""
     parts: list[str] = []
     for message, text in zip(messages, texts, strict=True):
         if message.role != "user" or is_crewai_meta_prompt(text):
             continue
+        if transcript and is_transcript_note(text):
+            continue  # a tool result or error smolagents wrote as a user message
+        text = transcript_task_text(text)
         cleaned = clean_task_text(text)
         if not cleaned:
             continue

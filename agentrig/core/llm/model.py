@@ -2,7 +2,8 @@
 
 It reads the conversation (``conversation.py``), asks the brain (the plant's expert policy, at the
 persona's skill) what to do, and renders the decision in the request's terms: tool calls or text,
-CrewAI's ReAct format, a speaker name for AutoGen's selector, JSON for ``response_format``; then
+CrewAI's ReAct format, a speaker name for AutoGen's selector, a ``final_answer`` call where
+smolagents offers that tool, JSON for ``response_format``; then
 honours ``tool_choice``, ``parallel_tool_calls``, ``stop`` and ``max_tokens``. It is a pure
 function of (request, persona, seed): no clock, no global state.
 """
@@ -37,6 +38,7 @@ from agentrig.core.llm.tokens import (
     count_tokens,
     split_tokens,
 )
+from agentrig.core.llm.transcript import FINAL_ANSWER_TOOL
 
 __all__ = ["ReferenceModel", "ReplyPlan"]
 
@@ -92,7 +94,10 @@ class ReferenceModel:
             return ReplyPlan(next_speaker(conversation.selector), [])
         seed = (self.seed, request.seed)
         answer_only = conversation.must_answer or request.tool_choice == "none"
+        # smolagents offers a final_answer tool beside the role's: the way it answers, not a tool.
+        answer_tool = not answer_only and conversation.tool(FINAL_ANSWER_TOOL) is not None
         tools = [] if answer_only else conversation.tool_names
+        tools = [name for name in tools if name != FINAL_ANSWER_TOOL]
         policy_input = PolicyInput(
             role=conversation.role,
             task=conversation.task,
@@ -102,6 +107,8 @@ class ReferenceModel:
         decision = self.decide(policy_input, persona.skill(conversation.first_user_text, seed))
         if isinstance(decision, FinalAnswer) or not decision:
             text = decision.text if isinstance(decision, FinalAnswer) else ""
+            if answer_tool:
+                return ReplyPlan(None, [(FINAL_ANSWER_TOOL, _arguments_json({"answer": text}))])
             forced = self._forced_call(request, conversation, answer_only)
             return ReplyPlan(None, [forced]) if forced else ReplyPlan(text, [])
         if answer_only or not tools:

@@ -105,14 +105,20 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
     "autogen_core": "AutoGen",
     "autogen_ext": "AutoGen",
     "crewai": "CrewAI",
+    "agent_framework": "Agent Framework",
+    "agent_framework_openai": "Agent Framework",
     "litellm": "CrewAI (LiteLLM)",
+    "smolagents": "smolagents",
     "openai": "the openai client",
 }
 FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "plain": "the plain openai loop",
     "langchain": "LangChain",
+    "langgraph": "LangGraph",
     "autogen": "AutoGen",
     "crewai": "CrewAI",
+    "agent-framework": "Agent Framework",
+    "smolagents": "smolagents",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
 # whose error names one rejected the reply over it (named in backticks in the sentence).

@@ -33,6 +33,7 @@ from agentrig.exceptions import ConfigurationError, MissingExtraError
 __all__ = [
     "CAPTURE_CONTENT_ENV",
     "FRAMEWORK_INSTRUMENTORS",
+    "FRAMEWORK_SPAN_PROCESSORS",
     "SEMCONV_OPT_IN_ENV",
     "content_capture_enabled",
     "instrument_framework",
@@ -54,20 +55,42 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "LangChainInstrumentor",
         "langchain",
     ),
+    # The same OpenInference instrumentor as langchain's (LangGraph runs on LangChain callbacks).
+    "langgraph": (
+        "openinference.instrumentation.langchain",
+        "LangChainInstrumentor",
+        "langgraph",
+    ),
     "crewai": ("openinference.instrumentation.crewai", "CrewAIInstrumentor", "crewai"),
     "autogen": (
         "openinference.instrumentation.autogen_agentchat",
         "AutogenAgentChatInstrumentor",
         "autogen",
     ),
-    "google-adk": (
-        "openinference.instrumentation.google_adk",
-        "GoogleADKInstrumentor",
-        "google-adk",
+    "smolagents": (
+        "openinference.instrumentation.smolagents",
+        "SmolagentsInstrumentor",
+        "smolagents",
     ),
 }
-# Frameworks whose only instrumentation is the openai SDK's.
-_OPENAI_ONLY = frozenset({"plain", "openai"})
+# framework -> (module, span processor class, extra, the framework's tracer name): OpenInference
+# packages that rewrite a framework's own GenAI spans (kind, graph node) instead of instrumenting
+# it. They run inside agentrig's span router, on that tracer's spans only, before the run's sinks.
+FRAMEWORK_SPAN_PROCESSORS: dict[str, tuple[str, str, str, str]] = {
+    "agent-framework": (
+        "openinference.instrumentation.agent_framework",
+        "AgentFrameworkToOpenInferenceProcessor",
+        "agent-framework",
+        "agent_framework",
+    ),
+}
+# Frameworks whose only instrumentation is the openai SDK's, or their own GenAI spans. Google ADK
+# writes GenAI-convention spans itself (generate_content per model call, with its tokens); its
+# model calls go through LiteLLM, which posts with the openai client's low-level post() and so
+# bypasses openai-v2. openinference-instrumentation-google-adk 1.0.5 is not used: on ADK 2.13 it
+# replaces those spans with one LLM span per agent turn, which undercounts calls and tokens
+# (docs/adapters-google-adk.md).
+_OPENAI_ONLY = frozenset({"plain", "openai", "google-adk"})
 
 _lock = threading.Lock()
 _done: set[str] = set()
@@ -171,10 +194,18 @@ def _trace_config(capture_content: bool) -> Any:
     )
 
 
+def _shares_instrumentor_with_one_done(name: str) -> bool:
+    return any(
+        other != name and FRAMEWORK_INSTRUMENTORS[other][:2] == FRAMEWORK_INSTRUMENTORS[name][:2]
+        for other in _done
+        if other in FRAMEWORK_INSTRUMENTORS
+    )
+
+
 def instrument_framework(name: str, *, capture_content: bool | None = None) -> bool:
     """Enable the instrumentation for framework ``name`` (and openai-v2), once per process.
 
-    ``name`` is an adapter name: ``plain``, ``langchain``, ``autogen`` or ``crewai``. Returns True
+    ``name`` is an adapter name: ``plain``, ``langchain``, ``autogen``, ``crewai``, ... Returns True
     when the framework's instrumentor was enabled by this call.
 
     Raises:
@@ -184,8 +215,12 @@ def instrument_framework(name: str, *, capture_content: bool | None = None) -> b
     instrument_openai(capture_content=capture_content)
     if name in _OPENAI_ONLY:
         return False
+    if name in FRAMEWORK_SPAN_PROCESSORS:
+        return _add_span_processor(name)
     if name not in FRAMEWORK_INSTRUMENTORS:
-        known = ", ".join(sorted({*FRAMEWORK_INSTRUMENTORS, *_OPENAI_ONLY}))
+        known = ", ".join(
+            sorted({*FRAMEWORK_INSTRUMENTORS, *FRAMEWORK_SPAN_PROCESSORS, *_OPENAI_ONLY})
+        )
         raise ConfigurationError(f"no instrumentation for framework {name!r}; known: {known}")
     module_name, class_name, extra = FRAMEWORK_INSTRUMENTORS[name]
     with _lock:
@@ -197,6 +232,8 @@ def instrument_framework(name: str, *, capture_content: bool | None = None) -> b
             raise MissingExtraError(f"tracing {name}", extra) from error
         instrumentor = instrumentor_class()
         _done.add(name)
+        if _shares_instrumentor_with_one_done(name):
+            return False  # langchain and langgraph: enabled once, for both
         if instrumentor.is_instrumented_by_opentelemetry:
             logger.info("instrumentation: already instrumented by the application", framework=name)
             return False
@@ -204,4 +241,18 @@ def instrument_framework(name: str, *, capture_content: bool | None = None) -> b
             tracer_provider=tracing_state().provider,
             config=_trace_config(content_capture_enabled()),
         )
+        return True
+
+
+def _add_span_processor(name: str) -> bool:
+    module_name, class_name, extra, scope_name = FRAMEWORK_SPAN_PROCESSORS[name]
+    with _lock:
+        if name in _done:
+            return False
+        try:
+            processor_class = getattr(import_module(module_name), class_name)
+        except ImportError as error:
+            raise MissingExtraError(f"tracing {name}", extra) from error
+        tracing_state().router.add_transform(scope_name, processor_class())
+        _done.add(name)
         return True

@@ -6,7 +6,8 @@
   framework lost the context but kept the parent span, from the parent span), so that concurrent
   runs in one process are kept apart in every exporter.
 * :class:`SpanRouter` hands each finished span to the sinks registered for its run (the run's
-  JSONL file, the run's metrics) and to process-wide sinks (test captures).
+  JSONL file, the run's metrics) and to process-wide sinks (test captures), after the span
+  processors that rewrite a framework's own spans (:meth:`SpanRouter.add_transform`).
 
 Both are cheap on purpose: they run for every span of every framework.
 """
@@ -97,6 +98,19 @@ class SpanRouter(SpanProcessor):
         self._lock = threading.Lock()
         self._by_run: dict[str, tuple[SpanSink, ...]] = {}
         self._everywhere: tuple[SpanSink, ...] = ()
+        self._transforms: tuple[tuple[str, SpanProcessor], ...] = ()
+
+    def add_transform(self, scope_name: str, processor: SpanProcessor) -> None:
+        """Run ``processor.on_end`` on the finished spans of one tracer before any sink sees them.
+
+        For OpenInference packages that are span processors rewriting a framework's own spans in
+        place (Agent Framework's): added to the provider after the router, the run's trace file
+        and metrics would read the spans before they are rewritten. Only spans whose
+        instrumentation scope is ``scope_name`` are handed over: the processor would rewrite
+        openai-v2's ``chat`` spans as its own too.
+        """
+        with self._lock:
+            self._transforms = (*self._transforms, (scope_name, processor))
 
     def add_run_sink(self, run_id: str, sink: SpanSink) -> None:
         with self._lock:
@@ -124,6 +138,15 @@ class SpanRouter(SpanProcessor):
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
+        scope = span.instrumentation_scope.name if span.instrumentation_scope else None
+        for scope_name, transform in self._transforms:
+            if scope != scope_name:
+                continue
+            try:
+                transform.on_end(span)
+            except Exception:
+                # As for sinks: a span processor's bug must not fail the agent's step.
+                logger.exception("span transform failed", transform=repr(transform))
         attributes = span.attributes
         run_id = attributes.get(semconv.AGENTRIG_RUN_ID) if attributes else None
         sinks = self._everywhere
