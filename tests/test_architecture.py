@@ -16,6 +16,7 @@ NEVER_RULES = {
     "the plant imports neither the expert, the model, nor the adapters",
     "the expert does not import the model",
     "the model and telemetry do not import the adapters",
+    "the MCP server imports neither the adapters, the runner nor the CLI",
     "core never imports a framework package",
 }
 

@@ -4,10 +4,20 @@ Each role is one loop -- ask the model, run the tool calls it makes through the 
 feed the results back, until it answers -- and the roles hand over through the bus. It is the
 floor every framework's overhead is measured against, so it does nothing a framework would not
 have to do too.
+
+With ``--tools mcp`` each role opens a ``ClientSession`` of the official ``mcp`` SDK (plain's own
+MCP client: no framework) on its MCP server, lists the tools -- their ``inputSchema`` becomes the
+``parameters`` of the model's tool definitions, unchanged -- and calls them with
+``session.call_tool``. Arguments that are not a JSON object cannot travel in an MCP request; those
+calls reach the executor in-process, as with native tools, so the executor still sees every call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import openai
@@ -22,9 +32,11 @@ from agentrig.core.contract.agent import (
     no_final_answer,
     run_roles_over_bus,
 )
+from agentrig.core.contract.mcp import McpEndpoint
 from agentrig.core.contract.roles import Role
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.message import Message
+from agentrig.exceptions import MissingExtraError
 
 __all__ = ["PlainAdapter"]
 
@@ -33,6 +45,10 @@ class PlainAdapter:
     """Monitor, diagnostician and operator as three tool-calling loops over ``AsyncOpenAI``."""
 
     name = "plain"
+    supports_mcp = True
+    # Its tool definitions are the listed inputSchemas unchanged and the result text is the
+    # executor's: an MCP run's model requests are the native run's (tests/adapters/test_mcp.py).
+    mcp_requests_match_native = True
 
     def __init__(self) -> None:
         # One client per (event loop, endpoint), closed by aclose() (see adapters._loop_cache).
@@ -55,16 +71,29 @@ class PlainAdapter:
         client = self._client(ctx.model)
 
         async def run_role(role: Role, task_text: str) -> str:
-            return await self._run_role(client, ctx, role, task_text)
+            if ctx.mcp is None:
+                tools = {tool.name: tool for tool in ctx.tools[role]}
+                params = [tool.openai_tool(strict=True) for tool in tools.values()]
+
+                async def call(name: str, arguments: str, call_id: str) -> str:
+                    return await _call_tool(tools, ctx, role, name, arguments, call_id)
+
+                return await self._run_role(client, ctx, role, task_text, params, call)
+            async with _mcp_tools(ctx.mcp[role], ctx, role) as (mcp_params, mcp_call):
+                return await self._run_role(client, ctx, role, task_text, mcp_params, mcp_call)
 
         return await run_roles_over_bus(task, ctx, run_role)
 
-    async def _run_role(self, client: AsyncOpenAI, ctx: RunContext, role: Role, task: str) -> str:
-        tools = {tool.name: tool for tool in ctx.tools[role]}
-        tool_params: list[ChatCompletionToolParam] = [
-            tool.openai_tool(strict=True)  # type: ignore[misc]
-            for tool in tools.values()
-        ]
+    async def _run_role(
+        self,
+        client: AsyncOpenAI,
+        ctx: RunContext,
+        role: Role,
+        task: str,
+        params: list[dict[str, Any]],
+        call_tool: ToolCall,
+    ) -> str:
+        tool_params: list[ChatCompletionToolParam] = params  # type: ignore[assignment]
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": ctx.prompts[role]},
             {"role": "user", "content": task},
@@ -84,11 +113,82 @@ class PlainAdapter:
             for call in reply.tool_calls:
                 if call.type != "function":
                     continue
-                text = await _call_tool(
-                    tools, ctx, role, call.function.name, call.function.arguments, call.id
-                )
+                text = await call_tool(call.function.name, call.function.arguments, call.id)
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": text})
         return no_final_answer(role, ctx.max_turns_per_role)
+
+
+ToolCall = Callable[[str, str, str], Awaitable[str]]
+"""``call(name, arguments_json, call_id)`` -> the result text the model reads."""
+
+
+@contextlib.asynccontextmanager
+async def _mcp_tools(
+    endpoint: McpEndpoint, ctx: RunContext, role: Role
+) -> AsyncIterator[tuple[list[dict[str, Any]], ToolCall]]:
+    """The role's tools from its MCP server: (OpenAI tool params, a call function)."""
+    try:
+        from mcp import ClientSession
+    except ImportError as error:
+        raise MissingExtraError("the plain adapter with --tools mcp", "mcp") from error
+    bound = {tool.name: tool for tool in ctx.tools[role]}
+    timeout = timedelta(seconds=endpoint.timeout_s)
+    async with mcp_streams(endpoint) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        listed = (await session.list_tools()).tools
+        params = [
+            {
+                "type": "function",
+                "function": {
+                    "name": tool.name,
+                    "description": tool.description or "",
+                    "parameters": tool.inputSchema,
+                    "strict": True,
+                },
+            }
+            for tool in listed
+        ]
+
+        async def call(name: str, arguments: str, call_id: str) -> str:
+            try:
+                parsed = json.loads(arguments) if arguments.strip() else {}
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                # Not a JSON object: no MCP request can carry it (see the module docstring).
+                return await _call_tool(bound, ctx, role, name, arguments, call_id)
+            result = await session.call_tool(name, parsed, read_timeout_seconds=timeout)
+            return "".join(block.text for block in result.content if block.type == "text")
+
+        yield params, call
+
+
+@contextlib.asynccontextmanager
+async def mcp_streams(endpoint: McpEndpoint) -> AsyncIterator[tuple[Any, Any]]:
+    """The MCP SDK's client transport for ``endpoint`` (streamable HTTP or stdio)."""
+    if endpoint.transport == "stdio":
+        from mcp import StdioServerParameters
+        from mcp.client.stdio import stdio_client
+
+        parameters = StdioServerParameters(
+            command=endpoint.command or "agentrig",
+            args=list(endpoint.args),
+            env=dict(endpoint.env) if endpoint.env is not None else None,
+        )
+        async with stdio_client(parameters) as (read, write):
+            yield read, write
+        return
+    import httpx
+    from mcp.client.streamable_http import streamable_http_client
+
+    # The SDK's defaults but the timeout: a tool call longer than the endpoint's is given up.
+    http = httpx.AsyncClient(
+        headers=dict(endpoint.headers),
+        timeout=httpx.Timeout(endpoint.timeout_s),
+        follow_redirects=True,
+    )
+    async with http, streamable_http_client(endpoint.url or "", http_client=http) as streams:
+        yield streams[0], streams[1]
 
 
 async def _call_tool(

@@ -6,7 +6,7 @@ calls the library and renders the result with rich:
 - :mod:`~agentrig.cli.app`: the root (``--version``), :func:`~agentrig.cli.app.fail`, exit codes
 - :mod:`~agentrig.cli.options`: the options ``run``/``compare``/``record`` share, and their checks
 - ``run``, ``compare``, ``record``, ``report``, ``adapters``, ``scenarios``, ``state``,
-  ``trace``, ``model``
+  ``trace``, ``model``, ``mcp``
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from agentrig.cli import (  # noqa: F401
     adapters,
     compare,
+    mcp,
     model,
     record,
     report,

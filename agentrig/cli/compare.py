@@ -128,6 +128,14 @@ def _compare(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the per-framework summary as JSON.")
     ] = False,
+    tools: Annotated[
+        str,
+        typer.Option(
+            "--tools",
+            help="native, mcp, or native,mcp side by side: how adapters get the plant's tools "
+            "(mcp: from the run's MCP servers through the framework's own client; docs/mcp.md).",
+        ),
+    ] = "native",
     kill: Annotated[
         int,
         typer.Option(
@@ -176,6 +184,7 @@ def _compare(
         failure_lines,
         failure_table,
     )
+    from agentrig.core.report.tools import tools_table
     from agentrig.core.runner import new_session_id
     from agentrig.core.runner.compare import (
         Comparison,
@@ -188,6 +197,11 @@ def _compare(
     from agentrig.core.runner.scorecard import check_scorecard_settings
     from agentrig.exceptions import AgentrigError
 
+    tools_modes = [mode.strip() for mode in tools.split(",") if mode.strip()]
+    if not tools_modes or any(m not in ("native", "mcp") for m in tools_modes):
+        fail(f"--tools {tools!r}: use native, mcp, or native,mcp")
+    if "mcp" in tools_modes and (kill or scorecard):
+        fail("--tools mcp with --kill or --scorecard: crash tests run native tools only")
     session = new_session_id()
     out_dir = out or Path("runs") / session
     previous: list[RunResult] = []
@@ -201,6 +215,7 @@ def _compare(
             "--faults": faults is not None,
             "--kill": kill != 0,
             "--out": out is not None,
+            "--tools": tools != "native",
         }
         if any(given.values()):
             options = ", ".join(name for name, on in given.items() if on)
@@ -211,6 +226,7 @@ def _compare(
             session, names = matrix.session, matrix.frameworks
             scenario_ids = matrix.scenario_refs()
             repeats, model, timeout = matrix.repeats, matrix.model, matrix.timeout_s
+            tools_modes = list(matrix.tools)
             kill, kill_seed, settings = matrix.kills, matrix.kill_seed, matrix.settings
             resolve_frameworks(",".join(names))
             previous = finished_results(resume_dir)
@@ -260,6 +276,7 @@ def _compare(
                 kills=kill,
                 kill_seed=kill_seed,
                 previous=previous,
+                tools=sorted(set(tools_modes), key=tools_modes.index),  # type: ignore[arg-type]
             )
         )
     except KeyboardInterrupt:
@@ -281,7 +298,11 @@ def _compare(
                 f"{comparison.wall_seconds:.1f} s (model {model})",
             )
         )
-        for table in (failure_table(summaries), crash_table(summaries)):
+        for table in (
+            failure_table(summaries),
+            crash_table(summaries),
+            tools_table(comparison.results),
+        ):
             if table is not None:
                 console.print(table)
         for line in failure_lines(comparison.results, order=names):

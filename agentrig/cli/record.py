@@ -45,6 +45,14 @@ def _record(
     ] = 4,
     out: OutOption = None,
     timeout: TimeoutOption = 300.0,
+    tools: Annotated[
+        str,
+        typer.Option(
+            "--tools",
+            help="native or mcp: an MCP run's traffic goes to <framework>-mcp/ unless the "
+            "adapter's model requests are the native ones (docs/mcp.md).",
+        ),
+    ] = "native",
 ) -> None:
     """Record each run's LLM traffic into cassettes/<model>/<framework>/<scenario>.yaml."""
     import asyncio
@@ -52,6 +60,8 @@ def _record(
     from rich.console import Console
     from rich.table import Table
 
+    from agentrig.core.contract.mcp import mcp_requests_match_native
+    from agentrig.core.contract.registry import load_adapter
     from agentrig.core.llm.cassettes import CassetteSettings
     from agentrig.core.runner import RunSettings, new_session_id
     from agentrig.core.runner.compare import (
@@ -62,6 +72,8 @@ def _record(
     )
     from agentrig.exceptions import AgentrigError, ConfigurationError
 
+    if tools not in ("native", "mcp"):
+        fail(f"--tools {tools!r}: record with native or mcp")
     session = new_session_id()
     out_dir = out or Path("runs") / session
     try:
@@ -98,6 +110,7 @@ def _record(
                 console=err_console,
                 comparison=comparison,
                 session=session,
+                tools=[tools],  # type: ignore[list-item]
             )
         )
     except KeyboardInterrupt:
@@ -113,7 +126,10 @@ def _record(
         table.add_column(column, justify="right" if column in ("llm calls", "size") else "left")
     results = sorted(comparison.results, key=lambda r: (r.framework, r.scenario, r.repeat))
     for result in results:
-        path = recording.path_for(result.model, result.framework, result.scenario, result.repeat)
+        folder = result.framework
+        if result.tools == "mcp" and not mcp_requests_match_native(load_adapter(folder)):
+            folder = f"{folder}-mcp"
+        path = recording.path_for(result.model, folder, result.scenario, result.repeat)
         size = f"{path.stat().st_size / 1024:.1f} KiB" if path.is_file() else "missing"
         status = result.status if result.status == "passed" else f"[red]{result.status}[/red]"
         table.add_row(str(path.relative_to(cassettes)), status, str(result.llm_calls), size)

@@ -77,6 +77,8 @@ FRAMEWORK_MODULES = {"langchain": "langchain", "autogen": "autogen_agentchat", "
 FRAMEWORK_MODULES["agent-framework"] = "agent_framework"
 FRAMEWORK_MODULES["smolagents"] = "smolagents"
 FRAMEWORK_MODULES["langgraph"] = "langgraph"
+FRAMEWORK_MODULES["pydantic-ai"] = "pydantic_ai"
+FRAMEWORK_MODULES["openai-agents"] = "agents"
 FRAMEWORK_MODULES["google-adk"] = "google.adk"
 
 # Frameworks that repair tool arguments written as a Python literal (single quotes, True/None)

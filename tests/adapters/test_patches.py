@@ -25,6 +25,8 @@ from agentrig.exceptions import UnsupportedFrameworkVersionError
 FRAMEWORKS = ["langchain", "autogen", "crewai"]
 FRAMEWORKS.append("agent-framework")
 FRAMEWORKS.append("smolagents")
+FRAMEWORKS.append("pydantic-ai")
+FRAMEWORKS.append("openai-agents")
 
 
 def patches_of(framework: str) -> ModuleType:

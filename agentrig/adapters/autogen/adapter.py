@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -106,8 +106,10 @@ class _RoleAgent(AssistantAgent):
         # AgentChat's own step answers malformed arguments and unknown tools itself; the plant's
         # workbench gives those to the executor first, so every call the model makes is recorded.
         for bench in workbench:
-            if isinstance(bench, PlantWorkbench):
-                answer = await bench.answer_unrunnable(tool_call)
+            # PlantWorkbench, or PlantMcpWorkbench (--tools mcp; not imported without it)
+            answer_unrunnable = getattr(bench, "answer_unrunnable", None)
+            if answer_unrunnable is not None:
+                answer = await answer_unrunnable(tool_call)
                 if answer is not None:
                     return tool_call, answer
         return await AssistantAgent._execute_tool_call(
@@ -136,6 +138,7 @@ class AutoGenAdapter:
     """Monitor, diagnostician and operator as an AgentChat ``RoundRobinGroupChat``."""
 
     name = "autogen"
+    supports_mcp = True
 
     def __init__(self) -> None:
         patches.apply()
@@ -168,18 +171,27 @@ class AutoGenAdapter:
         for client in self.clients.pop_loop():
             await client.close()
 
-    def build_team(self, ctx: RunContext, guard: RunGuard | None = None) -> RoundRobinGroupChat:
-        """A new team for one run: AssistantAgents keep their context, so none is reused."""
+    def build_team(
+        self,
+        ctx: RunContext,
+        guard: RunGuard | None = None,
+        workbenches: Mapping[Role, Workbench] | None = None,
+    ) -> RoundRobinGroupChat:
+        """A new team for one run: AssistantAgents keep their context, so none is reused.
+
+        ``workbenches``: each role's tools (default: its :class:`PlantWorkbench`).
+        """
         guard = guard or RunGuard()
         client = self._client(ctx.model)
-        order = asyncio.Lock()  # one per run: the tool calls of a response apply in order
+        if workbenches is None:
+            workbenches = self.workbenches(ctx, guard)
         agents: list[ChatAgent | Team] = [
             _RoleAgent(
                 role,
                 telemetry=ctx.telemetry,
                 guard=guard,
                 model_client=client,
-                workbench=PlantWorkbench(ctx.tools[role], order=order, guard=guard),
+                workbench=workbenches[role],
                 system_message=ctx.prompts[role],
                 description=f"the {role} of the maintenance team",
                 # AssistantAgent stops after one tool round unless told otherwise; with
@@ -192,9 +204,35 @@ class AutoGenAdapter:
         ]
         return RoundRobinGroupChat(agents, max_turns=1)
 
+    @staticmethod
+    def workbenches(ctx: RunContext, guard: RunGuard) -> dict[Role, Workbench]:
+        """Each role's workbench: its plant tools, or with ``ctx.mcp`` its MCP server's."""
+        order = asyncio.Lock()  # one per run: the tool calls of a response apply in order
+        plant = {role: PlantWorkbench(ctx.tools[role], order=order, guard=guard) for role in ROLES}
+        if ctx.mcp is None:
+            return dict(plant)
+        from agentrig.adapters.autogen.mcp import PlantMcpWorkbench
+
+        return {role: PlantMcpWorkbench(ctx.mcp[role], plant[role]) for role in ROLES}
+
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         guard = RunGuard()
-        team = self.build_team(ctx, guard)
+        workbenches = self.workbenches(ctx, guard)
+        try:
+            return await self._run_team(task, ctx, guard, workbenches)
+        finally:
+            if ctx.mcp is not None:
+                for bench in workbenches.values():
+                    await bench.stop()
+
+    async def _run_team(
+        self,
+        task: Message,
+        ctx: RunContext,
+        guard: RunGuard,
+        workbenches: Mapping[Role, Workbench],
+    ) -> Outcome:
+        team = self.build_team(ctx, guard, workbenches)
         checkpoints = TeamCheckpoints(ctx.store, ctx.run_id)
         checkpoint = await checkpoints.load()
         if checkpoint is None:

@@ -85,6 +85,7 @@ class CrewAIAdapter:
     """Monitor, diagnostician and operator as a sequential CrewAI crew."""
 
     name = "crewai"
+    supports_mcp = True
 
     def __init__(self) -> None:
         patches.apply()
@@ -209,12 +210,19 @@ def _build_crew(ctx: RunContext, alarm: str, saved: list[SavedTaskOutput], llm: 
     agents: list[Agent] = []
     tasks: list[Task] = []
     for role in ROLES:
+        if ctx.mcp is None:
+            tools, mcps = [PlantTool.bind(tool) for tool in ctx.tools[role]], []
+        else:
+            from agentrig.adapters.crewai.mcp import mcp_server
+
+            tools, mcps = [], [mcp_server(ctx.mcp[role])]
         agent = RoleAgent(
             role=role,
             goal=GOALS[role],
             backstory=ctx.prompts[role],
             llm=llm,
-            tools=[PlantTool.bind(tool) for tool in ctx.tools[role]],
+            tools=tools,
+            mcps=mcps,
             # CrewAI makes one more call, without tools, for the final answer once max_iter
             # iterations are done: max_iter + 1 calls at most, as many as max_turns_per_role.
             max_iter=max(ctx.max_turns_per_role - 1, 0),

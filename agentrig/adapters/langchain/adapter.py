@@ -59,7 +59,7 @@ try:
     )
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
     from langchain_core.runnables import RunnableConfig
-    from langchain_core.tools import InjectedToolCallId, StructuredTool
+    from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
     from langchain_openai import ChatOpenAI
     from langgraph.errors import GraphRecursionError
     from langgraph.prebuilt.tool_node import ToolCallRequest
@@ -103,6 +103,7 @@ class LangChainAdapter:
     """Monitor, diagnostician and operator as three ``create_agent`` agents handing over on the bus."""
 
     name = "langchain"
+    supports_mcp = True
 
     def __init__(self) -> None:
         patches.apply()
@@ -156,10 +157,28 @@ async def _run_role(
     role: Role,
     task: str,
 ) -> str:
+    if ctx.mcp is None:
+        return await _run_agent(
+            model, checkpointer, ctx, role, task, [langchain_tool(t) for t in ctx.tools[role]]
+        )
+    from agentrig.adapters.langchain.mcp import mcp_tools
+
+    async with mcp_tools(ctx.mcp[role]) as tools:
+        return await _run_agent(model, checkpointer, ctx, role, task, tools)
+
+
+async def _run_agent(
+    model: ChatOpenAI,
+    checkpointer: StateStoreCheckpointer,
+    ctx: RunContext,
+    role: Role,
+    task: str,
+    langchain_tools: Sequence[BaseTool],
+) -> str:
     tools = ctx.tools[role]
     agent = create_agent(
         model,
-        [langchain_tool(tool) for tool in tools],
+        langchain_tools,
         system_prompt=ctx.prompts[role],
         middleware=[ExecutorFallback(tools)],
         checkpointer=checkpointer,

@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from agentrig.core.contract.mcp import McpEndpoint
 from agentrig.core.contract.roles import ROLES, SYSTEM_PROMPTS, Role, build_task, parse_final_answer
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging.base import MessageBus
@@ -259,6 +260,10 @@ class RunContext:
         handoffs: role-to-role handoffs on the bus.
         prompts: the system prompt of each role (:data:`agentrig.core.contract.roles.SYSTEM_PROMPTS`).
         max_turns_per_role: the most LLM calls one role may make before it must answer.
+        mcp: with ``--tools mcp``, each role's MCP server: an adapter with ``supports_mcp = True``
+            takes that role's tools from it through its framework's own MCP client (``tools``
+            stay bound for the calls the framework answers itself, see ``docs/mcp.md``); None
+            with native tools.
     """
 
     run_id: str
@@ -270,6 +275,7 @@ class RunContext:
     handoffs: Handoffs
     prompts: Mapping[Role, str] = field(default_factory=lambda: dict(SYSTEM_PROMPTS))
     max_turns_per_role: int = 30
+    mcp: Mapping[Role, McpEndpoint] | None = None
 
     @staticmethod
     def alarm_text(task: Message) -> str:

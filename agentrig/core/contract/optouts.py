@@ -13,6 +13,13 @@ value replaces the whole path. Two more folders ``import crewai`` creates under 
 setting and stay: ``~/.config/crewai/`` (its CLI settings) and ``~/.local/share/crewai/credentials/``
 (the key of its login tokens).
 
+The OpenAI Agents SDK exports every trace to ``api.openai.com`` by default (with
+``OPENAI_API_KEY``). Its one variable, ``OPENAI_AGENTS_DISABLE_TRACING``, is deliberately *not*
+set: it stops the SDK's tracing altogether, and with it the OpenInference processor that turns
+the SDK's spans into OpenTelemetry. Instead only the exporting processor is dropped: the
+OpenInference instrumentor replaces the SDK's processors with its own, and the adapter takes the
+default one out when it is built (``agentrig.adapters.openai_agents.patches``).
+
 ``OTEL_SDK_DISABLED`` is deliberately *not* used: it silences CrewAI but also turns agentrig's own
 OpenTelemetry tracer into a no-op.
 """
@@ -52,6 +59,9 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # is inside it) -- or above the current folder, under `python -c` or a debugger -- into
     # os.environ.
     "PYTHON_DOTENV_DISABLED": "1",
+    # Pydantic AI imports no logfire (only the logfire-api shim, which does nothing without it);
+    # should an application install logfire and call configure(), it still sends nothing.
+    "LOGFIRE_SEND_TO_LOGFIRE": "false",
 }
 
 

@@ -9,6 +9,8 @@ field                  meaning
 run_id                 unique id of the run (also its folder under ``--out``)
 framework              adapter name: plain, langchain, autogen, crewai, or a plugin's
 framework_version      the framework's installed version
+tools                  how the adapter got the plant's tools: ``native`` (bound in-process) or
+                       ``mcp`` (from the run's MCP servers through the framework's MCP client)
 scenario               scenario id
 scenario_source        where the scenario came from: ``catalogue``, ``pack:<distribution>`` or
                        its file's absolute path (None: results from before this field)
@@ -138,6 +140,7 @@ class RunResult(BaseModel):
     run_id: str
     framework: str
     framework_version: str
+    tools: Literal["native", "mcp"] = "native"
     scenario: str
     scenario_source: str | None = None
     model: str

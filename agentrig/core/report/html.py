@@ -35,6 +35,7 @@ from agentrig.core.report.summary import FrameworkSummary, failure_examples, sum
 from agentrig.core.report.svg import esc
 from agentrig.core.report.tables import outcome_matrix, summary_table
 from agentrig.core.report.timeline import STEP_COLOURS
+from agentrig.core.report.tools import tools_section
 from agentrig.core.telemetry.jsonl import TRACE_FILE_NAME, read_trace_file
 from agentrig.core.telemetry.normalise import RunTrace, normalise
 from agentrig.exceptions import ScenarioError, TraceFileError
@@ -299,6 +300,7 @@ def render_report(data: ReportData) -> str:
         + summary_table(summaries, colours)
         + '<p class="note">Per-run means unless marked; the same figures as the table '
         "<code>agentrig compare</code> prints.</p>"
+        + tools_section(data.results)
         + f'<h2 id="charts">Charts</h2><div class="charts">{charts}</div>'
         + failures
         + crashes

@@ -29,6 +29,7 @@ from rich.progress import (
 )
 
 from agentrig.core.backends import redact_url
+from agentrig.core.contract.mcp import ToolsMode
 from agentrig.core.contract.registry import available_adapters, load_adapter
 from agentrig.core.contract.results import (
     RESULTS_FILE_NAME,
@@ -174,6 +175,8 @@ class MatrixFile(BaseModel):
     timeout_s: float
     kills: int = 0
     kill_seed: int = 0
+    tools: list[ToolsMode] = ["native"]
+    """The tools modes each cell runs in (``--tools``)."""
     settings: RunSettings
 
     def scenario_refs(self) -> list[str | ScenarioRef]:
@@ -272,6 +275,7 @@ async def compare(
     kills: int = 0,
     kill_seed: int = 0,
     previous: Sequence[RunResult] = (),
+    tools: Sequence[ToolsMode] = ("native",),
 ) -> Comparison:
     """Run frameworks x scenarios x repeats, at most ``concurrency`` at a time.
 
@@ -280,6 +284,7 @@ async def compare(
     then that many SIGKILLs, each resumed in a fresh process; :mod:`agentrig.core.runner.crash_test`).
     ``previous``: results of an interrupted comparison of the same matrix (``--resume``): those
     cells are kept, the others run -- resuming what the store holds for their run ids.
+    ``tools``: ``native``, ``mcp`` or both, each cell run once per mode (docs/mcp.md).
     """
     console = console or Console(stderr=True)
     session = session or new_session_id()
@@ -287,7 +292,13 @@ async def compare(
     if kills:
         check_crash_test_settings(settings)
     specs = build_matrix(
-        frameworks, scenarios, repeats=repeats, model=model, session=session, timeout_s=timeout_s
+        frameworks,
+        scenarios,
+        repeats=repeats,
+        model=model,
+        session=session,
+        timeout_s=timeout_s,
+        tools=tools,
     )
     if comparison is None:
         comparison = Comparison(out_dir=settings.out_dir, specs=specs)
@@ -309,6 +320,7 @@ async def compare(
         timeout_s=timeout_s,
         kills=kills,
         kill_seed=kill_seed,
+        tools=list(tools),
         settings=settings,
     ).write(comparison.out_dir)
     if server is not None:

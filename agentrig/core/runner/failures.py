@@ -64,6 +64,7 @@ __all__ = [
     "explain_failure",
     "framework_frame",
     "injected_faults",
+    "mcp_hop_failure",
     "response_ids",
 ]
 
@@ -109,6 +110,9 @@ FRAMEWORK_PACKAGES: Final[dict[str, str]] = {
     "agent_framework_openai": "Agent Framework",
     "litellm": "CrewAI (LiteLLM)",
     "smolagents": "smolagents",
+    "pydantic_ai": "Pydantic AI",
+    "pydantic_graph": "Pydantic AI",
+    "agents": "OpenAI Agents SDK",
     "openai": "the openai client",
 }
 FRAMEWORK_NAMES: Final[dict[str, str]] = {
@@ -119,6 +123,8 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "crewai": "CrewAI",
     "agent-framework": "Agent Framework",
     "smolagents": "smolagents",
+    "pydantic-ai": "Pydantic AI",
+    "openai-agents": "OpenAI Agents SDK",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
 # whose error names one rejected the reply over it (named in backticks in the sentence).
@@ -213,6 +219,9 @@ def explain_failure(
     raised = f"{type(error).__name__}{where}"
     if isinstance(error, _CONFIG_ERRORS):
         return Failure("config", f"{who}: {_one_line(error)}", frame=_text(frame))
+    hop = mcp_hop_failure(who, error)
+    if hop is not None:
+        return hop
     status_error = _find(error, openai.APIStatusError)
     if status_error is not None:
         return _http_failure(who, status_error, reference_model, frame)
@@ -261,6 +270,36 @@ def explain_failure(
     return Failure(
         "framework_exception", f"{who} raised {raised}: {_one_line(error)}", frame=_text(frame)
     )
+
+
+def mcp_hop_failure(who: str, error: BaseException) -> Failure | None:
+    """The run broke on the MCP hop (``--tools mcp``): its client timed out (``timeout``) or
+    lost the server, its session or the connection (``interop``); None for any other error.
+
+    Recognised by the MCP SDK's ``McpError`` or an httpx transport error anywhere in the
+    exception's causes and groups (clients run calls in task groups), by type name, so core
+    imports no MCP client.
+    """
+    for exc in _chain_and_groups(error):
+        kind = type(exc)
+        name = f"{kind.__module__}.{kind.__name__}"
+        text = _one_line(exc)
+        if name == "mcp.shared.exceptions.McpError" and "Timed out" in text:
+            return Failure("timeout", f"{who}'s MCP client gave up on a tool call: {text}")
+        if name == "mcp.shared.exceptions.McpError" or (
+            isinstance(exc, httpx.TransportError | httpx.HTTPStatusError)
+            and "/mcp/" in str(getattr(getattr(exc, "request", None), "url", ""))
+        ):
+            return Failure("interop", f"{who} lost the MCP tool server ({kind.__name__}): {text}")
+    return None
+
+
+def _chain_and_groups(error: BaseException) -> Iterator[BaseException]:
+    for exc in _chain(error):
+        yield exc
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                yield from _chain_and_groups(inner)
 
 
 def _graded_failure(

@@ -130,6 +130,7 @@ class RunRecord(BaseModel):
     state_url: str
     out_dir: str
     faults: str | None = None
+    tools: Literal["native", "mcp"] = "native"
     status: Literal["running", "finished"] = "running"
     result_status: str | None = None
     attempts: list[Attempt] = Field(default_factory=list)

@@ -46,6 +46,7 @@ async def resume_spec(
         seed=record.seed,
         run_id=record.run_id,
         timeout_s=record.timeout_s,
+        tools=record.tools,
     )
     return spec, record
 

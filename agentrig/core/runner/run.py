@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 
 import structlog
 
 from agentrig.core.backends import redact_url
-from agentrig.core.contract.agent import Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.contract.agent import AgentAdapter, Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.contract.mcp import McpEndpoint, supports_mcp
 from agentrig.core.contract.results import ActionRecord, CheckGrade, RunResult, RunStatus
-from agentrig.core.contract.roles import ROLES
-from agentrig.core.plant.executor import ToolCallRecord
+from agentrig.core.contract.roles import ROLES, Role
+from agentrig.core.plant.executor import ToolCallRecord, ToolExecutor
 from agentrig.core.plant.grader import Grade
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.scenarios import Scenario, load_scenario
@@ -42,6 +44,7 @@ from agentrig.core.runner.retention import forget_run_state
 from agentrig.core.runner.services import RunServices
 from agentrig.core.runner.spec import WORKFLOW_NAME, RunSpec
 from agentrig.core.telemetry.facade import Telemetry
+from agentrig.exceptions import ConfigurationError
 
 __all__ = [
     "execute_run",
@@ -86,6 +89,30 @@ async def _release_inboxes(handoffs: Handoffs, errors: list[str]) -> None:
     except Exception as error:  # noqa: BLE001
         logger.warning("could not release the run's bus inboxes", error=str(error))
         errors.append(f"releasing the run's bus inboxes failed: {type(error).__name__}: {error}")
+
+
+@contextlib.asynccontextmanager
+async def _tool_servers(
+    spec: RunSpec, adapter: AgentAdapter, executor: ToolExecutor, telemetry: Telemetry
+) -> AsyncIterator[Mapping[Role, McpEndpoint] | None]:
+    """With ``tools="mcp"``: the run's MCP servers (one per role, on this event loop), else None.
+
+    Raises:
+        ConfigurationError: the adapter does not take its tools over MCP.
+    """
+    if spec.tools == "native":
+        yield None
+        return
+    if not supports_mcp(adapter):
+        raise ConfigurationError(
+            f"the {spec.framework} adapter does not take its tools over MCP (it sets no "
+            "supports_mcp = True, see docs/mcp.md); run it with --tools native"
+        )
+    from agentrig.core.mcp.http import PlantMcpHttpServer
+    from agentrig.core.mcp.server import PlantToolService
+
+    async with PlantMcpHttpServer(PlantToolService(executor, telemetry)) as server:
+        yield server.endpoints()
 
 
 async def execute_run(
@@ -140,6 +167,7 @@ async def _claim(spec: RunSpec, services: RunServices, *, resume: bool | None) -
         state_url=redact_url(settings.state_url),
         out_dir=str(settings.out_dir),
         faults=settings.faults,
+        tools=spec.tools,
     )
     lease = await RunLease.start(services.store, record)
     write_run_pointer(settings.out_dir, lease.record)
@@ -179,22 +207,24 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
             plant = await Plant.create(services.store, spec.run_id, scenario, seed=seed)
             executor = plant.executor(hooks=[telemetry.tool_hook, recorder, *services.tool_hooks])
             handoffs = Handoffs(services.bus, spec.run_id, telemetry)
-            ctx = RunContext(
-                run_id=spec.run_id,
-                tools=bind_tools(executor),
-                model=services.endpoint(spec.model),
-                store=services.store,
-                bus=services.bus,
-                telemetry=telemetry,
-                handoffs=handoffs,
-            )
             try:
-                await handoffs.declare(ROLES)
-                alarm = await handoffs.hand_over(
-                    "plant", "monitor", await plant.alarm_text(), type="alarm"
-                )
-                with services.cassette(spec):
-                    outcome = await asyncio.wait_for(adapter.run(alarm, ctx), spec.timeout_s)
+                async with _tool_servers(spec, adapter, executor, telemetry) as mcp:
+                    ctx = RunContext(
+                        run_id=spec.run_id,
+                        tools=bind_tools(executor),
+                        model=services.endpoint(spec.model),
+                        store=services.store,
+                        bus=services.bus,
+                        telemetry=telemetry,
+                        handoffs=handoffs,
+                        mcp=mcp,
+                    )
+                    await handoffs.declare(ROLES)
+                    alarm = await handoffs.hand_over(
+                        "plant", "monitor", await plant.alarm_text(), type="alarm"
+                    )
+                    with services.cassette(spec):
+                        outcome = await asyncio.wait_for(adapter.run(alarm, ctx), spec.timeout_s)
             finally:
                 executor.close()
                 await _release_inboxes(handoffs, errors)
@@ -236,6 +266,7 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
         run_id=spec.run_id,
         framework=spec.framework,
         framework_version=framework_version,
+        tools=spec.tools,
         scenario=spec.scenario,
         scenario_source=spec.scenario_source or (scenario.origin if scenario else None),
         model=spec.model,

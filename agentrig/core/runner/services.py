@@ -11,6 +11,7 @@ from typing import Self
 import structlog
 
 from agentrig.core.contract.agent import AgentAdapter
+from agentrig.core.contract.mcp import mcp_requests_match_native
 from agentrig.core.contract.registry import load_adapter
 from agentrig.core.llm.cassettes import replay_endpoint
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
@@ -123,7 +124,14 @@ class RunServices:
         cassettes = self.settings.cassettes
         if cassettes is None:
             return contextlib.nullcontext()
-        return cassettes.for_run(spec.model, spec.framework, spec.scenario, spec.repeat)
+        return cassettes.for_run(spec.model, self.cassette_name(spec), spec.scenario, spec.repeat)
+
+    def cassette_name(self, spec: RunSpec) -> str:
+        """The cassette folder of ``spec``'s framework: ``<framework>-mcp`` for an MCP run whose
+        model requests differ from the native run's (docs/mcp.md), else the framework."""
+        if spec.tools == "native" or mcp_requests_match_native(self.adapter(spec.framework)):
+            return spec.framework
+        return f"{spec.framework}-mcp"
 
     async def __aenter__(self) -> Self:
         setup_telemetry(frameworks=self.frameworks, otlp_endpoint=self.settings.otlp_endpoint)

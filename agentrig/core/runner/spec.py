@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentrig.core.contract.mcp import ToolsMode
 from agentrig.core.llm.cassettes import CassetteSettings
 from agentrig.core.messaging import DEFAULT_BUS_URL
 from agentrig.core.plant.sources import ScenarioRef
@@ -50,6 +51,9 @@ class RunSpec(BaseModel):
         default_factory=lambda: uuid.uuid4().hex[:16], pattern=r"^[A-Za-z0-9._:-]+$"
     )
     timeout_s: float = Field(default=DEFAULT_RUN_TIMEOUT_S, gt=0)
+    tools: ToolsMode = "native"
+    """How the adapter gets the plant's tools: bound in-process, or from the run's MCP servers
+    through the framework's own MCP client (``--tools mcp``, docs/mcp.md)."""
 
 
 class RunSettings(BaseModel):
@@ -87,11 +91,13 @@ def build_matrix(
     model: str = "reference",
     session: str | None = None,
     timeout_s: float = DEFAULT_RUN_TIMEOUT_S,
+    tools: Sequence[ToolsMode] = ("native",),
 ) -> list[RunSpec]:
     """Every framework x scenario x repeat, scenario-major so frameworks interleave.
 
     A scenario is an id (looked up when the run starts) or a :class:`ScenarioRef` (an id and
-    where it comes from); either way the run id names the scenario by its id.
+    where it comes from); either way the run id names the scenario by its id. Each tools mode
+    is a run of its own beside the others (``native`` first); an MCP run's id ends in ``-mcp``.
     """
     session = session or new_session_id()
     refs = [s if isinstance(s, ScenarioRef) else ScenarioRef(id=s, source="") for s in scenarios]
@@ -102,10 +108,12 @@ def build_matrix(
             scenario_source=ref.source or None,
             model=model,
             repeat=repeat,
-            run_id=f"{session}-{framework}-{ref.id}-r{repeat}",
+            run_id=f"{session}-{framework}-{ref.id}-r{repeat}" + ("-mcp" if mode == "mcp" else ""),
             timeout_s=timeout_s,
+            tools=mode,
         )
         for ref in refs
         for repeat in range(repeats)
         for framework in frameworks
+        for mode in tools
     ]

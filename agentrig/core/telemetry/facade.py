@@ -109,6 +109,9 @@ class Telemetry:
         for sink in self._sinks:
             self.state.router.add_run_sink(run_id, sink)
         self._workflow: Span | None = None
+        self.agent_spans: dict[str, Span] = {}
+        """Each role's ``invoke_agent`` span while it works (an in-process MCP server parents
+        its ``tools/call`` spans on it: the request reaches it without the role's context)."""
         self._closed = False
         self._span_labels = {
             semconv.AGENTRIG_RUN_ID: run_id,
@@ -170,7 +173,11 @@ class Telemetry:
         status = "error"
         try:
             with self.bind(), agent_span(self.tracer, role) as span:
-                yield span
+                self.agent_spans[role] = span
+                try:
+                    yield span
+                finally:
+                    self.agent_spans.pop(role, None)
             status = "ok"
         finally:
             self.metrics.record_agent_task(

@@ -67,6 +67,11 @@ FRAMEWORK_INSTRUMENTORS: dict[str, tuple[str, str, str]] = {
         "AutogenAgentChatInstrumentor",
         "autogen",
     ),
+    "openai-agents": (
+        "openinference.instrumentation.openai_agents",
+        "OpenAIAgentsInstrumentor",
+        "openai-agents",
+    ),
     "smolagents": (
         "openinference.instrumentation.smolagents",
         "SmolagentsInstrumentor",
@@ -82,6 +87,12 @@ FRAMEWORK_SPAN_PROCESSORS: dict[str, tuple[str, str, str, str]] = {
         "AgentFrameworkToOpenInferenceProcessor",
         "agent-framework",
         "agent_framework",
+    ),
+    "pydantic-ai": (
+        "openinference.instrumentation.pydantic_ai",
+        "OpenInferenceSpanProcessor",
+        "pydantic-ai",
+        "pydantic-ai",
     ),
 }
 # Frameworks whose only instrumentation is the openai SDK's, or their own GenAI spans. Google ADK

@@ -138,6 +138,10 @@ class CassetteSettings(BaseModel):
     ) -> AbstractContextManager[CassetteSession]:
         """The cassette context of one run (see :func:`use_cassette`)."""
         command = f"agentrig record -f {framework} -s {scenario} --model {model}"
+        if framework.endswith("-mcp"):  # an MCP run's own cassettes (docs/mcp.md)
+            command = (
+                f"agentrig record -f {framework[:-4]} -s {scenario} --model {model} --tools mcp"
+            )
         if repeat:
             command += f" --repeats {repeat + 1}"
         # The file's header names no folder, so moving or re-recording it changes no byte.

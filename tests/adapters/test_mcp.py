@@ -1,0 +1,212 @@
+"""The plant's tools over MCP through each framework's own MCP client (``--tools mcp``).
+
+- A run with MCP tools matches the native run call for call: the executor's ledger (tool,
+  arguments, outcome, result), the ``execute_tool`` spans and the tool metrics; the hop adds one
+  ``mcp.server tools/call`` span per call (replayed from cassettes: plain replays the *native*
+  ones, which proves its model requests unchanged; LangChain and AutoGen their own).
+- Each framework's client over both transports (streamable HTTP, and stdio against a real
+  ``agentrig mcp serve`` process), and what it does with a tool error, an invalid argument, a
+  server restart and a slow tool (``agentrig.testing.mcp_probe``; the findings in docs/mcp.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentrig.core.contract.mcp import McpEndpoint
+from agentrig.core.contract.results import RunResult
+from agentrig.core.llm.cassettes import CassetteSettings
+from agentrig.core.plant.plant import Plant
+from agentrig.core.plant.state import PlantState, plant_key
+from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
+from agentrig.core.runner.run import _tool_servers
+from agentrig.core.state import MemoryStateStore, open_state_store
+from agentrig.core.telemetry.jsonl import read_trace_file
+from agentrig.core.telemetry.metrics import AgentrigMetrics
+from agentrig.exceptions import ConfigurationError
+from agentrig.testing.mcp_probe import call_through, probe
+from tests.conftest import REPO_ROOT
+
+REPLAY = CassetteSettings(directory=REPO_ROOT / "cassettes")
+SCENARIO = "blocked-discharge"
+
+
+def _ledger(state: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    return [
+        (e.role, e.tool, json.dumps(e.arguments, sort_keys=True), e.outcome, json.dumps(e.result))
+        for e in PlantState.model_validate(state).ledger
+    ]
+
+
+def _tool_spans(result: RunResult) -> tuple[list[tuple[str, str, str]], int]:
+    spans = read_trace_file(result.trace_file or "")
+    tools = [
+        (
+            s.name,
+            str(s.attributes.get("gen_ai.tool.call.arguments")),
+            str(s.attributes.get("agentrig.tool.status")),
+        )
+        for s in spans
+        # agentrig's (the executor hook's); AutoGen's McpWorkbench adds its own execute_tool
+        # span around each MCP call (autogen_core's trace_tool_span), without these attributes.
+        if s.name.startswith("execute_tool ") and "agentrig.tool.status" in s.attributes
+    ]
+    hops = sum(1 for s in spans if s.name.startswith("mcp.server tools/call "))
+    return tools, hops
+
+
+async def _run(framework: str, tools: str, tmp_path: Path) -> tuple[RunResult, Any, float]:
+    store = MemoryStateStore()
+    metrics = AgentrigMetrics()
+    settings = RunSettings(state_url="memory://", out_dir=tmp_path / tools, cassettes=REPLAY)
+    spec = RunSpec(
+        framework=framework, scenario=SCENARIO, run_id=f"mcp-{framework}-{tools}", tools=tools
+    )
+    async with RunServices(settings, store=store, metrics=metrics) as services:
+        result = await execute_run(spec, services)
+    loaded = await store.load(plant_key(spec.run_id))
+    assert loaded is not None
+    calls = sum(
+        s.value
+        for family in metrics.registry.collect()
+        for s in family.samples
+        if s.name == "agentrig_tool_calls_total"
+    )
+    return result, loaded.state, calls
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["plain", "langchain", "autogen"])
+async def test_an_mcp_run_matches_the_native_run_call_for_call(
+    framework: str, tmp_path: Path
+) -> None:
+    native, native_state, native_calls = await _run(framework, "native", tmp_path)
+    over_mcp, mcp_state, mcp_calls = await _run(framework, "mcp", tmp_path)
+    assert native.status == over_mcp.status == "passed", over_mcp.errors
+    assert (native.tools, over_mcp.tools) == ("native", "mcp")
+    assert _ledger(mcp_state) == _ledger(native_state)
+    assert over_mcp.actions == native.actions
+    native_spans, native_hops = _tool_spans(native)
+    mcp_spans, mcp_hops = _tool_spans(over_mcp)
+    assert mcp_spans == native_spans
+    assert (native_hops, mcp_hops) == (0, len(mcp_spans))
+    assert mcp_calls == native_calls == native.tool_calls > 0
+    assert over_mcp.llm_calls == native.llm_calls
+
+
+async def test_an_adapter_without_mcp_support_is_refused_with_a_clear_error() -> None:
+    class NoMcp:
+        name = "nomcp"
+
+    spec = RunSpec(framework="nomcp", scenario=SCENARIO, tools="mcp")
+    with pytest.raises(
+        ConfigurationError, match=r"does not take its tools over MCP.*--tools native"
+    ):
+        async with _tool_servers(spec, NoMcp(), None, None):  # type: ignore[arg-type]
+            pass
+
+
+# ---------------------------------------------------------------- each client, each case
+
+EXPECTED = {
+    # (framework, case): (behaviour, category)
+    ("plain", "ok"): ("ok", None),
+    ("plain", "tool_error"): ("surfaced", None),
+    ("plain", "invalid_argument"): ("surfaced", None),
+    ("langchain", "ok"): ("ok", None),
+    ("langchain", "tool_error"): ("surfaced", None),
+    ("langchain", "invalid_argument"): ("surfaced", None),
+    ("autogen", "ok"): ("ok", None),
+    ("autogen", "tool_error"): ("surfaced", None),
+    ("autogen", "invalid_argument"): ("surfaced", None),
+}
+EXPECTED_SLOW = {
+    ("plain", "server_restart"): ("raised", "interop"),
+    ("plain", "slow_tool"): ("raised", "timeout"),
+    ("langchain", "server_restart"): ("raised", "interop"),
+    ("langchain", "slow_tool"): ("raised", "timeout"),
+    # McpWorkbench turns any exception into an is_error result the model reads.
+    ("autogen", "server_restart"): ("surfaced", None),
+    ("autogen", "slow_tool"): ("surfaced", None),
+    # crewai 1.15: every streamable-HTTP call raises on its client's disconnect ("Attempted to
+    # exit cancel scope in a different task", crewai/mcp/transports/http.py), after the call
+    # reached the plant; an invalid argument is refused by CrewAI's own schema before the hop.
+    ("crewai", "ok"): ("raised", "framework_exception"),
+    ("crewai", "invalid_argument"): ("raised", "framework_exception"),
+    ("crewai", "slow_tool"): ("raised", "framework_exception"),
+}
+
+
+@pytest.mark.parametrize(("framework", "case"), list(EXPECTED))
+async def test_each_client_over_http(framework: str, case: str) -> None:
+    outcome = await probe(framework, case)
+    assert (outcome.behaviour, outcome.category) == EXPECTED[(framework, case)], outcome
+    assert outcome.executor_calls == 1  # the executor saw the call, valid or not
+    assert outcome.text is not None
+    assert json.loads(outcome.text)["ok"] is (case == "ok")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("framework", "case"), list(EXPECTED_SLOW))
+async def test_each_client_across_a_broken_hop(framework: str, case: str) -> None:
+    outcome = await probe(framework, case)
+    assert (outcome.behaviour, outcome.category) == EXPECTED_SLOW[(framework, case)], outcome
+    if case == "slow_tool" and framework != "crewai":
+        # The client gave up at its timeout; the server dropped the call with the session, so
+        # the plant never applied it (no retry can act twice).
+        assert outcome.seconds < 1.5
+        assert outcome.executor_calls == 0
+    if framework == "crewai" and case == "slow_tool":
+        assert outcome.seconds >= 2.0  # CrewAI waits out its own 30 s, not the endpoint's 0.5 s
+    if framework == "crewai" and case == "invalid_argument":
+        assert outcome.executor_calls == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["plain", "langchain", "autogen", "crewai"])
+async def test_each_client_over_stdio_against_agentrig_mcp_serve(
+    framework: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    store = open_state_store(url)
+    await Plant.create(store, "stdio-run", SCENARIO)
+    await store.close()
+    endpoint = McpEndpoint(
+        transport="stdio",
+        command=sys.executable,
+        args=(
+            "-m",
+            "agentrig.cli",
+            "mcp",
+            "serve",
+            "--transport",
+            "stdio",
+            "--run-id",
+            "stdio-run",
+            "--state",
+            url,
+            "--role",
+            "monitor",
+            "--out",
+            str(tmp_path / "runs"),
+        ),
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        timeout_s=30,
+    )
+    text, is_error = await call_through(framework, endpoint, "list_devices", {})
+    assert is_error is False
+    assert json.loads(text)["ok"] is True
+    assert '"pump-07"' in text
+    store = open_state_store(url)
+    loaded = await store.load(plant_key("stdio-run"))
+    await store.close()
+    assert loaded is not None
+    ledger = PlantState.model_validate(loaded.state).ledger
+    assert Counter((e.role, e.tool) for e in ledger) == {("monitor", "list_devices"): 1}
