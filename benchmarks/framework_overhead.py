@@ -60,6 +60,19 @@ class Tally:
     failures: list[str] = field(default_factory=list)
 
 
+def _is_step(span: SpanRecord) -> bool:
+    """The plant's execute_tool span, or the client span of an LLM call.
+
+    LLM calls are openai-v2's ``chat`` spans, or Google ADK's own ``generate_content`` spans
+    (LiteLLM posts past the openai SDK's instrumented create()). A framework's own spans of the
+    same names around them (Agent Framework's, marked by OpenInference; ADK's execute_tool) are
+    not steps.
+    """
+    if span.name.startswith("execute_tool "):
+        return span.scope_name == TRACER_NAME
+    return span.name.startswith(("chat ", "generate_content ")) and OI_KIND not in span.attributes
+
+
 def attribute(spans: Sequence[SpanRecord], tally: Tally) -> None:
     """Split one run's time into framework gaps, chat spans, tool spans and fixed cost."""
     # agentrig's own role spans only: AgentChat and OpenInference emit invoke_agent spans too.
@@ -75,10 +88,7 @@ def attribute(spans: Sequence[SpanRecord], tally: Tally) -> None:
                 span
                 for span in spans
                 if span.attributes.get("agentrig.role") == role
-                and span.name.startswith(("chat ", "execute_tool "))
-                # openai-v2's chat and the plant's execute_tool, not a framework's own spans of
-                # the same names around them (Agent Framework's, marked by OpenInference)
-                and (span.scope_name == TRACER_NAME or OI_KIND not in span.attributes)
+                and _is_step(span)
                 and agent.start_unix_nano <= span.start_unix_nano <= agent.end_unix_nano
             ),
             key=lambda span: span.start_unix_nano,
@@ -86,7 +96,7 @@ def attribute(spans: Sequence[SpanRecord], tally: Tally) -> None:
         cursor = agent.start_unix_nano
         for step in steps:
             gap = max(0, step.start_unix_nano - cursor) / 1e6
-            if step.name.startswith("chat "):
+            if not step.name.startswith("execute_tool "):
                 tally.llm_gaps.append(gap)
                 tally.chat_spans.append(step.duration_s * 1e3)
             else:

@@ -44,6 +44,9 @@ PHONE_HOME_OPT_OUTS: dict[str, str] = {
     # AutoGen's ~55 internal runtime spans per team run drown the GenAI spans we compare.
     "AUTOGEN_DISABLE_RUNTIME_TRACING": "true",
     "HF_HUB_OFFLINE": "1",
+    # LiteLLM (Google ADK's bridge to OpenAI-compatible servers) fetches its model price map from
+    # GitHub on import: offline, three attempts and ~10 s, then its bundled copy, which this uses.
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     # Agent Framework's OpenAI clients tell the provider its version (an agent-framework-version
     # header, its User-Agent) and, to Azure OpenAI, a bitmask of the features the process used
     # ("(feat=...)"). agentrig hands it its own AsyncOpenAI, which sends neither; these keep it so.

@@ -95,8 +95,13 @@ FRAMEWORK_SPAN_PROCESSORS: dict[str, tuple[str, str, str, str]] = {
         "pydantic-ai",
     ),
 }
-# Frameworks whose only instrumentation is the openai SDK's.
-_OPENAI_ONLY = frozenset({"plain", "openai"})
+# Frameworks whose only instrumentation is the openai SDK's, or their own GenAI spans. Google ADK
+# writes GenAI-convention spans itself (generate_content per model call, with its tokens); its
+# model calls go through LiteLLM, which posts with the openai client's low-level post() and so
+# bypasses openai-v2. openinference-instrumentation-google-adk 1.0.5 is not used: on ADK 2.13 it
+# replaces those spans with one LLM span per agent turn, which undercounts calls and tokens
+# (docs/adapters-google-adk.md).
+_OPENAI_ONLY = frozenset({"plain", "openai", "google-adk"})
 
 _lock = threading.Lock()
 _done: set[str] = set()

@@ -16,7 +16,8 @@ span                                          becomes
 ``chat`` & co. (openai-v2)                    an LLM call -- preferred for its numbers
 OpenInference ``LLM``                         an LLM call, unless an openai-v2 span describes
                                               the same call (inside it, in time or as a child)
-``execute_tool`` (agentrig's plant hook)      a tool call -- preferred
+``execute_tool`` (agentrig's plant hook)      a tool call -- preferred; a framework's own
+                                              ``execute_tool`` spans are then left out
 OpenInference ``TOOL``                        a tool call, unless an ``execute_tool`` span for
                                               the same tool lies inside it
 ============================================  ===========================================
@@ -384,6 +385,11 @@ def normalise(spans: Iterable[SpanRecord], run_id: str | None = None) -> RunTrac
 
     primary_llms = [span for span in records if _is_primary_llm(span)]
     primary_tools = [span for span in records if _is_primary_tool(span)]
+    if any(span.scope_name == semconv.TRACER_NAME for span in primary_tools):
+        # Every tool call goes through the plant's executor, whose span is the call. A framework's
+        # own GenAI execute_tool spans describe the same calls again (Google ADK writes one around
+        # each call and an "execute_tool (merged)" one per batch of parallel calls).
+        primary_tools = [span for span in primary_tools if span.scope_name == semconv.TRACER_NAME]
     chosen: list[tuple[SpanRecord, StepKind]] = [(span, "llm") for span in primary_llms]
     chosen += [(span, "tool") for span in primary_tools]
     for span in records:
