@@ -1,0 +1,165 @@
+"""Does a tool call cost more the later it comes in a run? Tool call #1 against #200, per store.
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/tool_call_growth.py [--calls 200] [--rounds 5]
+        [--stores memory,sqlite] [--against /path/to/another/checkout]
+
+One run is a fresh plant and ``--calls`` tool calls through the real ``ToolExecutor``, cycling a
+fixed mix of the five read-only tools (what a long monitoring run does), each call timed on its
+own. A call's cost is the median over ``--rounds`` runs of the calls in a window of ten (calls
+1-10 and 191-200 for 200 calls), so both windows hold the same tools. The ratio of the last
+window to the first is the growth; the goal is at most 1.2x.
+
+``--against DIR`` also runs the same measurement with the code of another checkout (e.g. main,
+before the ledger left the plant document) in a child process, and prints both side by side.
+Stores: ``memory``, ``sqlite`` (a file in a temp folder), ``file``, ``redis`` (127.0.0.1:6379
+db 15, key prefix cleaned up) and ``postgres`` (127.0.0.1:5432 db test, its own schema).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+GOAL_RATIO = 1.2
+WINDOW = 10
+MIX: list[tuple[str, str, dict[str, Any]]] = [
+    ("monitor", "list_devices", {}),
+    ("monitor", "check_device_status", {"device_id": "pump-07"}),
+    ("monitor", "read_telemetry", {"device_id": "pump-07"}),
+    ("diagnostician", "get_alarm_history", {}),
+    ("diagnostician", "get_maintenance_log", {"device_id": "valve-12"}),
+]
+
+
+def store_url(kind: str, folder: str) -> str:
+    tag = uuid.uuid4().hex[:8]
+    if kind == "memory":
+        return "memory://"
+    if kind == "sqlite":
+        return f"sqlite:///{folder}/growth-{tag}.db"
+    if kind == "file":
+        return f"file://{folder}/growth-{tag}"
+    if kind == "redis":
+        return f"redis://127.0.0.1:6379/15?prefix=growth-{tag}:"
+    if kind == "postgres":
+        return f"postgresql://127.0.0.1:5432/test?schema=growth_{tag}"
+    raise SystemExit(f"unknown store {kind!r}: use memory, sqlite, file, redis or postgres")
+
+
+async def one_run(url: str, calls: int, run_id: str) -> tuple[list[float], int]:
+    """Per-call seconds of one run, and the plant document's size in bytes at its end."""
+    from agentrig.core.plant.plant import Plant
+    from agentrig.core.state import open_state_store
+
+    async with open_state_store(url) as store:
+        plant = await Plant.create(store, run_id, "closed-discharge-valve")
+        executor = plant.executor()
+        times = []
+        for index in range(calls):
+            role, tool, arguments = MIX[index % len(MIX)]
+            started = time.perf_counter()
+            await executor.call(tool, arguments, role=role)
+            times.append(time.perf_counter() - started)
+        loaded = await store.load(plant.key)
+        size = len(json.dumps(loaded.state)) if loaded else 0
+        for key in await store.keys(f"runs/{run_id}/"):
+            await store.delete(key)
+        return times, size
+
+
+def measure(stores: list[str], calls: int, rounds: int) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="agentrig-growth-") as folder:
+        for kind in stores:
+            runs, sizes = [], []
+            for index in range(rounds + 1):  # the first run warms imports and caches
+                times, size = asyncio.run(one_run(store_url(kind, folder), calls, f"g-{index}"))
+                if index:
+                    runs.append(times)
+                    sizes.append(size)
+            first = statistics.median(t for run in runs for t in run[:WINDOW]) * 1000
+            last = statistics.median(t for run in runs for t in run[-WINDOW:]) * 1000
+            results[kind] = {
+                "first_ms": first,
+                "last_ms": last,
+                "ratio": last / first,
+                "plant_kb": statistics.median(sizes) / 1000,
+            }
+    return results
+
+
+def measure_in(checkout: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The same measurement with ``checkout``'s code, in a child process."""
+    env = {**os.environ, "PYTHONPATH": str(Path(checkout).resolve())}
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--calls",
+        str(args.calls),
+        "--rounds",
+        str(args.rounds),
+        "--stores",
+        args.stores,
+        "--json",
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the run with {checkout} failed:\n{done.stderr}")
+    results: dict[str, dict[str, float]] = json.loads(done.stdout)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--stores", default="memory,sqlite")
+    parser.add_argument("--against", help="another checkout to measure too (e.g. /work/main)")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.calls < 2 * WINDOW:
+        raise SystemExit(f"--calls must be at least {2 * WINDOW}")
+    stores = args.stores.split(",")
+    if args.json:
+        print(json.dumps(measure(stores, args.calls, args.rounds)))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    sides = {"this checkout": measure(stores, args.calls, args.rounds)}
+    if args.against:
+        sides[args.against] = measure_in(args.against, args)
+    table = Table(
+        title=f"tool call cost by position in a run of {args.calls} calls "
+        f"(median of {args.rounds} runs, windows of {WINDOW} calls)"
+    )
+    for column in ("code", "store", f"calls 1-{WINDOW} ms", f"calls {args.calls - WINDOW + 1}-"
+                   f"{args.calls} ms", "ratio", "plant doc KB at end", f"goal <= {GOAL_RATIO}x"):
+        table.add_column(column, justify="left" if column in ("code", "store") else "right")
+    for side, results in sides.items():
+        for kind, row in results.items():
+            table.add_row(
+                side,
+                kind,
+                f"{row['first_ms']:.3f}",
+                f"{row['last_ms']:.3f}",
+                f"{row['ratio']:.2f}x",
+                f"{row['plant_kb']:.1f}",
+                "met" if row["ratio"] <= GOAL_RATIO else "missed",
+            )
+    Console(width=140).print(table)
+
+
+if __name__ == "__main__":
+    main()
