@@ -5,9 +5,10 @@
 
 One run is a fresh plant and ``--calls`` tool calls through the real ``ToolExecutor``, cycling a
 fixed mix of the five read-only tools (what a long monitoring run does), each call timed on its
-own. A call's cost is the median over ``--rounds`` runs of the calls in a window of ten (calls
-1-10 and 191-200 for 200 calls), so both windows hold the same tools. The ratio of the last
-window to the first is the growth; the goal is at most 1.2x.
+own, in wall time and in this thread's CPU time (the machine is shared: a wall-time sample can
+be a preemption, CPU time is not). A call's cost is the median over ``--rounds`` runs of the
+calls in a window of twenty (calls 1-20 and 181-200 for 200 calls), so both windows hold the
+same tools. The ratio of the last window to the first is the growth; the goal is at most 1.2x.
 
 ``--against DIR`` also runs the same measurement with the code of another checkout (e.g. main,
 before the ledger left the plant document) in a child process, and prints both side by side.
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 GOAL_RATIO = 1.2
-WINDOW = 10
+WINDOW = 20
 MIX: list[tuple[str, str, dict[str, Any]]] = [
     ("monitor", "list_devices", {}),
     ("monitor", "check_device_status", {"device_id": "pump-07"}),
@@ -56,45 +57,46 @@ def store_url(kind: str, folder: str) -> str:
     raise SystemExit(f"unknown store {kind!r}: use memory, sqlite, file, redis or postgres")
 
 
-async def one_run(url: str, calls: int, run_id: str) -> tuple[list[float], int]:
-    """Per-call seconds of one run, and the plant document's size in bytes at its end."""
+async def one_run(url: str, calls: int, run_id: str) -> tuple[list[float], list[float], int]:
+    """Per-call wall and CPU seconds of one run, and the plant document's bytes at its end."""
     from agentrig.core.plant.plant import Plant
     from agentrig.core.state import open_state_store
 
     async with open_state_store(url) as store:
         plant = await Plant.create(store, run_id, "closed-discharge-valve")
         executor = plant.executor()
-        times = []
+        wall, cpu = [], []
         for index in range(calls):
             role, tool, arguments = MIX[index % len(MIX)]
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             await executor.call(tool, arguments, role=role)
-            times.append(time.perf_counter() - started)
+            wall.append(time.perf_counter() - started)
+            cpu.append(time.thread_time() - started_cpu)
         loaded = await store.load(plant.key)
         size = len(json.dumps(loaded.state)) if loaded else 0
         for key in await store.keys(f"runs/{run_id}/"):
             await store.delete(key)
-        return times, size
+        return wall, cpu, size
 
 
 def measure(stores: list[str], calls: int, rounds: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="agentrig-growth-") as folder:
         for kind in stores:
-            runs, sizes = [], []
+            walls, cpus, sizes = [], [], []
             for index in range(rounds + 1):  # the first run warms imports and caches
-                times, size = asyncio.run(one_run(store_url(kind, folder), calls, f"g-{index}"))
+                url = store_url(kind, folder)
+                wall, cpu, size = asyncio.run(one_run(url, calls, f"g-{index}"))
                 if index:
-                    runs.append(times)
+                    walls.append(wall)
+                    cpus.append(cpu)
                     sizes.append(size)
-            first = statistics.median(t for run in runs for t in run[:WINDOW]) * 1000
-            last = statistics.median(t for run in runs for t in run[-WINDOW:]) * 1000
-            results[kind] = {
-                "first_ms": first,
-                "last_ms": last,
-                "ratio": last / first,
-                "plant_kb": statistics.median(sizes) / 1000,
-            }
+            row: dict[str, float] = {"plant_kb": statistics.median(sizes) / 1000}
+            for name, runs in (("wall", walls), ("cpu", cpus)):
+                first = statistics.median(t for run in runs for t in run[:WINDOW]) * 1000
+                last = statistics.median(t for run in runs for t in run[-WINDOW:]) * 1000
+                row |= {f"{name}_first": first, f"{name}_last": last, f"{name}_ratio": last / first}
+            results[kind] = row
     return results
 
 
@@ -144,21 +146,29 @@ def main() -> None:
         title=f"tool call cost by position in a run of {args.calls} calls "
         f"(median of {args.rounds} runs, windows of {WINDOW} calls)"
     )
-    for column in ("code", "store", f"calls 1-{WINDOW} ms", f"calls {args.calls - WINDOW + 1}-"
-                   f"{args.calls} ms", "ratio", "plant doc KB at end", f"goal <= {GOAL_RATIO}x"):
+    late = f"#{args.calls - WINDOW + 1}-{args.calls}"
+    columns = ["code", "store", f"wall #1-{WINDOW} ms", f"wall {late} ms", "wall ratio"]
+    columns += [f"CPU #1-{WINDOW} ms", f"CPU {late} ms", "CPU ratio", "plant doc KB at end"]
+    for column in [*columns, f"goal <= {GOAL_RATIO}x"]:
         table.add_column(column, justify="left" if column in ("code", "store") else "right")
     for side, results in sides.items():
         for kind, row in results.items():
+            met = max(row["wall_ratio"], row["cpu_ratio"]) <= GOAL_RATIO
             table.add_row(
                 side,
                 kind,
-                f"{row['first_ms']:.3f}",
-                f"{row['last_ms']:.3f}",
-                f"{row['ratio']:.2f}x",
+                *(
+                    f"{row[f'{name}_{part}']:.3f}"
+                    for name in ("wall",)
+                    for part in ("first", "last")
+                ),
+                f"{row['wall_ratio']:.2f}x",
+                *(f"{row[f'cpu_{part}']:.3f}" for part in ("first", "last")),
+                f"{row['cpu_ratio']:.2f}x",
                 f"{row['plant_kb']:.1f}",
-                "met" if row["ratio"] <= GOAL_RATIO else "missed",
+                "met" if met else "missed",
             )
-    Console(width=140).print(table)
+    Console(width=180).print(table)
 
 
 if __name__ == "__main__":
