@@ -97,13 +97,14 @@ async def read_ledger(store: StateStore, run_id: str) -> list[LedgerEntry]:
         by_seq[state.ledger_tail.seq] = state.ledger_tail
     missing = [seq for seq in range(1, state.ledger_length + 1) if seq not in by_seq]
     if missing:
-        key = ledger_prefix(run_id)
+        key = ledger_prefix(run_id).rstrip("/")  # the folder of the entries, as a key
         shown = ", ".join(str(seq) for seq in missing[:10]) + (" ..." if len(missing) > 10 else "")
         raise CorruptStateError(
             key,
             store_location(store, key),
-            f"the plant document counts {state.ledger_length} tool calls but the entries of "
-            f"calls {shown} are missing (deleted by hand, or a partial copy of the store); "
+            f"the plant document counts {state.ledger_length} tool calls but no ledger entry is "
+            f"left for call{'s' if len(missing) > 1 else ''} {shown} (deleted by hand, or a "
+            "partial copy of the store); "
             "the run cannot be graded or resumed, use a new run id",
         )
     return [by_seq[seq] for seq in range(1, state.ledger_length + 1)]
