@@ -266,9 +266,7 @@ class ToolExecutor:
                 return (existing if same else None), same
             entry = execute_call(state, role=role, tool=tool, arguments=arguments, key=key)
             try:
-                await self.store.save(
-                    self.key, state.model_dump(mode="json"), expected_version=loaded.version
-                )
+                await self.store.save(self.key, state, expected_version=loaded.version)
             except VersionConflict:
                 self.conflicts += 1
                 # Jittered backoff so racing writers stop colliding in lockstep.

@@ -70,7 +70,7 @@ async def load_entry(store: StateStore, run_id: str, idempotency_key: str) -> Le
 
 async def write_entry(store: StateStore, run_id: str, entry: LedgerEntry) -> None:
     """Write ``entry`` under its own key (again, if it is there: its content never changes)."""
-    await store.save(ledger_key(run_id, entry.key), entry.model_dump(mode="json"))
+    await store.save(ledger_key(run_id, entry.key), entry)
 
 
 async def read_ledger(store: StateStore, run_id: str) -> list[LedgerEntry]:

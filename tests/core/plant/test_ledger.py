@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from agentrig.core.plant import Plant, ToolExecutor, plant_key
 from agentrig.core.plant.executor import ToolCallRecord, derive_idempotency_key
@@ -51,11 +52,10 @@ class DyingStore:
     async def load(self, key: str) -> Versioned | None:
         return await self.store.load(key)
 
-    async def save(
-        self, key: str, state: dict[str, Any], expected_version: int | None = None
-    ) -> int:
-        entry = state.get("tool") == "set_valve"
-        tail = state.get("ledger_tail") or {}
+    async def save(self, key: str, state: BaseModel, expected_version: int | None = None) -> int:
+        written = state.model_dump(mode="json")
+        entry = written.get("tool") == "set_valve"
+        tail = written.get("ledger_tail") or {}
         if (
             not self.died
             and self.window == "before the plant write"
