@@ -109,18 +109,25 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _record_arguments(arguments: Any) -> dict[str, Any]:
-    canonical = canonical_arguments(arguments)
+def _record_arguments(canonical: Any) -> dict[str, Any]:
     return canonical if isinstance(canonical, dict) else {"_raw": str(canonical)}
+
+
+def _arguments_text(canonical: Any) -> str:
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+
+
+def _derive_key(run_id: str, role: str, tool: str, arguments_text: str, occurrence: int) -> str:
+    material = "\x1f".join((run_id, role, tool, arguments_text, str(occurrence)))
+    return "auto-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
 def derive_idempotency_key(
     run_id: str, role: str, tool: str, arguments: Any, occurrence: int
 ) -> str:
     """The deterministic key of the ``occurrence``-th identical call (0-based)."""
-    canonical = json.dumps(canonical_arguments(arguments), sort_keys=True, separators=(",", ":"))
-    material = "\x1f".join((run_id, role, tool, canonical, str(occurrence)))
-    return "auto-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+    text = _arguments_text(canonical_arguments(arguments))
+    return _derive_key(run_id, role, tool, text, occurrence)
 
 
 class ToolExecutor:
@@ -159,11 +166,14 @@ class ToolExecutor:
 
     def next_key(self, role: str, tool: str, arguments: Any) -> str:
         """Derive the key of this call and count it (see the module docstring)."""
-        canonical = json.dumps(canonical_arguments(arguments), sort_keys=True)
+        return self._next_key(role, tool, canonical_arguments(arguments))
+
+    def _next_key(self, role: str, tool: str, canonical: Any) -> str:
+        text = _arguments_text(canonical)
         with self._lock:
-            occurrence = self._occurrences.get((role, tool, canonical), 0)
-            self._occurrences[(role, tool, canonical)] = occurrence + 1
-        return derive_idempotency_key(self.run_id, role, tool, arguments, occurrence)
+            occurrence = self._occurrences.get((role, tool, text), 0)
+            self._occurrences[(role, tool, text)] = occurrence + 1
+        return _derive_key(self.run_id, role, tool, text, occurrence)
 
     # ------------------------------------------------------------------ calls
 
@@ -183,14 +193,16 @@ class ToolExecutor:
         self._loop = asyncio.get_running_loop()
         started_ns = time.time_ns()
         clock = time.perf_counter()
-        key = idempotency_key or self.next_key(role, tool, arguments)
+        # Canonical once: the key, the replay check and the hooks' record all use it.
+        canonical = canonical_arguments(arguments)
+        key = idempotency_key or self._next_key(role, tool, canonical)
         try:
-            entry, replayed = await self._commit(key, role, tool, arguments)
+            entry, replayed = await self._commit(key, role, tool, arguments, canonical)
         except Exception as error:
             record = ToolCallRecord(
                 run_id=self.run_id,
                 tool=tool,
-                arguments=_record_arguments(arguments),
+                arguments=_record_arguments(canonical),
                 role=role,
                 result=ToolResult.failure(f"the plant is unavailable: {error}"),
                 error=f"{type(error).__name__}: {error}",
@@ -220,7 +232,7 @@ class ToolExecutor:
         record = ToolCallRecord(
             run_id=self.run_id,
             tool=tool,
-            arguments=_record_arguments(arguments),
+            arguments=_record_arguments(canonical),
             role=role,
             result=result,
             error=None if result.ok else result.error,
@@ -238,10 +250,9 @@ class ToolExecutor:
         return result
 
     async def _commit(
-        self, key: str, role: str, tool: str, arguments: Any
+        self, key: str, role: str, tool: str, arguments: Any, canonical: Any
     ) -> tuple[LedgerEntry | None, bool]:
         """Apply the call with compare-and-set, retrying on conflicts; (entry, replayed)."""
-        canonical = canonical_arguments(arguments)
         for attempt in range(MAX_COMMIT_ATTEMPTS):
             # The plant document first, then the entry: an entry's key is written before the
             # compare-and-set that replaces it as the tail, so a call missing from both is new.
