@@ -13,7 +13,8 @@ same tools. The ratio of the last window to the first is the growth; the goal is
 ``--against DIR`` also runs the same measurement with the code of another checkout (e.g. main,
 before the ledger left the plant document) in a child process, and prints both side by side.
 Stores: ``memory``, ``sqlite`` (a file in a temp folder), ``file``, ``redis`` (127.0.0.1:6379
-db 15, key prefix cleaned up) and ``postgres`` (127.0.0.1:5432 db test, its own schema).
+db 15, its own key prefix, keys deleted) and ``postgres`` (127.0.0.1:5432 db test, its own
+schema, dropped).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 GOAL_RATIO = 1.2
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 WINDOW = 20
 MIX: list[tuple[str, str, dict[str, Any]]] = [
     ("monitor", "list_devices", {}),
@@ -53,7 +55,7 @@ def store_url(kind: str, folder: str) -> str:
     if kind == "redis":
         return f"redis://127.0.0.1:6379/15?prefix=growth-{tag}:"
     if kind == "postgres":
-        return f"postgresql://127.0.0.1:5432/test?schema=growth_{tag}"
+        return f"{POSTGRES}?schema=growth_{tag}"
     raise SystemExit(f"unknown store {kind!r}: use memory, sqlite, file, redis or postgres")
 
 
@@ -76,7 +78,16 @@ async def one_run(url: str, calls: int, run_id: str) -> tuple[list[float], list[
         size = len(json.dumps(loaded.state)) if loaded else 0
         for key in await store.keys(f"runs/{run_id}/"):
             await store.delete(key)
-        return wall, cpu, size
+    if url.startswith(POSTGRES):
+        await drop_schema(url.rsplit("schema=", 1)[1])
+    return wall, cpu, size
+
+
+async def drop_schema(schema: str) -> None:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(POSTGRES, autocommit=True) as connection:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def measure(stores: list[str], calls: int, rounds: int) -> dict[str, dict[str, float]]:
