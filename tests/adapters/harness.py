@@ -25,8 +25,9 @@ from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging import Delivery, Message
 from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant.executor import ToolCallRecord
+from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
+from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.state import StateStore
 from agentrig.core.telemetry import Telemetry, capture_telemetry
 from agentrig.core.telemetry.testing import CapturedTelemetry
@@ -154,9 +155,7 @@ class World:
 
 
 async def ledger_of(store: StateStore, run_id: str) -> list[LedgerEntry]:
-    loaded = await store.load(plant_key(run_id))
-    assert loaded is not None
-    return PlantState.model_validate(loaded.state).ledger
+    return await read_ledger(store, run_id)
 
 
 @asynccontextmanager

@@ -50,7 +50,6 @@ from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm.brain import Decision, FinalAnswer, PolicyInput, Skill, ToolRequest
 from agentrig.core.plant import list_scenarios
 from agentrig.core.plant.executor import ToolCallRecord
-from agentrig.core.plant.state import PlantState, plant_key
 from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.runner import RunServices, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore
@@ -136,9 +135,7 @@ async def test_every_scenario_passes_through_the_shared_layers(
     assert result.output_tokens > 0
 
     # Every tool call went through the executor: its ledger is exactly the calls counted.
-    loaded = await store.load(plant_key(spec.run_id))
-    assert loaded is not None
-    ledger = PlantState.model_validate(loaded.state).ledger
+    ledger = await ledger_of(store, spec.run_id)
     assert len(ledger) == result.tool_calls > 0
     trace = normalise(read_trace_file(result.trace_file or ""), spec.run_id)
     assert trace.tool_calls == result.tool_calls

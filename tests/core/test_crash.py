@@ -177,3 +177,26 @@ def test_a_broken_crash_test_is_one_errored_cell_blamed_on_the_harness() -> None
         result.error_detail
         == "the crash test could not run: attempt of x exited with 2: error: boom"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.allow_model_requests
+async def test_kills_between_an_actions_two_writes_resume_without_acting_twice(
+    tmp_path: Path,
+) -> None:
+    # plain's 10th tool call is the operator's set_valve, its 11th restart_device: the first
+    # attempt dies with the valve opened in the plant document but its ledger entry only the
+    # document's tail; the second dies likewise at its first new write (restart_device).
+    settings = RunSettings(
+        state_url=f"sqlite:///{tmp_path / 'state.db'}", out_dir=tmp_path / "runs", keep_state=False
+    )
+    spec = RunSpec(framework="plain", scenario="closed-discharge-valve", run_id="w-plain")
+    points = [KillPoint.parse("write#10"), KillPoint.parse("write#1")]
+    result = await crash_test_run(spec, settings, kills=2, points=points)
+    crash = result.crash
+    assert crash is not None
+    assert (crash.kills, result.attempts) == (2, 3)
+    assert crash.survived, (result.status, result.error_detail)
+    assert crash.duplicated_actions == 0
+    applied = [(a.tool, a.args.get("device_id")) for a in result.actions if a.ok]
+    assert applied == [("set_valve", "valve-12"), ("restart_device", "pump-07")]

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         summarise_repeats,
     )
     from agentrig.core.plant.layout import DeviceSpec, LayoutSpec, SensorSpec, load_layout
+    from agentrig.core.plant.ledger import read_ledger
     from agentrig.core.plant.plant import Plant
     from agentrig.core.plant.results import ToolResult, parse_result_text
     from agentrig.core.plant.scenarios import (
@@ -87,6 +88,7 @@ _EXPORTS: dict[str, str] = {
     "pass_at_k": "agentrig.core.plant.grader",
     "pass_hat_k": "agentrig.core.plant.grader",
     "plant_key": "agentrig.core.plant.state",
+    "read_ledger": "agentrig.core.plant.ledger",
     "summarise_repeats": "agentrig.core.plant.grader",
     "tools_for_role": "agentrig.core.plant.tools",
 }
@@ -126,6 +128,7 @@ __all__ = [
     "pass_at_k",
     "pass_hat_k",
     "plant_key",
+    "read_ledger",
     "summarise_repeats",
     "tools_for_role",
 ]

@@ -83,7 +83,10 @@ def canonical_arguments(arguments: Any) -> Any:
 def execute_call(
     state: PlantState, *, role: str, tool: str, arguments: Any, key: str
 ) -> LedgerEntry:
-    """Run one tool call on ``state`` (mutating it) and append its ledger entry, which is returned."""
+    """Run one tool call on ``state`` (mutating it) and make its ledger entry the tail, returned.
+
+    The entry gets its own key only after the plant document is written (see ``plant.ledger``).
+    """
     simulator = PlantSimulator(state)
     recorded = canonical_arguments(arguments)
     try:
@@ -101,7 +104,7 @@ def execute_call(
         safety_violation=result.safety_violation,
     )
     entry = LedgerEntry(
-        seq=len(state.ledger) + 1,
+        seq=state.ledger_length + 1,
         key=key,
         role=role,
         tool=tool,
@@ -111,7 +114,8 @@ def execute_call(
         sim_time_s=state.sim_time_s,
         safety_violation=result.safety_violation,
     )
-    state.ledger.append(entry)
+    state.ledger_length = entry.seq
+    state.ledger_tail = entry
     return entry
 
 

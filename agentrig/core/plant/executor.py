@@ -10,9 +10,11 @@ Concurrency and resume:
 - Each call loads the plant document, applies the call and saves it with compare-and-set; on a
   :class:`VersionConflict` it reloads and re-applies, so concurrent calls on one plant (from
   tasks, threads or processes) serialise and no update is lost.
-- Each call has an idempotency key, recorded in the document's ledger in the same write as its
-  effect. A call whose key is already there is not applied again: its recorded result is returned
-  (``replayed=True``). Pass the framework's tool-call id as the key when there is one; otherwise
+- Each call has an idempotency key, recorded with its effect in the same compare-and-set write:
+  the plant document carries the call's ledger entry as its *tail*, and the entry gets its own
+  key right after (:mod:`agentrig.core.plant.ledger`), so a call never reads the run's history.
+  A call whose key is the tail or has its entry is not applied again: its recorded result is
+  returned (``replayed=True``). Pass the framework's tool-call id as the key when there is one; otherwise
   the key is derived from (run id, role, tool, canonical arguments, occurrence number of that
   exact call in this executor). A new executor over the same store and run id re-derives the same
   keys for the same sequence of calls, so a replayed or restarted run never acts twice.
@@ -39,12 +41,13 @@ from typing import Any
 import structlog
 
 from agentrig.core.plant.dispatch import canonical_arguments, execute_call
+from agentrig.core.plant.ledger import load_entry, write_entry
 from agentrig.core.plant.results import ToolResult
 from agentrig.core.plant.state import LedgerEntry, plant_key, plant_state_from_document
 from agentrig.core.state.base import StateStore
 from agentrig.exceptions import PlantError, VersionConflict
 
-__all__ = ["ToolCallHook", "ToolCallRecord", "ToolExecutor", "derive_idempotency_key"]
+__all__ = ["CommitHook", "ToolCallHook", "ToolCallRecord", "ToolExecutor", "derive_idempotency_key"]
 
 logger = structlog.get_logger(__name__)
 
@@ -94,6 +97,10 @@ class ToolCallRecord:
 ToolCallHook = Callable[[ToolCallRecord], "Awaitable[None] | None"]
 """Called after every call (sync or async); an exception in a hook is logged, not propagated."""
 
+CommitHook = Callable[[LedgerEntry], None]
+"""Called between a call's two writes: its effect is committed, its entry has no key yet. For
+crash tests (a kill there); an exception propagates and the entry is left to the next call."""
+
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
@@ -102,18 +109,25 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _record_arguments(arguments: Any) -> dict[str, Any]:
-    canonical = canonical_arguments(arguments)
+def _record_arguments(canonical: Any) -> dict[str, Any]:
     return canonical if isinstance(canonical, dict) else {"_raw": str(canonical)}
+
+
+def _arguments_text(canonical: Any) -> str:
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+
+
+def _derive_key(run_id: str, role: str, tool: str, arguments_text: str, occurrence: int) -> str:
+    material = "\x1f".join((run_id, role, tool, arguments_text, str(occurrence)))
+    return "auto-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
 def derive_idempotency_key(
     run_id: str, role: str, tool: str, arguments: Any, occurrence: int
 ) -> str:
     """The deterministic key of the ``occurrence``-th identical call (0-based)."""
-    canonical = json.dumps(canonical_arguments(arguments), sort_keys=True, separators=(",", ":"))
-    material = "\x1f".join((run_id, role, tool, canonical, str(occurrence)))
-    return "auto-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+    text = _arguments_text(canonical_arguments(arguments))
+    return _derive_key(run_id, role, tool, text, occurrence)
 
 
 class ToolExecutor:
@@ -125,14 +139,19 @@ class ToolExecutor:
         run_id: str,
         *,
         hooks: Sequence[ToolCallHook] = (),
+        commit_hooks: Sequence[CommitHook] = (),
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.key = plant_key(run_id)
         self.hooks: list[ToolCallHook] = list(hooks)
+        self.commit_hooks: list[CommitHook] = list(commit_hooks)
+        """Run between a call's plant write and its ledger write (see :data:`CommitHook`)."""
         self.conflicts = 0
         """Compare-and-set races lost (and retried) so far: a contention measure."""
         self._occurrences: dict[tuple[str, str, str], int] = {}
+        self._stored_seq = 0
+        """The newest ledger entry this executor knows has its own key."""
         self._lock = threading.Lock()
         # Built inside async code (the usual case), the executor belongs to that loop: the store's
         # connections live there, so call_sync from worker threads must run calls on it.
@@ -147,11 +166,14 @@ class ToolExecutor:
 
     def next_key(self, role: str, tool: str, arguments: Any) -> str:
         """Derive the key of this call and count it (see the module docstring)."""
-        canonical = json.dumps(canonical_arguments(arguments), sort_keys=True)
+        return self._next_key(role, tool, canonical_arguments(arguments))
+
+    def _next_key(self, role: str, tool: str, canonical: Any) -> str:
+        text = _arguments_text(canonical)
         with self._lock:
-            occurrence = self._occurrences.get((role, tool, canonical), 0)
-            self._occurrences[(role, tool, canonical)] = occurrence + 1
-        return derive_idempotency_key(self.run_id, role, tool, arguments, occurrence)
+            occurrence = self._occurrences.get((role, tool, text), 0)
+            self._occurrences[(role, tool, text)] = occurrence + 1
+        return _derive_key(self.run_id, role, tool, text, occurrence)
 
     # ------------------------------------------------------------------ calls
 
@@ -171,14 +193,16 @@ class ToolExecutor:
         self._loop = asyncio.get_running_loop()
         started_ns = time.time_ns()
         clock = time.perf_counter()
-        key = idempotency_key or self.next_key(role, tool, arguments)
+        # Canonical once: the key, the replay check and the hooks' record all use it.
+        canonical = canonical_arguments(arguments)
+        key = idempotency_key or self._next_key(role, tool, canonical)
         try:
-            entry, replayed = await self._commit(key, role, tool, arguments)
+            entry, replayed = await self._commit(key, role, tool, arguments, canonical)
         except Exception as error:
             record = ToolCallRecord(
                 run_id=self.run_id,
                 tool=tool,
-                arguments=_record_arguments(arguments),
+                arguments=_record_arguments(canonical),
                 role=role,
                 result=ToolResult.failure(f"the plant is unavailable: {error}"),
                 error=f"{type(error).__name__}: {error}",
@@ -208,7 +232,7 @@ class ToolExecutor:
         record = ToolCallRecord(
             run_id=self.run_id,
             tool=tool,
-            arguments=_record_arguments(arguments),
+            arguments=_record_arguments(canonical),
             role=role,
             result=result,
             error=None if result.ok else result.error,
@@ -226,11 +250,12 @@ class ToolExecutor:
         return result
 
     async def _commit(
-        self, key: str, role: str, tool: str, arguments: Any
+        self, key: str, role: str, tool: str, arguments: Any, canonical: Any
     ) -> tuple[LedgerEntry | None, bool]:
         """Apply the call with compare-and-set, retrying on conflicts; (entry, replayed)."""
-        canonical = canonical_arguments(arguments)
         for attempt in range(MAX_COMMIT_ATTEMPTS):
+            # The plant document first, then the entry: an entry's key is written before the
+            # compare-and-set that replaces it as the tail, so a call missing from both is new.
             loaded = await self.store.load(self.key)
             if loaded is None:
                 raise PlantError(
@@ -238,20 +263,30 @@ class ToolExecutor:
                     "(Plant.create)"
                 )
             state = plant_state_from_document(self.store, self.key, loaded.state)
-            existing = state.ledger_entry(key)
+            tail = state.ledger_tail
+            existing = tail if tail is not None and tail.key == key else None
+            if existing is None:
+                if tail is not None and tail.seq > self._stored_seq:
+                    # Left by a process killed between its two writes, or by another executor:
+                    # the tail gets its key before this call's write replaces it.
+                    await write_entry(self.store, self.run_id, tail)
+                    self._stored_seq = tail.seq
+                existing = await load_entry(self.store, self.run_id, key)
             if existing is not None:
                 same = (existing.role, existing.tool, existing.arguments) == (role, tool, canonical)
                 return (existing if same else None), same
             entry = execute_call(state, role=role, tool=tool, arguments=arguments, key=key)
             try:
-                await self.store.save(
-                    self.key, state.model_dump(mode="json"), expected_version=loaded.version
-                )
+                await self.store.save(self.key, state, expected_version=loaded.version)
             except VersionConflict:
                 self.conflicts += 1
                 # Jittered backoff so racing writers stop colliding in lockstep.
                 await asyncio.sleep(random.random() * min(0.05, 0.0005 * 2 ** min(attempt, 7)))
                 continue
+            for hook in self.commit_hooks:
+                hook(entry)
+            await write_entry(self.store, self.run_id, entry)
+            self._stored_seq = max(self._stored_seq, entry.seq)
             return entry, False
         raise PlantError(
             f"could not record a {tool} call on run {self.run_id!r}: lost "

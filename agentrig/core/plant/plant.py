@@ -17,11 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentrig.core.plant.executor import ToolCallHook, ToolExecutor
+from agentrig.core.plant.executor import CommitHook, ToolCallHook, ToolExecutor
 from agentrig.core.plant.grader import Grade, grade_run
+from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.scenarios import Scenario, load_scenario
 from agentrig.core.plant.simulator import PlantSimulator
-from agentrig.core.plant.state import PlantState, plant_key, plant_state_from_document
+from agentrig.core.plant.state import (
+    LedgerEntry,
+    PlantState,
+    plant_key,
+    plant_state_from_document,
+)
 from agentrig.core.state.base import StateStore, validate_key
 from agentrig.exceptions import PlantError, VersionConflict
 
@@ -93,13 +99,24 @@ class Plant:
             raise PlantError(f"run {self.run_id!r} has no plant; create it with Plant.create")
         return plant_state_from_document(self.store, self.key, loaded.state)
 
+    async def ledger(self) -> list[LedgerEntry]:
+        """Every tool call of the run, in order (each entry lives under its own key).
+
+        Raises:
+            PlantError: the run has no plant.
+            CorruptStateError: an entry is not a ledger entry, or entries are missing.
+        """
+        return await read_ledger(self.store, self.run_id)
+
     async def alarm_text(self) -> str:
         """The alarm message the run starts from, with the readings filled in."""
         return (await self.state()).alarm.message
 
-    def executor(self, *, hooks: Sequence[ToolCallHook] = ()) -> ToolExecutor:
+    def executor(
+        self, *, hooks: Sequence[ToolCallHook] = (), commit_hooks: Sequence[CommitHook] = ()
+    ) -> ToolExecutor:
         """A tool executor for this run (several may share one plant; CAS keeps them honest)."""
-        return ToolExecutor(self.store, self.run_id, hooks=hooks)
+        return ToolExecutor(self.store, self.run_id, hooks=hooks, commit_hooks=commit_hooks)
 
     async def grade(self, final_answer: str, scenario: Scenario | None = None) -> Grade:
         """Grade the run's current state and the operator's final answer.
@@ -113,4 +130,4 @@ class Plant:
                 if state.scenario_json
                 else load_scenario(state.scenario_id)
             )
-        return grade_run(scenario, state, final_answer)
+        return grade_run(scenario, state, final_answer, ledger=await self.ledger())

@@ -1,12 +1,15 @@
 """The plant document: everything about one run's plant, stored as one JSON object.
 
 One document per run lives in the StateStore under :func:`plant_key` and is written with
-compare-and-set. It is self-contained -- the layout, the injected faults, the simulation's dynamic
-state, sensor history, alarms, work orders, escalations and the action ledger -- so a new process
-can resume a run, or grade it, from the store alone.
+compare-and-set. With the run's ledger entries (each under its own key, see
+:mod:`agentrig.core.plant.ledger`) it is self-contained -- the layout, the injected faults, the
+simulation's dynamic state, sensor history, alarms, work orders, escalations, the ledger's length
+and its newest entry -- so a new process can resume a run, or grade it, from the store alone. The
+ledger is not in the document: a tool call reads and writes a document whose size does not grow
+with the number of calls before it.
 
 The document is kept compact in JSON *nodes*, not only bytes: state stores check every node
-before writing, so the layout and each ledger result are stored as JSON text (one node each) and
+before writing, so the layout and the ledger tail's result are stored as JSON text (one node each) and
 sensor history as plain value lists whose timestamps follow from the tick.
 """
 
@@ -39,7 +42,8 @@ __all__ = [
     "plant_state_from_document",
 ]
 
-SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_VERSION: Literal[2] = 2
+"""2: the ledger left the document (schema 1 held every entry in ``ledger``)."""
 HISTORY_SAMPLES = 40
 """Samples kept per sensor: 40 ticks of 30 s is 20 minutes of telemetry."""
 
@@ -146,7 +150,7 @@ def _parse_layout(text: str) -> LayoutSpec:
 class PlantState(_Model):
     """The whole plant document."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     run_id: str
     scenario_id: str
     scenario_json: str = Field(
@@ -172,7 +176,11 @@ class PlantState(_Model):
         description="readings per sensor as comma-separated text, one per tick, newest last",
     )
     maintenance_log: list[LogEntry] = Field(default_factory=list)
-    ledger: list[LedgerEntry] = Field(default_factory=list)
+    ledger_length: int = Field(default=0, description="tool calls recorded: the tail's seq")
+    ledger_tail: LedgerEntry | None = Field(
+        default=None,
+        description="the newest ledger entry; it may not have its own key yet (plant.ledger)",
+    )
 
     @property
     def layout(self) -> LayoutSpec:
@@ -197,13 +205,6 @@ class PlantState(_Model):
     def sim_time_s(self) -> float:
         """Simulated seconds since the plant started (the alarm came at ``alarm_tick``)."""
         return float(self.tick * self.layout.tick_seconds)
-
-    def ledger_entry(self, key: str) -> LedgerEntry | None:
-        """The recorded call with idempotency key ``key``, if any."""
-        for entry in self.ledger:
-            if entry.key == key:
-                return entry
-        return None
 
     def status_of(self, device_id: str) -> str:
         """running / stopped / tripped for machines; open / throttled / closed for valves;
@@ -233,12 +234,28 @@ def plant_state_from_document(store: StateStore, key: str, document: JsonObject)
             program wrote the key, or a newer agentrig); it names the key and where it lies,
             like the stores' own reports of corrupt data, and leaves it in place.
     """
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION and isinstance(version, int):
+        raise CorruptStateError(key, store_location(store, key), _other_schema(version))
     try:
         return PlantState.model_validate(document)
     except ValidationError as error:
         raise CorruptStateError(
             key, store_location(store, key), _not_a_plant_document(error)
         ) from error
+
+
+def _other_schema(version: int) -> str:
+    if version < SCHEMA_VERSION:
+        return (
+            f"it is a plant document of schema {version}, written by an older agentrig (its "
+            "action ledger inside the document); finish that run with that version, or delete "
+            "the key to let the run start afresh"
+        )
+    return (
+        f"it is a plant document of schema {version}, written by a newer agentrig; "
+        "upgrade agentrig to read it"
+    )
 
 
 def _not_a_plant_document(error: ValidationError) -> str:

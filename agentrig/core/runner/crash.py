@@ -14,6 +14,8 @@ Kill points, each counted within one attempt (one process):
 ``tool#k``      mid-role: right after the k-th tool call of any kind is recorded
 ``action#k``    between the k-th action's ledger write and its result reaching the framework
 ``handoff#k``   during the k-th handoff: received from the bus, not yet acknowledged
+``write#k``     between the k-th tool call's two writes: its effect is in the plant document,
+                its ledger entry not yet under its own key (``plant.ledger``)
 ==============  ===========================================================================
 
 They are anchored in real durability bugs: a kill at a checkpoint write decides whether a task
@@ -35,6 +37,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Span, SpanProcessor
 
 from agentrig.core.plant.executor import ToolCallRecord
+from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.plant.tools import ACTION_TOOLS
 
 __all__ = [
@@ -45,8 +48,8 @@ __all__ = [
     "choose_kill_points",
 ]
 
-KillKind = Literal["llm", "tool", "action", "handoff"]
-KILL_KINDS: Final[tuple[KillKind, ...]] = ("llm", "tool", "action", "handoff")
+KillKind = Literal["llm", "tool", "action", "handoff", "write"]
+KILL_KINDS: Final[tuple[KillKind, ...]] = ("llm", "tool", "action", "handoff", "write")
 KILL_ENV: Final = "AGENTRIG_KILL_AT"
 
 
@@ -96,8 +99,8 @@ class KillSwitch(SpanProcessor):
     """Kills this process with SIGKILL at one :class:`KillPoint`.
 
     It is a span processor (model calls and handoffs start spans) and a tool-call hook (tool
-    calls and actions, which the executor reports after their ledger write); the runner installs
-    both in a child process of a crash test. SIGKILL, not an exception: nothing gets to clean up,
+    calls and actions, which the executor reports after their ledger write) and a commit hook
+    (between a call's two writes); the runner installs all three in a child process of a crash test. SIGKILL, not an exception: nothing gets to clean up,
     flush or checkpoint, as with ``kill -9`` or an OOM kill.
     """
 
@@ -118,6 +121,10 @@ class KillSwitch(SpanProcessor):
             self._count("handoff")
 
     # on_end, shutdown and force_flush: the SpanProcessor base class's no-ops.
+
+    def on_commit(self, entry: LedgerEntry) -> None:
+        """The executor's commit hook: a call's effect is written, its ledger entry not yet."""
+        self._count("write")
 
     def __call__(self, record: ToolCallRecord) -> None:
         if record.replayed:

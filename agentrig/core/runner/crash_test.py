@@ -162,6 +162,7 @@ def _event_counts(control: RunResult) -> dict[str, int]:
         "tool": control.tool_calls,
         "action": len(control.actions),
         "handoff": handoffs,
+        "write": control.tool_calls,
     }
 
 

@@ -90,7 +90,7 @@ class LedgerTotals:
 
 async def read_ledger(plant: Plant, errors: list[str], out_dir: Path) -> LedgerTotals | None:
     try:
-        entries = (await plant.state()).ledger
+        entries = await plant.ledger()
     except Exception as error:  # noqa: BLE001 -- becomes an error line; traceback kept
         keep_traceback(out_dir, plant.run_id, "could not read the plant's ledger", error)
         errors.append(f"ledger unreadable: {type(error).__name__}: {error}")

@@ -1,6 +1,6 @@
 """How long a run's state lives in the store: exactly as long as the run can be resumed.
 
-A run keeps its plant document (with the action ledger), its framework's checkpoints and task
+A run keeps its plant document and action ledger, its framework's checkpoints and task
 outputs under ``runs/<run_id>/``; on the embedded SQLite store that is about 160 KB a run, and with
 ``--state redis://`` it is memory. So:
 

@@ -209,7 +209,10 @@ async def _attempt(spec: RunSpec, services: RunServices, lease: RunLease) -> Run
             scenario = load_scenario(spec.scenario, spec.scenario_source)
             seed = scenario.seed + spec.repeat if seed is None else seed
             plant = await Plant.create(services.store, spec.run_id, scenario, seed=seed)
-            executor = plant.executor(hooks=[telemetry.tool_hook, recorder, *services.tool_hooks])
+            executor = plant.executor(
+                hooks=[telemetry.tool_hook, recorder, *services.tool_hooks],
+                commit_hooks=services.commit_hooks,
+            )
             handoffs = Handoffs(services.bus, spec.run_id, telemetry)
             try:
                 async with _tool_servers(spec, adapter, executor, telemetry) as mcp:

@@ -17,7 +17,7 @@ from agentrig.core.llm.cassettes import replay_endpoint
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 from agentrig.core.llm.faults import FaultProfile
 from agentrig.core.messaging import MessageBus, open_message_bus
-from agentrig.core.plant.executor import ToolCallHook
+from agentrig.core.plant.executor import CommitHook, ToolCallHook
 from agentrig.core.runner.crash import KILL_ENV, KillPoint, KillSwitch
 from agentrig.core.runner.failures import Failure, explain_failure, injected_faults
 from agentrig.core.runner.spec import RunSettings, RunSpec
@@ -66,6 +66,8 @@ class RunServices:
         self._adapters: dict[str, AgentAdapter] = dict(adapters or {})
         # Extra executor hooks for every run (a crash test's kill switch).
         self.tool_hooks = list(tool_hooks)
+        # Called between a tool call's plant write and its ledger write (the kill switch).
+        self.commit_hooks: list[CommitHook] = []
 
     def adapter(self, name: str) -> AgentAdapter:
         """The process's adapter ``name``; remembered so its clients are closed on exit."""
@@ -161,6 +163,7 @@ class RunServices:
         except ValueError as error:
             raise ConfigurationError(f"{KILL_ENV}={spec!r}: {error}") from None
         self.tool_hooks.append(switch)
+        self.commit_hooks.append(switch.on_commit)
         tracing_state().provider.add_span_processor(switch)
 
     async def __aexit__(

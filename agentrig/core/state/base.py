@@ -367,17 +367,23 @@ def encode_document(key: str, state: Mapping[str, Any] | BaseModel) -> str:
     Raises:
         NotSerializableError: naming the path of the first offending value (``$.a.b[2]``).
     """
+    # A model dumped in JSON mode holds only JSON types and string keys: the encoder itself
+    # refuses what is left (a non-finite float), and the walk then names its path. Any other
+    # mapping is walked first, as the encoder would turn a non-string key into a string.
+    from_model = isinstance(state, BaseModel)
     if isinstance(state, BaseModel):
         state = state.model_dump(mode="json")
     if not isinstance(state, Mapping):
         raise NotSerializableError(
             key, "$", f"{type(state).__name__} (a document is a JSON object)"
         )
-    found = _first_non_json(state)
-    if found:
-        reversed_path, type_name = found
-        raise NotSerializableError(key, "$" + "".join(reversed(reversed_path)), type_name)
-    text = _ENCODER.encode(state)
+    if not from_model:
+        _refuse_non_json(key, state)
+    try:
+        text = _ENCODER.encode(state)
+    except (TypeError, ValueError):
+        _refuse_non_json(key, state)
+        raise
     try:
         # Every backend stores UTF-8; a lone surrogate (from a surrogateescape'd file name, say)
         # would otherwise fail later, inside a backend, without a path.
@@ -388,6 +394,13 @@ def encode_document(key: str, state: Mapping[str, Any] | BaseModel) -> str:
             key, path, "str with a lone surrogate (not valid unicode)"
         ) from None
     return text
+
+
+def _refuse_non_json(key: str, state: Mapping[str, Any]) -> None:
+    found = _first_non_json(state)
+    if found:
+        reversed_path, type_name = found
+        raise NotSerializableError(key, "$" + "".join(reversed(reversed_path)), type_name)
 
 
 def _has_lone_surrogate(text: str) -> bool:

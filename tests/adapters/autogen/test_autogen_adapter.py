@@ -34,8 +34,9 @@ from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm.endpoints import ModelEndpoint, parse_model_spec
 from agentrig.core.messaging import Message
 from agentrig.core.plant.executor import ToolCallRecord
+from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.state import PlantState, plant_key
+from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, run_matrix
 from agentrig.core.state import MemoryStateStore
@@ -125,18 +126,16 @@ async def _run(
     return attempt
 
 
-async def _ledger(store: MemoryStateStore, run_id: str) -> PlantState:
-    loaded = await store.load(plant_key(run_id))
-    assert loaded is not None
-    return PlantState.model_validate(loaded.state)
+async def _ledger(store: MemoryStateStore, run_id: str) -> list[LedgerEntry]:
+    return await read_ledger(store, run_id)
 
 
-def _assert_no_action_twice(state: PlantState) -> None:
-    keys = [entry.key for entry in state.ledger]
+def _assert_no_action_twice(ledger: list[LedgerEntry]) -> None:
+    keys = [entry.key for entry in ledger]
     assert len(keys) == len(set(keys))
     actions = [
         (entry.tool, json.dumps(entry.arguments, sort_keys=True))
-        for entry in state.ledger
+        for entry in ledger
         if entry.tool in ACTION_TOOLS
     ]
     assert actions, "the scenario needs the operator to act"
@@ -175,7 +174,7 @@ async def test_a_run_leaves_its_team_state_and_mirrors_each_handoff_in_order(
             if message["type"] == "FunctionExecutionResultMessage"
             for result in message["content"]
         ]
-        keys = [entry.key for entry in ledger.ledger if entry.role == role]
+        keys = [entry.key for entry in ledger if entry.role == role]
         assert [f"call-{role}-{call_id}" for call_id in result_ids] == keys
         assert messages[-1]["content"] == checkpoint.answers[role]
     thread = agents["RoundRobinGroupChatManager"]["message_thread"]
@@ -259,7 +258,7 @@ async def test_resume_with_a_pending_handoff_mirrors_it_and_runs_only_the_operat
     assert checkpoint is not None
     assert list(checkpoint.answers) == ["monitor", "diagnostician"]
     assert [m.content["to_role"] for m in checkpoint.handoffs] == ["diagnostician"]
-    calls_before = len((await _ledger(store, "ag-handoff")).ledger)
+    calls_before = len(await _ledger(store, "ag-handoff"))
 
     bus.refuse = None
     second = await _run(store, bus, "ag-handoff", endpoint)
@@ -268,7 +267,7 @@ async def test_resume_with_a_pending_handoff_mirrors_it_and_runs_only_the_operat
     assert set(second.llm_roles) == {"operator"}
     assert not any(r.replayed for r in second.records)
     ledger = await _ledger(store, "ag-handoff")
-    assert len(ledger.ledger) == calls_before + len(second.records)
+    assert len(ledger) == calls_before + len(second.records)
     _assert_no_action_twice(ledger)
     operator_handoff = bus.delivered[-1]
     assert operator_handoff.content["to_role"] == "operator"
@@ -380,7 +379,7 @@ async def test_plant_tool_sends_the_catalogue_schema_and_keys_calls_by_their_id(
         ("call-monitor-call_abc", True),
         ("call-monitor-call_x", False),
     ]
-    assert len((await _ledger(store, "ag-tool")).ledger) == 2
+    assert len(await _ledger(store, "ag-tool")) == 2
 
 
 async def test_calls_agentchat_cannot_run_still_reach_the_executor(

@@ -35,7 +35,8 @@ from agentrig.core.llm.brain import (
 )
 from agentrig.core.llm.cassettes import CassetteSettings
 from agentrig.core.llm.serving import ReferenceModelServer
-from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
+from agentrig.core.plant.ledger import read_ledger
+from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.plant.tools import ACTION_TOOLS, ToolSpec, tools_for_role
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run, run_matrix
 from agentrig.core.state import MemoryStateStore
@@ -105,9 +106,7 @@ async def run_crew(
 
 
 async def ledger(store: MemoryStateStore, run_id: str) -> list[LedgerEntry]:
-    loaded = await store.load(plant_key(run_id))
-    assert loaded is not None
-    return PlantState.model_validate(loaded.state).ledger
+    return await read_ledger(store, run_id)
 
 
 def system_text(request: dict[str, Any]) -> str:

@@ -50,8 +50,9 @@ from agentrig.core.llm.brain import (
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging import Message
 from agentrig.core.messaging.memory import MemoryMessageBus
+from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
+from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
 from agentrig.core.telemetry.facade import Telemetry
@@ -122,9 +123,7 @@ class DirectRun:
     telemetry: Telemetry
 
     async def ledger(self) -> list[LedgerEntry]:
-        loaded = await self.ctx.store.load(plant_key(self.ctx.run_id))
-        assert loaded is not None
-        return PlantState.model_validate(loaded.state).ledger
+        return await read_ledger(self.ctx.store, self.ctx.run_id)
 
 
 async def start_run(
@@ -178,9 +177,7 @@ async def test_a_run_leaves_each_roles_history_in_the_store(tmp_path: Path) -> N
         result = await execute_run(spec, services)
     assert result.status == "passed", (result.errors, result.final_report)
 
-    loaded = await store.load(plant_key(spec.run_id))
-    assert loaded is not None
-    ledger = PlantState.model_validate(loaded.state).ledger
+    ledger = await read_ledger(store, spec.run_id)
     prefix = f"runs/{spec.run_id}/langgraph/"
     assert {key.split("/")[3] for key in await store.keys(prefix)} == {
         role_thread_id(spec.run_id, role) for role in ROLES

@@ -32,9 +32,9 @@ async def test_oracle_passes_every_scenario_within_its_budget(scenario_id: str) 
     assert grade.tool_calls <= budget * 2 // 3  # well within the budget
     assert outcome.tool_calls["monitor"] >= 2
     assert outcome.tool_calls["diagnostician"] >= 3
-    state = await plant.state()
-    assert {entry.role for entry in state.ledger} == {"monitor", "diagnostician", "operator"}
-    actions = [e for e in state.ledger if e.outcome in ("applied", "refused")]
+    ledger = await plant.ledger()
+    assert {entry.role for entry in ledger} == {"monitor", "diagnostician", "operator"}
+    actions = [e for e in ledger if e.outcome in ("applied", "refused")]
     assert all(e.role == "operator" for e in actions)  # only the operator acts
 
 
@@ -89,7 +89,7 @@ async def test_hasty_skill_fails_the_safety_trap(scenario_id: str) -> None:
     hasty = oracle_policy(Skill(investigate=False, verify=False))
     outcome, grade, plant = await scripted_run(MemoryStateStore(), scenario_id, hasty)
     assert failed(grade).keys() >= {"no_safety_violation"}
-    first_action = next(e for e in (await plant.state()).ledger if e.tool == "restart_device")
+    first_action = next(e for e in await plant.ledger() if e.tool == "restart_device")
     assert first_action.safety_violation
     # it acted at once: no checks before its first action
     assert (

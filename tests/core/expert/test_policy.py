@@ -249,8 +249,8 @@ async def test_an_alarm_about_a_device_the_plant_does_not_have() -> None:
     outcome = await run_scripted(oracle_policy(), plant.executor(), "ALARM pump-99: vibration high")
     assert "ROOT_CAUSE: undetermined" in outcome.answers["diagnostician"]
     assert outcome.escalated is True  # it hands the unknown to a human
-    state = await plant.state()
-    assert [e.tool for e in state.ledger if e.outcome == "applied"] == ["escalate_to_human"]
+    ledger = await plant.ledger()
+    assert [e.tool for e in ledger if e.outcome == "applied"] == ["escalate_to_human"]
 
 
 def test_operator_plan_comes_from_the_handed_diagnosis() -> None:

@@ -33,8 +33,7 @@ def assert_interlocked(result: ToolResult, code: str, *words: str) -> None:
 
 
 async def assert_recorded(plant: Plant, tool: str) -> None:
-    state = await plant.state()
-    entry = state.ledger[-1]
+    entry = (await plant.ledger())[-1]
     assert entry.tool == tool
     assert entry.outcome == "refused"
     assert entry.safety_violation is True
@@ -109,7 +108,7 @@ async def test_closing_or_isolating_the_path_of_a_running_machine() -> None:
     state = await plant.state()
     assert state.devices["valve-12"].position == 100
     assert state.devices["valve-09"].position == 100
-    assert sum(entry.safety_violation for entry in state.ledger) == 2
+    assert sum(entry.safety_violation for entry in await plant.ledger()) == 2
     assert (
         await act(executor, "set_valve", device_id="valve-12", open_percent=60)
     ).ok  # throttling is fine
@@ -148,7 +147,7 @@ async def test_refusals_that_are_not_safety_violations(
     assert seen["refused"] is True
     assert error in seen["error"]
     assert "safety_violation" not in seen
-    assert not any(entry.safety_violation for entry in (await plant.state()).ledger)
+    assert not any(entry.safety_violation for entry in await plant.ledger())
 
 
 async def test_unknown_device_suggests_close_matches() -> None:

@@ -48,18 +48,50 @@ async def test_reading_or_acting_on_a_replaced_plant_names_the_key(any_store: St
     plant = await Plant.create(any_store, run_id, SCENARIO)
     document = await any_store.load(key)
     assert document is not None
-    # Looks like a plant, but of a schema this agentrig does not know.
-    await any_store.save(key, {**document.state, "schema_version": 2})
+    # Looks like a plant, but its device states are not.
+    await any_store.save(key, {**document.state, "devices": {"pump-07": {"running": "fast"}}})
 
     with pytest.raises(CorruptStateError) as caught:
         await plant.state()
     assert_names_the_key(caught.value, any_store, key)
-    assert "(schema_version: Input should be 1);" in caught.value.reason
+    assert "(devices.pump-07.running: Input should be a valid boolean" in caught.value.reason
 
     with pytest.raises(CorruptStateError) as caught:
         await plant.executor().call("check_device_status", {"device_id": "pump-07"}, role="monitor")
     assert_names_the_key(caught.value, any_store, key)
-    assert (await any_store.load(key)) == Versioned({**document.state, "schema_version": 2}, 2)
+    assert (await any_store.load(key)) == Versioned(
+        {**document.state, "devices": {"pump-07": {"running": "fast"}}}, 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "says"),
+    [
+        (
+            1,
+            "written by an older agentrig (its action ledger inside the document); finish that "
+            "run with that version, or delete the key to let the run start afresh",
+        ),
+        (3, "written by a newer agentrig; upgrade agentrig to read it"),
+    ],
+)
+async def test_a_plant_of_another_schema_says_which_and_stays(
+    any_store: StateStore, version: int, says: str
+) -> None:
+    run_id = new_run_id()
+    key = plant_key(run_id)
+    plant = await Plant.create(any_store, run_id, SCENARIO)
+    document = await any_store.load(key)
+    assert document is not None
+    other = {**document.state, "schema_version": version, "ledger": []}
+    await any_store.save(key, other)
+
+    for attempt in (plant.state(), plant.executor().call("list_devices", {}, role="monitor")):
+        with pytest.raises(CorruptStateError) as caught:
+            await attempt
+        assert caught.value.key == key
+        assert caught.value.reason == f"it is a plant document of schema {version}, {says}"
+    assert await any_store.load(key) == Versioned(other, 2)
 
 
 async def test_a_plant_of_another_scenario_is_still_a_plant_error(any_store: StateStore) -> None:

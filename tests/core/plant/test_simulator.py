@@ -152,6 +152,7 @@ async def test_same_seed_same_trajectory_and_grade_different_seed_different_nois
     assert grade_a.passed
     state_a, state_b, state_c = [await p.state() for p in (plant_a, plant_b, plant_c)]
     assert state_a.history == state_b.history
-    assert [e.result for e in state_a.ledger] == [e.result for e in state_b.ledger]
+    ledger_a, ledger_b = await plant_a.ledger(), await plant_b.ledger()
+    assert [e.result for e in ledger_a] == [e.result for e in ledger_b]
     assert state_a.history["pt-07"] != state_c.history["pt-07"]
     assert [t[3] for t in first.transcript] != [t[3] for t in third.transcript]

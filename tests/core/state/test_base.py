@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel
 
 from agentrig.core.state import MemoryStateStore, StateStoreBase, Versioned
-from agentrig.core.state.base import store_location
+from agentrig.core.state.base import encode_document, store_location
 from agentrig.exceptions import InvalidKeyError, NotSerializableError, StateError
 
 
@@ -129,3 +130,16 @@ def test_store_location_asks_the_backend_and_falls_back_to_the_class_name() -> N
     assert store_location(MemoryStateStore(), "k") == "memory://"
     assert store_location(HooksOnly(), "k") == "HooksOnly"
     assert store_location(Foreign(), "k") == "Foreign"  # type: ignore[arg-type]
+
+
+class _Readings(BaseModel):
+    values: dict[int, float]
+
+
+def test_a_model_is_encoded_without_the_walk_and_its_non_finite_float_still_named() -> None:
+    # A model dumped in JSON mode skips the walk for non-JSON values (its keys are strings);
+    # the encoder refuses a non-finite float and the walk then names where it is.
+    assert encode_document("k", _Readings(values={1: 2.5})) == '{"values":{"1":2.5}}'
+    with pytest.raises(NotSerializableError) as caught:
+        encode_document("k", _Readings(values={1: 2.5, 2: float("inf")}))
+    assert (caught.value.path, caught.value.type_name) == ("$.values.2", "non-finite float (inf)")
