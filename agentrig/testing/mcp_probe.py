@@ -38,10 +38,11 @@ from typing import Any, Literal
 from agentrig.core.contract.mcp import McpEndpoint
 from agentrig.core.mcp.http import PlantMcpHttpServer
 from agentrig.core.mcp.server import PlantToolService
+from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.state import PlantState, plant_key
 from agentrig.core.runner.failures import FRAMEWORK_NAMES, mcp_hop_failure
 from agentrig.core.state import open_state_store
+from agentrig.exceptions import PlantError
 
 __all__ = [
     "CASES",
@@ -151,8 +152,10 @@ async def probe(framework: str, case: str) -> HopOutcome:
                 await asyncio.sleep(SLOW_TOOL_S)  # let the server finish the call it still runs
     finally:
         executor.close()
-    loaded = await store.load(plant_key(run_id))
-    ledger = PlantState.model_validate(loaded.state).ledger if loaded else []
+    try:
+        ledger = await read_ledger(store, run_id)
+    except PlantError:  # no plant: nothing reached the executor
+        ledger = []
     executor_calls = sum(1 for entry in ledger if entry.tool == tool)
     await store.close()
     behaviour, category = classify(framework, text, is_error, error, expected, executor_calls)

@@ -23,8 +23,9 @@ import pytest
 from agentrig.core.contract.mcp import McpEndpoint
 from agentrig.core.contract.results import RunResult
 from agentrig.core.llm.cassettes import CassetteSettings
+from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.state import PlantState, plant_key
+from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.runner.run import _tool_servers
 from agentrig.core.state import MemoryStateStore, open_state_store
@@ -38,10 +39,10 @@ REPLAY = CassetteSettings(directory=REPO_ROOT / "cassettes")
 SCENARIO = "blocked-discharge"
 
 
-def _ledger(state: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+def _ledger(entries: list[LedgerEntry]) -> list[tuple[str, str, str, str, str]]:
     return [
         (e.role, e.tool, json.dumps(e.arguments, sort_keys=True), e.outcome, json.dumps(e.result))
-        for e in PlantState.model_validate(state).ledger
+        for e in entries
     ]
 
 
@@ -71,15 +72,14 @@ async def _run(framework: str, tools: str, tmp_path: Path) -> tuple[RunResult, A
     )
     async with RunServices(settings, store=store, metrics=metrics) as services:
         result = await execute_run(spec, services)
-    loaded = await store.load(plant_key(spec.run_id))
-    assert loaded is not None
+    ledger = await read_ledger(store, spec.run_id)
     calls = sum(
         s.value
         for family in metrics.registry.collect()
         for s in family.samples
         if s.name == "agentrig_tool_calls_total"
     )
-    return result, loaded.state, calls
+    return result, ledger, calls
 
 
 @pytest.mark.slow
@@ -205,8 +205,6 @@ async def test_each_client_over_stdio_against_agentrig_mcp_serve(
     assert json.loads(text)["ok"] is True
     assert '"pump-07"' in text
     store = open_state_store(url)
-    loaded = await store.load(plant_key("stdio-run"))
+    ledger = await read_ledger(store, "stdio-run")
     await store.close()
-    assert loaded is not None
-    ledger = PlantState.model_validate(loaded.state).ledger
     assert Counter((e.role, e.tool) for e in ledger) == {("monitor", "list_devices"): 1}

@@ -29,8 +29,9 @@ from agentrig.core.llm import ReferenceModelServer
 from agentrig.core.llm.brain import Decision, PolicyInput, Skill, default_decide
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging import Message
+from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.state import LedgerEntry, PlantState, plant_key
+from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
 from agentrig.core.telemetry.facade import Telemetry
@@ -102,9 +103,7 @@ class DirectRun:
     bus: RecordingBus
 
     async def ledger(self) -> list[LedgerEntry]:
-        loaded = await self.ctx.store.load(plant_key(self.ctx.run_id))
-        assert loaded is not None
-        return PlantState.model_validate(loaded.state).ledger
+        return await read_ledger(self.ctx.store, self.ctx.run_id)
 
 
 async def start_run(store: StateStore, endpoint: ModelEndpoint, run_id: str) -> DirectRun:
