@@ -2,8 +2,8 @@
 
 - A run with MCP tools matches the native run call for call: the executor's ledger (tool,
   arguments, outcome, result), the ``execute_tool`` spans and the tool metrics; the hop adds one
-  ``mcp.server tools/call`` span per call (replayed from cassettes: plain replays the *native*
-  ones, which proves its model requests unchanged; LangChain and AutoGen their own).
+  ``mcp.server tools/call`` span per call (replayed from cassettes: plain and Pydantic AI replay
+  the *native* ones, which proves their model requests unchanged; the others their own).
 - Each framework's client over both transports (streamable HTTP, and stdio against a real
   ``agentrig mcp serve`` process), and what it does with a tool error, an invalid argument, a
   server restart and a slow tool (``agentrig.testing.mcp_probe``; the findings in docs/mcp.md).
@@ -83,7 +83,18 @@ async def _run(framework: str, tools: str, tmp_path: Path) -> tuple[RunResult, A
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("framework", ["plain", "langchain", "autogen"])
+@pytest.mark.parametrize(
+    "framework",
+    [
+        "plain",
+        "langchain",
+        "autogen",
+        "openai-agents",
+        "pydantic-ai",
+        "langgraph",
+        "smolagents",
+    ],
+)
 async def test_an_mcp_run_matches_the_native_run_call_for_call(
     framework: str, tmp_path: Path
 ) -> None:
@@ -126,6 +137,19 @@ EXPECTED = {
     ("autogen", "ok"): ("ok", None),
     ("autogen", "tool_error"): ("surfaced", None),
     ("autogen", "invalid_argument"): ("surfaced", None),
+    # The OpenAI Agents SDK and smolagents (mcpadapt) drop isError: the model reads the text.
+    ("openai-agents", "ok"): ("ok", None),
+    ("openai-agents", "tool_error"): ("surfaced", None),
+    ("openai-agents", "invalid_argument"): ("surfaced", None),
+    ("pydantic-ai", "ok"): ("ok", None),
+    ("pydantic-ai", "tool_error"): ("surfaced", None),
+    ("pydantic-ai", "invalid_argument"): ("surfaced", None),
+    ("langgraph", "ok"): ("ok", None),
+    ("langgraph", "tool_error"): ("surfaced", None),
+    ("langgraph", "invalid_argument"): ("surfaced", None),
+    ("smolagents", "ok"): ("ok", None),
+    ("smolagents", "tool_error"): ("surfaced", None),
+    ("smolagents", "invalid_argument"): ("surfaced", None),
 }
 EXPECTED_SLOW = {
     ("plain", "server_restart"): ("raised", "interop"),
@@ -141,6 +165,17 @@ EXPECTED_SLOW = {
     ("crewai", "ok"): ("raised", "framework_exception"),
     ("crewai", "invalid_argument"): ("raised", "framework_exception"),
     ("crewai", "slow_tool"): ("raised", "framework_exception"),
+    # The SDK's default failure_error_function hands the model "An error occurred ...".
+    ("openai-agents", "server_restart"): ("surfaced", None),
+    ("openai-agents", "slow_tool"): ("surfaced", None),
+    # A protocol error is always a ModelRetry in Pydantic AI: surfaced, but it spends the
+    # tool's retry budget (the run raises UnexpectedModelBehavior past it).
+    ("pydantic-ai", "server_restart"): ("surfaced", None),
+    ("pydantic-ai", "slow_tool"): ("surfaced", None),
+    ("langgraph", "server_restart"): ("raised", "interop"),
+    ("langgraph", "slow_tool"): ("raised", "timeout"),
+    ("smolagents", "server_restart"): ("raised", "interop"),
+    ("smolagents", "slow_tool"): ("raised", "timeout"),
 }
 
 
@@ -169,8 +204,24 @@ async def test_each_client_across_a_broken_hop(framework: str, case: str) -> Non
         assert outcome.executor_calls == 0
 
 
+async def test_agent_framework_mcp_is_refused_in_one_line_while_mcp_is_older_than_2_2() -> None:
+    from agentrig.adapters.agent_framework.mcp import mcp_client_available
+
+    # agent-framework-core 1.23's _mcp.py imports mcp.Client and mcp.MCPError (mcp>=2.2); the
+    # environment pins mcp 1.30. When that changes, this test must give way to the tables above.
+    assert not mcp_client_available()
+    outcome = await probe("agent-framework", "ok")
+    assert (outcome.behaviour, outcome.category, outcome.executor_calls) == ("raised", "config", 0)
+    assert outcome.raised is not None
+    assert "mcp>=2.2" in outcome.raised
+    assert "--tools native" in outcome.raised
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("framework", ["plain", "langchain", "autogen", "crewai"])
+@pytest.mark.parametrize(
+    "framework",
+    ["plain", "langchain", "autogen", "crewai", "openai-agents", "pydantic-ai", "smolagents"],
+)
 async def test_each_client_over_stdio_against_agentrig_mcp_serve(
     framework: str, tmp_path: Path
 ) -> None:

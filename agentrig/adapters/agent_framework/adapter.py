@@ -14,9 +14,8 @@ docs/adapters-agent-framework.md.
 
 from __future__ import annotations
 
-from typing import Any
-
 import logging
+from typing import Any
 
 import structlog
 

@@ -12,7 +12,7 @@ docs/adapters-openai-agents.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from openai import AsyncOpenAI
 
@@ -143,8 +143,10 @@ class OpenAIAgentsAdapter:
 
         # The role's tools from its MCP server instead of the bound ones; a stray call still
         # reaches the executor in-process (PlantAgent.stray_tool).
-        async with mcp_server(ctx.mcp[role], guard, f"agentrig-{role}") as server:
-            over_mcp = agent.clone(tools=[], mcp_servers=[server], mcp_config=MCP_CONFIG)
+        async with mcp_server(ctx.mcp[cast("Role", role)], guard, f"agentrig-{role}") as server:
+            over_mcp = cast(
+                "PlantAgent", agent.clone(tools=[], mcp_servers=[server], mcp_config=MCP_CONFIG)
+            )
             return await self._run_agent(over_mcp, ctx, task, guard, session, resumed=bool(last))
 
     async def _run_agent(

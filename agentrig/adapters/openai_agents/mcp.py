@@ -33,7 +33,9 @@ try:
     )
     from mcp.types import CallToolResult
 except ImportError as error:  # pragma: no cover - exercised by the missing-extra test
-    raise MissingExtraError("the OpenAI Agents adapter with --tools mcp", "openai-agents") from error
+    raise MissingExtraError(
+        "the OpenAI Agents adapter with --tools mcp", "openai-agents"
+    ) from error
 
 __all__ = ["MCP_CONFIG", "PlantMcpServer", "mcp_server"]
 
@@ -91,11 +93,9 @@ class _PlantMcpServerStdio(MCPServerStdio):
 
 
 @contextlib.asynccontextmanager
-async def mcp_server(
-    endpoint: McpEndpoint, guard: RunGuard, name: str
-) -> AsyncIterator[MCPServer]:
+async def mcp_server(endpoint: McpEndpoint, guard: RunGuard, name: str) -> AsyncIterator[MCPServer]:
     """The SDK's client on ``endpoint``, connected while the block runs."""
-    server: MCPServer = (
+    server: PlantMcpServer | _PlantMcpServerStdio = (
         _PlantMcpServerStdio(endpoint, guard, name)
         if endpoint.transport == "stdio"
         else PlantMcpServer(endpoint, guard, name)
