@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -21,8 +22,12 @@ from typing import Any
 import pytest
 
 from agentrig.core.contract.mcp import McpEndpoint
+from agentrig.core.contract.registry import load_adapter
 from agentrig.core.contract.results import RunResult
+from agentrig.core.llm.brain import Decision, FinalAnswer, PolicyInput, Skill, ToolRequest
 from agentrig.core.llm.cassettes import CassetteSettings
+from agentrig.core.mcp.http import PlantMcpHttpServer
+from agentrig.core.mcp.server import PlantToolService
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import PlantState, plant_key
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
@@ -32,6 +37,7 @@ from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.metrics import AgentrigMetrics
 from agentrig.exceptions import ConfigurationError
 from agentrig.testing.mcp_probe import call_through, probe
+from tests.adapters.harness import RecordingBus, ScriptedModel, adapter_world
 from tests.conftest import REPO_ROOT
 
 REPLAY = CassetteSettings(directory=REPO_ROOT / "cassettes")
@@ -261,3 +267,54 @@ async def test_each_client_over_stdio_against_agentrig_mcp_serve(
     assert loaded is not None
     ledger = PlantState.model_validate(loaded.state).ledger
     assert Counter((e.role, e.tool) for e in ledger) == {("monitor", "list_devices"): 1}
+
+
+# ------------------------------------------------------------ calls a framework answers itself
+
+
+@pytest.mark.slow
+@pytest.mark.allow_model_requests
+@pytest.mark.parametrize("framework", ["openai-agents", "pydantic-ai", "langgraph", "smolagents"])
+async def test_over_mcp_the_calls_a_framework_would_answer_itself_reach_the_executor(
+    framework: str, tmp_path: Path
+) -> None:
+    # As the conformance test of the same name, with the tools over MCP: every tool-calling
+    # reply is made malformed (arguments that are not JSON) or names a tool the role lacks.
+    profile = tmp_path / "tool-faults.yaml"
+    profile.write_text("rates: {malformed_tool_arguments: 0.5, unknown_tool: 0.5}\n")
+    model = ScriptedModel(faults=str(profile))
+    monitor_turns = 0
+
+    def monitor_then_answer(inp: PolicyInput, skill: Skill) -> Decision:
+        nonlocal monitor_turns
+        if inp.role == "monitor" and monitor_turns < 6:
+            monitor_turns += 1
+            return [ToolRequest("check_device_status", {"device_id": f"pump-0{monitor_turns}"})]
+        return FinalAnswer(f"{inp.role}: done.\nROOT_CAUSE: blocked_discharge\nDEVICE: valve-12")
+
+    model.decide = monitor_then_answer
+    adapter = type(load_adapter(framework))()
+    with model.server:
+        async with adapter_world(
+            framework, MemoryStateStore(), RecordingBus(), model.endpoint(), "malformed-mcp"
+        ) as world:
+            executor = world.ctx.tools["monitor"][0].executor
+            async with PlantMcpHttpServer(PlantToolService(executor)) as server:
+                ctx = dataclasses.replace(world.ctx, mcp=server.endpoints())
+                outcome = await adapter.run(world.alarm, ctx)
+    await adapter.aclose()
+    made = model.recorder.tool_calls()
+    assert any(not _is_json(c["function"]["arguments"]) for c in made), made
+    assert any(c["function"]["name"] != "check_device_status" for c in made), made
+    # The executor saw every call the model made, in order, and refused each bad one.
+    assert [r.tool for r in world.records] == [c["function"]["name"] for c in made]
+    assert all(not r.result.ok for r in world.records if r.tool != "check_device_status")
+    assert all(outcome.answers[role].strip() for role in ("monitor", "diagnostician", "operator"))
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

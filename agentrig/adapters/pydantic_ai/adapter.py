@@ -149,9 +149,9 @@ def role_agent(model: OpenAIChatModel, ctx: RunContext, role: Role) -> Agent[Non
     plant = PlantToolset(ctx.tools[role])
     tools: AbstractToolset[None] = plant
     if ctx.mcp is not None:
-        from agentrig.adapters.pydantic_ai.mcp import mcp_toolset
+        from agentrig.adapters.pydantic_ai.mcp import PlantMcpToolset, mcp_toolset
 
-        tools = mcp_toolset(ctx.mcp[role])
+        tools = PlantMcpToolset(wrapped=mcp_toolset(ctx.mcp[role]), plant=plant)
     agent: Agent[None, str] = Agent(
         model,
         name=role,
