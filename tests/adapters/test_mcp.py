@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.shared.exceptions import McpError
 
 from agentrig.core.contract.mcp import McpEndpoint
 from agentrig.core.contract.registry import load_adapter
@@ -318,3 +320,24 @@ def _is_json(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+async def test_smolagents_connect_timeout_is_an_mcp_timeout_not_the_runs_own() -> None:
+    from agentrig.adapters.smolagents.mcp import open_mcp_tools
+    from agentrig.core.runner.failures import mcp_hop_failure
+    from agentrig.testing.mcp_probe_clients import _in_thread
+
+    # A server that accepts the connection and never answers: the session never comes up.
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    endpoint = McpEndpoint(
+        transport="streamable_http", url=f"http://127.0.0.1:{port}/mcp/monitor", timeout_s=1
+    )
+    try:
+        with pytest.raises(McpError, match="Timed out while connecting") as raised:
+            await _in_thread(lambda: open_mcp_tools(endpoint))
+    finally:
+        silent.close()
+    failure = mcp_hop_failure("smolagents", raised.value)
+    assert failure is not None
+    assert failure.category == "timeout"
