@@ -2,8 +2,9 @@
 
 :func:`probe` runs one case against a real :class:`PlantMcpHttpServer` over a fresh plant and
 calls the tool through the framework's MCP client -- the ``mcp`` SDK's ``ClientSession``
-(plain), ``langchain-mcp-adapters``, AutoGen's ``McpWorkbench``, CrewAI's ``MCPNativeTool`` --
-exactly as its adapter does in ``compare --tools mcp``. The cases:
+(plain), ``langchain-mcp-adapters`` (LangChain and LangGraph), AutoGen's ``McpWorkbench``,
+CrewAI's ``MCPNativeTool``, and those in :mod:`.mcp_probe_clients` (OpenAI Agents SDK, Pydantic
+AI, Agent Framework, smolagents) -- exactly as its adapter does in ``compare --tools mcp``. The cases:
 
 =====================  =================================================================
 case                   what happens on the server
@@ -42,7 +43,8 @@ from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
 from agentrig.core.runner.failures import FRAMEWORK_NAMES, mcp_hop_failure
 from agentrig.core.state import open_state_store
-from agentrig.exceptions import PlantError
+from agentrig.exceptions import ConfigurationError, PlantError
+from agentrig.testing.mcp_probe_clients import OPENERS
 
 __all__ = [
     "CASES",
@@ -57,7 +59,17 @@ __all__ = [
 ]
 
 CASES = ("ok", "tool_error", "invalid_argument", "server_restart", "slow_tool")
-FRAMEWORKS = ("plain", "langchain", "autogen", "crewai")
+FRAMEWORKS = (
+    "plain",
+    "langchain",
+    "autogen",
+    "crewai",
+    "openai-agents",
+    "pydantic-ai",
+    "agent-framework",
+    "langgraph",
+    "smolagents",
+)
 SLOW_TOOL_S = 2.0
 CLIENT_TIMEOUT_S = 0.5
 Behaviour = Literal["ok", "surfaced", "raised", "lost"]
@@ -108,6 +120,8 @@ def classify(
     executor_calls: int,
 ) -> tuple[Behaviour, str | None]:
     """The behaviour class and, when the client raised, the run's error category."""
+    if isinstance(error, ConfigurationError):
+        return "raised", "config"  # the client refused to start (agent-framework under mcp<2)
     if error is not None:
         failure = mcp_hop_failure(FRAMEWORK_NAMES.get(framework, framework), error)
         return "raised", failure.category if failure else "framework_exception"
@@ -195,6 +209,8 @@ async def open_client(framework: str, endpoint: McpEndpoint) -> AsyncIterator[Ca
         "langchain": _langchain,
         "autogen": _autogen,
         "crewai": _crewai,
+        "langgraph": _langchain,  # the langgraph adapter loads its tools as langchain's does
+        **OPENERS,
     }.get(framework)
     if opener is None:
         raise ValueError(f"no MCP probe for {framework!r}: one of {', '.join(FRAMEWORKS)}")

@@ -2,8 +2,8 @@
 
 - A run with MCP tools matches the native run call for call: the executor's ledger (tool,
   arguments, outcome, result), the ``execute_tool`` spans and the tool metrics; the hop adds one
-  ``mcp.server tools/call`` span per call (replayed from cassettes: plain replays the *native*
-  ones, which proves its model requests unchanged; LangChain and AutoGen their own).
+  ``mcp.server tools/call`` span per call (replayed from cassettes: plain and Pydantic AI replay
+  the *native* ones, which proves their model requests unchanged; the others their own).
 - Each framework's client over both transports (streamable HTTP, and stdio against a real
   ``agentrig mcp serve`` process), and what it does with a tool error, an invalid argument, a
   server restart and a slow tool (``agentrig.testing.mcp_probe``; the findings in docs/mcp.md).
@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -19,10 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.shared.exceptions import McpError
 
 from agentrig.core.contract.mcp import McpEndpoint
+from agentrig.core.contract.registry import load_adapter
 from agentrig.core.contract.results import RunResult
+from agentrig.core.llm.brain import Decision, FinalAnswer, PolicyInput, Skill, ToolRequest
 from agentrig.core.llm.cassettes import CassetteSettings
+from agentrig.core.mcp.http import PlantMcpHttpServer
+from agentrig.core.mcp.server import PlantToolService
 from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import LedgerEntry
@@ -33,6 +40,7 @@ from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.metrics import AgentrigMetrics
 from agentrig.exceptions import ConfigurationError
 from agentrig.testing.mcp_probe import call_through, probe
+from tests.adapters.harness import RecordingBus, ScriptedModel, adapter_world
 from tests.conftest import REPO_ROOT
 
 REPLAY = CassetteSettings(directory=REPO_ROOT / "cassettes")
@@ -83,7 +91,18 @@ async def _run(framework: str, tools: str, tmp_path: Path) -> tuple[RunResult, A
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("framework", ["plain", "langchain", "autogen"])
+@pytest.mark.parametrize(
+    "framework",
+    [
+        "plain",
+        "langchain",
+        "autogen",
+        "openai-agents",
+        "pydantic-ai",
+        "langgraph",
+        "smolagents",
+    ],
+)
 async def test_an_mcp_run_matches_the_native_run_call_for_call(
     framework: str, tmp_path: Path
 ) -> None:
@@ -126,6 +145,19 @@ EXPECTED = {
     ("autogen", "ok"): ("ok", None),
     ("autogen", "tool_error"): ("surfaced", None),
     ("autogen", "invalid_argument"): ("surfaced", None),
+    # The OpenAI Agents SDK and smolagents (mcpadapt) drop isError: the model reads the text.
+    ("openai-agents", "ok"): ("ok", None),
+    ("openai-agents", "tool_error"): ("surfaced", None),
+    ("openai-agents", "invalid_argument"): ("surfaced", None),
+    ("pydantic-ai", "ok"): ("ok", None),
+    ("pydantic-ai", "tool_error"): ("surfaced", None),
+    ("pydantic-ai", "invalid_argument"): ("surfaced", None),
+    ("langgraph", "ok"): ("ok", None),
+    ("langgraph", "tool_error"): ("surfaced", None),
+    ("langgraph", "invalid_argument"): ("surfaced", None),
+    ("smolagents", "ok"): ("ok", None),
+    ("smolagents", "tool_error"): ("surfaced", None),
+    ("smolagents", "invalid_argument"): ("surfaced", None),
 }
 EXPECTED_SLOW = {
     ("plain", "server_restart"): ("raised", "interop"),
@@ -141,6 +173,17 @@ EXPECTED_SLOW = {
     ("crewai", "ok"): ("raised", "framework_exception"),
     ("crewai", "invalid_argument"): ("raised", "framework_exception"),
     ("crewai", "slow_tool"): ("raised", "framework_exception"),
+    # The SDK's default failure_error_function hands the model "An error occurred ...".
+    ("openai-agents", "server_restart"): ("surfaced", None),
+    ("openai-agents", "slow_tool"): ("surfaced", None),
+    # A protocol error is always a ModelRetry in Pydantic AI: surfaced, but it spends the
+    # tool's retry budget (the run raises UnexpectedModelBehavior past it).
+    ("pydantic-ai", "server_restart"): ("surfaced", None),
+    ("pydantic-ai", "slow_tool"): ("surfaced", None),
+    ("langgraph", "server_restart"): ("raised", "interop"),
+    ("langgraph", "slow_tool"): ("raised", "timeout"),
+    ("smolagents", "server_restart"): ("raised", "interop"),
+    ("smolagents", "slow_tool"): ("raised", "timeout"),
 }
 
 
@@ -169,8 +212,24 @@ async def test_each_client_across_a_broken_hop(framework: str, case: str) -> Non
         assert outcome.executor_calls == 0
 
 
+async def test_agent_framework_mcp_is_refused_in_one_line_while_mcp_is_older_than_2_2() -> None:
+    from agentrig.adapters.agent_framework.mcp import mcp_client_available
+
+    # agent-framework-core 1.23's _mcp.py imports mcp.Client and mcp.MCPError (mcp>=2.2); the
+    # environment pins mcp 1.30. When that changes, this test must give way to the tables above.
+    assert not mcp_client_available()
+    outcome = await probe("agent-framework", "ok")
+    assert (outcome.behaviour, outcome.category, outcome.executor_calls) == ("raised", "config", 0)
+    assert outcome.raised is not None
+    assert "mcp>=2.2" in outcome.raised
+    assert "--tools native" in outcome.raised
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("framework", ["plain", "langchain", "autogen", "crewai"])
+@pytest.mark.parametrize(
+    "framework",
+    ["plain", "langchain", "autogen", "crewai", "openai-agents", "pydantic-ai", "smolagents"],
+)
 async def test_each_client_over_stdio_against_agentrig_mcp_serve(
     framework: str, tmp_path: Path
 ) -> None:
@@ -208,3 +267,75 @@ async def test_each_client_over_stdio_against_agentrig_mcp_serve(
     ledger = await read_ledger(store, "stdio-run")
     await store.close()
     assert Counter((e.role, e.tool) for e in ledger) == {("monitor", "list_devices"): 1}
+
+
+# ------------------------------------------------------------ calls a framework answers itself
+
+
+@pytest.mark.slow
+@pytest.mark.allow_model_requests
+@pytest.mark.parametrize("framework", ["openai-agents", "pydantic-ai", "langgraph", "smolagents"])
+async def test_over_mcp_the_calls_a_framework_would_answer_itself_reach_the_executor(
+    framework: str, tmp_path: Path
+) -> None:
+    # As the conformance test of the same name, with the tools over MCP: every tool-calling
+    # reply is made malformed (arguments that are not JSON) or names a tool the role lacks.
+    profile = tmp_path / "tool-faults.yaml"
+    profile.write_text("rates: {malformed_tool_arguments: 0.5, unknown_tool: 0.5}\n")
+    model = ScriptedModel(faults=str(profile))
+    monitor_turns = 0
+
+    def monitor_then_answer(inp: PolicyInput, skill: Skill) -> Decision:
+        nonlocal monitor_turns
+        if inp.role == "monitor" and monitor_turns < 6:
+            monitor_turns += 1
+            return [ToolRequest("check_device_status", {"device_id": f"pump-0{monitor_turns}"})]
+        return FinalAnswer(f"{inp.role}: done.\nROOT_CAUSE: blocked_discharge\nDEVICE: valve-12")
+
+    model.decide = monitor_then_answer
+    adapter = type(load_adapter(framework))()
+    with model.server:
+        async with adapter_world(
+            framework, MemoryStateStore(), RecordingBus(), model.endpoint(), "malformed-mcp"
+        ) as world:
+            executor = world.ctx.tools["monitor"][0].executor
+            async with PlantMcpHttpServer(PlantToolService(executor)) as server:
+                ctx = dataclasses.replace(world.ctx, mcp=server.endpoints())
+                outcome = await adapter.run(world.alarm, ctx)
+    await adapter.aclose()
+    made = model.recorder.tool_calls()
+    assert any(not _is_json(c["function"]["arguments"]) for c in made), made
+    assert any(c["function"]["name"] != "check_device_status" for c in made), made
+    # The executor saw every call the model made, in order, and refused each bad one.
+    assert [r.tool for r in world.records] == [c["function"]["name"] for c in made]
+    assert all(not r.result.ok for r in world.records if r.tool != "check_device_status")
+    assert all(outcome.answers[role].strip() for role in ("monitor", "diagnostician", "operator"))
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def test_smolagents_connect_timeout_is_an_mcp_timeout_not_the_runs_own() -> None:
+    from agentrig.adapters.smolagents.mcp import open_mcp_tools
+    from agentrig.core.runner.failures import mcp_hop_failure
+    from agentrig.testing.mcp_probe_clients import _in_thread
+
+    # A server that accepts the connection and never answers: the session never comes up.
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    endpoint = McpEndpoint(
+        transport="streamable_http", url=f"http://127.0.0.1:{port}/mcp/monitor", timeout_s=1
+    )
+    try:
+        with pytest.raises(McpError, match="Timed out while connecting") as raised:
+            await _in_thread(lambda: open_mcp_tools(endpoint))
+    finally:
+        silent.close()
+    failure = mcp_hop_failure("smolagents", raised.value)
+    assert failure is not None
+    assert failure.category == "timeout"

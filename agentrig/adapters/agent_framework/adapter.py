@@ -15,6 +15,7 @@ docs/adapters-agent-framework.md.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import structlog
 
@@ -59,6 +60,7 @@ class AgentFrameworkAdapter:
     """Monitor, diagnostician and operator as three Agent Framework ``Agent``\\ s."""
 
     name = "agent-framework"
+    supports_mcp = True
 
     def __init__(self) -> None:
         patches.apply()
@@ -88,14 +90,15 @@ class AgentFrameworkAdapter:
         for client in self.clients.pop_loop():
             await client.close()
 
-    def build_agent(self, ctx: RunContext, role: Role) -> Agent:
-        """A new agent for one role of one run (its tools are bound to the run's executor)."""
+    def build_agent(self, ctx: RunContext, role: Role, tools: Any = None) -> Agent:
+        """A new agent for one role of one run: its tools bound to the run's executor, or
+        ``tools`` (a connected MCP tool, see :mod:`.mcp`)."""
         return Agent(
             self._client(ctx.model, ctx.max_turns_per_role),
             instructions=ctx.prompts[role],
             name=role,
             description=f"the {role} of the maintenance team",
-            tools=plant_tools(ctx.tools[role]),
+            tools=plant_tools(ctx.tools[role]) if tools is None else tools,
         )
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
@@ -144,7 +147,17 @@ class AgentFrameworkAdapter:
     async def _run_role(
         self, ctx: RunContext, role: Role, task_text: str, session: AgentSession
     ) -> str:
-        agent = self.build_agent(ctx, role)
+        if ctx.mcp is None:
+            return await self._run_agent(ctx, role, self.build_agent(ctx, role), task_text, session)
+        from agentrig.adapters.agent_framework.mcp import mcp_tool
+
+        async with mcp_tool(ctx.mcp[role], f"plant-{role}") as tool:
+            agent = self.build_agent(ctx, role, tool)
+            return await self._run_agent(ctx, role, agent, task_text, session)
+
+    async def _run_agent(
+        self, ctx: RunContext, role: Role, agent: Agent, task_text: str, session: AgentSession
+    ) -> str:
         try:
             response = await agent.run(task_text, session=session)
         except MiddlewareFailure as failure:

@@ -18,6 +18,7 @@ with streaming disabled and no LLM cache. See ``docs/adapters-langgraph.md``.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,7 @@ class LangGraphAdapter:
     """Monitor, diagnostician and operator as nodes of one LangGraph ``StateGraph``."""
 
     name = "langgraph"
+    supports_mcp = True
 
     def __init__(self) -> None:
         # Built once: the graphs hold no run; a run's context reaches them as runtime context.
@@ -104,7 +106,23 @@ class LangGraphAdapter:
             await cached.http_client.aclose()
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
-        deps = RunDeps(ctx=ctx, models=role_models(self._model(ctx.model), ctx))
+        if ctx.mcp is None:
+            deps = RunDeps(ctx=ctx, models=role_models(self._model(ctx.model), ctx))
+            return await self._run_graph(task, ctx, deps)
+        # Each role's tools from its MCP server through langchain-mcp-adapters, one session per
+        # role for the run, exactly as the langchain adapter loads them (its mcp module).
+        from agentrig.adapters.langchain.mcp import mcp_tools
+
+        async with contextlib.AsyncExitStack() as stack:
+            tools = {
+                role: await stack.enter_async_context(mcp_tools(ctx.mcp[role])) for role in ROLES
+            }
+            models = role_models(self._model(ctx.model), ctx, tools)
+            return await self._run_graph(
+                task, ctx, RunDeps(ctx=ctx, models=models, mcp_tools=tools)
+            )
+
+    async def _run_graph(self, task: Message, ctx: RunContext, deps: RunDeps) -> Outcome:
         checkpointer = StateStoreCheckpointer(ctx.store, prefix=checkpoint_prefix(ctx.run_id))
         graph = self.workflow.compile(checkpointer=checkpointer, name="maintenance")
         config = workflow_config(ctx.run_id, ctx.max_turns_per_role)

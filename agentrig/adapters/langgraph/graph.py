@@ -56,6 +56,7 @@ try:
         ToolMessage,
     )
     from langchain_core.runnables import Runnable
+    from langchain_core.tools import BaseTool
     from langgraph.graph import END, START, StateGraph
     from langgraph.graph.message import add_messages
     from langgraph.graph.state import CompiledStateGraph
@@ -89,17 +90,28 @@ class RunDeps:
     Attributes:
         ctx: the run's context (tools bound to its executor, prompts, handoffs, telemetry).
         models: each role's chat model with the role's tools bound (:func:`role_models`).
+        mcp_tools: with ``--tools mcp``, each role's tools from its MCP server
+            (``langchain-mcp-adapters``, as the ``langchain`` adapter loads them); None: native.
     """
 
     ctx: RunContext
     models: Mapping[Role, Runnable[LanguageModelInput, AIMessage]]
+    mcp_tools: Mapping[Role, Sequence[BaseTool]] | None = None
 
 
 def role_models(
-    model: BaseChatModel, ctx: RunContext
+    model: BaseChatModel,
+    ctx: RunContext,
+    mcp_tools: Mapping[Role, Sequence[BaseTool]] | None = None,
 ) -> dict[Role, Runnable[LanguageModelInput, AIMessage]]:
     """``model`` with each role's tools bound, as the plant's own strict JSON schemas (as the
-    plain baseline sends them); built once per run, not per model call (~0.5 ms a role)."""
+    plain baseline sends them); built once per run, not per model call (~0.5 ms a role).
+
+    With ``mcp_tools`` the role's MCP tools are bound instead, ``strict=True`` as natively: their
+    schemas are the server's ``inputSchema``, the catalogue's strict ones.
+    """
+    if mcp_tools is not None:
+        return {role: model.bind_tools(list(mcp_tools[role]), strict=True) for role in ROLES}
     return {
         role: model.bind_tools([tool.openai_tool(strict=True) for tool in ctx.tools[role]])
         for role in ROLES
@@ -151,8 +163,12 @@ def role_graph(role: Role) -> RoleGraph:
 
     async def tools(state: RoleState, *, runtime: Runtime[RunDeps]) -> dict[str, Any]:
         bound = runtime.context.ctx.tools[role]
+        over_mcp = runtime.context.mcp_tools
         # One at a time, in the model's order: every call advances the plant's clock.
         calls = _tool_calls(state["messages"][-1])
+        if over_mcp is not None:
+            mcp = {tool.name: tool for tool in over_mcp[role]}
+            return {"messages": [await _call_mcp_tool(mcp, bound, role, c) for c in calls]}
         return {"messages": [await _call_tool(bound, role, call) for call in calls]}
 
     builder = StateGraph(RoleState, context_schema=RunDeps)
@@ -199,6 +215,23 @@ async def _call_tool(
         executor = bound[0].executor
         text = (await executor.call(name, _plain(arguments), role=role)).to_text()
     return ToolMessage(content=text, tool_call_id=call_id, name=name or "unknown")
+
+
+async def _call_mcp_tool(
+    mcp: Mapping[str, BaseTool],
+    bound: Sequence[BoundTool],
+    role: Role,
+    call: ToolCall | InvalidToolCall,
+) -> ToolMessage:
+    """``call`` through the role's MCP session; a call no MCP request can carry (arguments
+    that are not a JSON object) or a tool the role lacks goes to the executor in-process."""
+    tool = mcp.get(call.get("name") or "")
+    if tool is None or call.get("type") == "invalid_tool_call":
+        return await _call_tool(bound, role, call)
+    message = await tool.ainvoke({**call, "type": "tool_call"})
+    if not isinstance(message, ToolMessage):  # pragma: no cover - a tool call returns one
+        raise TypeError(f"langchain-mcp-adapters returned {type(message).__name__}")
+    return message
 
 
 def _plain(arguments: Any) -> dict[str, Any] | str:

@@ -12,7 +12,7 @@ docs/adapters-openai-agents.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from openai import AsyncOpenAI
 
@@ -50,6 +50,7 @@ class OpenAIAgentsAdapter:
     """Monitor, diagnostician and operator as three SDK ``Agent``s, each run on its session."""
 
     name = "openai-agents"
+    supports_mcp = True
 
     def __init__(self) -> None:
         patches.apply()
@@ -136,7 +137,29 @@ class OpenAIAgentsAdapter:
         answered = _final_answer(last[-1]) if last else None
         if answered is not None:
             return answered
-        resumed = bool(last)
+        if ctx.mcp is None:
+            return await self._run_agent(agent, ctx, task, guard, session, resumed=bool(last))
+        from agentrig.adapters.openai_agents.mcp import MCP_CONFIG, mcp_server
+
+        # The role's tools from its MCP server instead of the bound ones; a stray call still
+        # reaches the executor in-process (PlantAgent.stray_tool).
+        async with mcp_server(ctx.mcp[cast("Role", role)], guard, f"agentrig-{role}") as server:
+            over_mcp = cast(
+                "PlantAgent", agent.clone(tools=[], mcp_servers=[server], mcp_config=MCP_CONFIG)
+            )
+            return await self._run_agent(over_mcp, ctx, task, guard, session, resumed=bool(last))
+
+    async def _run_agent(
+        self,
+        agent: PlantAgent,
+        ctx: RunContext,
+        task: str,
+        guard: RunGuard,
+        session: StoreSession,
+        *,
+        resumed: bool,
+    ) -> str:
+        role = agent.name
         max_turns = ctx.max_turns_per_role
 
         def out_of_turns(_: RunErrorHandlerInput[Any]) -> RunErrorHandlerResult:

@@ -11,6 +11,8 @@ have is another matter (the SDK raises ``ModelBehaviorError``), see :mod:`.patch
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +25,7 @@ from agentrig.exceptions import AdapterError, MissingExtraError
 disable_phone_home()
 
 try:
-    from agents import Agent, FunctionTool
+    from agents import Agent, FunctionTool, RunContextWrapper, Tool
     from agents.tool_context import ToolContext
 except ImportError as error:
     raise MissingExtraError("the OpenAI Agents adapter", "openai-agents") from error
@@ -100,6 +102,19 @@ class PlantAgent(Agent[Any]):
             **options,
         )
 
+    async def get_mcp_tools(self, run_context: RunContextWrapper[Any]) -> list[Tool]:
+        """The SDK's tools for this agent's MCP servers (``--tools mcp``), each sending
+        arguments that are not a JSON object to the executor in-process: no MCP request can
+        carry them, and the SDK would answer them itself (``ModelBehaviorError``)."""
+        tools = await super().get_mcp_tools(run_context)
+        bound = {tool.name: tool for tool in self.plant_tools}
+        return [
+            _json_objects_over_mcp(tool, bound[tool.name], self.guard)
+            if isinstance(tool, FunctionTool) and tool.name in bound
+            else tool
+            for tool in tools
+        ]
+
     def stray_tool(self, name: str) -> FunctionTool:
         """A tool answering a call to ``name``, which this role does not have, via the executor.
 
@@ -125,3 +140,29 @@ class PlantAgent(Agent[Any]):
             on_invoke_tool=invoke,
             strict_json_schema=False,
         )
+
+
+def _json_objects_over_mcp(tool: FunctionTool, bound: BoundTool, guard: RunGuard) -> FunctionTool:
+    """``tool`` (an MCP tool), with arguments that are not a JSON object sent to ``bound``."""
+    over_mcp = tool.on_invoke_tool
+
+    async def invoke(context: ToolContext[Any], arguments: str) -> Any:
+        if _is_json_object(arguments):
+            return await over_mcp(context, arguments)
+        async with guard.order:
+            try:
+                return await bound.acall(arguments, call_id=context.tool_call_id)
+            except Exception as error:  # the plant is unusable: the run fails with it
+                guard.record(error)
+                raise
+
+    return dataclasses.replace(tool, on_invoke_tool=invoke)
+
+
+def _is_json_object(arguments: str) -> bool:
+    if not arguments:
+        return True  # the SDK sends {} for no arguments
+    try:
+        return isinstance(json.loads(arguments), dict)
+    except ValueError:
+        return False

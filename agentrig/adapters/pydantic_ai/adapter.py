@@ -48,6 +48,7 @@ try:
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
     from pydantic_ai.tool_manager import ToolManager
+    from pydantic_ai.toolsets import AbstractToolset
     from pydantic_ai.usage import UsageLimits
 except ImportError as error:  # pragma: no cover - exercised by the missing-extra test
     raise MissingExtraError("the Pydantic AI adapter", "pydantic-ai") from error
@@ -68,6 +69,8 @@ class PydanticAIAdapter:
     """Monitor, diagnostician and operator as three Pydantic AI agents handing over on the bus."""
 
     name = "pydantic-ai"
+    supports_mcp = True
+    mcp_requests_match_native = True
 
     def __init__(self) -> None:
         patches.apply()
@@ -141,14 +144,20 @@ class PydanticAIAdapter:
 
 
 def role_agent(model: OpenAIChatModel, ctx: RunContext, role: Role) -> Agent[None, str]:
-    """The ``Agent`` of one role of one run: its prompt, its plant tools, the executor fallback."""
+    """The ``Agent`` of one role of one run: its prompt, its plant tools (from its MCP server
+    with ``--tools mcp``, see :mod:`.mcp`), the executor fallback."""
     plant = PlantToolset(ctx.tools[role])
+    tools: AbstractToolset[None] = plant
+    if ctx.mcp is not None:
+        from agentrig.adapters.pydantic_ai.mcp import PlantMcpToolset, mcp_toolset
+
+        tools = PlantMcpToolset(wrapped=mcp_toolset(ctx.mcp[role]), plant=plant)
     agent: Agent[None, str] = Agent(
         model,
         name=role,
         instructions=ctx.prompts[role],
         output_type=str,
-        toolsets=[plant],
+        toolsets=[tools],
         capabilities=[ExecutorFallback(plant)],
     )
     agent.instrument = _instrumentation()

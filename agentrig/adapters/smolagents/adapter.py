@@ -50,7 +50,7 @@ disable_phone_home()  # before smolagents (and huggingface_hub) is imported
 try:
     import openai
     import smolagents
-    from smolagents import LogLevel, OpenAIServerModel
+    from smolagents import LogLevel, OpenAIServerModel, Tool
     from smolagents.memory import ActionStep
 except ImportError as error:  # pragma: no cover - exercised in a venv without the extra
     raise MissingExtraError("the smolagents adapter", "smolagents") from error
@@ -77,6 +77,7 @@ class SmolagentsAdapter:
     """Monitor, diagnostician and operator as three smolagents ToolCallingAgents."""
 
     name = "smolagents"
+    supports_mcp = True
 
     def __init__(self) -> None:
         patches.apply()
@@ -134,10 +135,33 @@ class SmolagentsAdapter:
         self, model: OpenAIServerModel, ctx: RunContext, role: Role, task_text: str
     ) -> SavedAnswer:
         stop = threading.Event()
+        if ctx.mcp is None:
+            return await self._run_agent(model, ctx, role, task_text, stop, None)
+        from agentrig.adapters.smolagents.mcp import open_mcp_tools
+
+        # Connecting blocks until the session is up, and the run's MCP server is served on
+        # this loop: connect and disconnect in a thread, as the agent runs.
+        name = f"agentrig-smolagents-mcp-{ctx.run_id}-{role}"
+        client = await _in_own_thread(name, open_mcp_tools, ctx.mcp[role])
+        try:
+            return await self._run_agent(model, ctx, role, task_text, stop, client.get_tools())
+        finally:
+            await _in_own_thread(name, client.disconnect)
+
+    async def _run_agent(
+        self,
+        model: OpenAIServerModel,
+        ctx: RunContext,
+        role: Role,
+        task_text: str,
+        stop: threading.Event,
+        mcp_tools: list[Tool] | None,
+    ) -> SavedAnswer:
         agent = RoleAgent(
             role,
             [PlantTool(bound, stop) for bound in ctx.tools[role]],
             stop,
+            mcp_tools=mcp_tools,
             model=model,
             prompt_templates=role_prompt_templates(ctx.prompts[role]),
             instructions=ctx.prompts[role],

@@ -147,15 +147,25 @@ class RoleAgent(ToolCallingAgent):  # type: ignore[misc]  # smolagents is untype
         role: the role it plays (also its smolagents ``name``).
         tools: the role's plant tools.
         stop: set when the run is over; no tool call is made after it.
+        mcp_tools: with ``--tools mcp``, the role's tools from its MCP server (smolagents'
+            ``MCPClient``), offered and called instead of ``tools``; ``tools`` still answer the
+            calls no MCP request can carry (arguments that are not a JSON object).
         **kwargs: passed on to ``ToolCallingAgent`` (model, prompt templates, max_steps ...).
     """
 
     def __init__(
-        self, role: Role, tools: list[PlantTool], stop: threading.Event, **kwargs: Any
+        self,
+        role: Role,
+        tools: list[PlantTool],
+        stop: threading.Event,
+        *,
+        mcp_tools: list[Tool] | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(tools=list(tools), name=role, **kwargs)
+        super().__init__(tools=list(tools if mcp_tools is None else mcp_tools), name=role, **kwargs)
         self.role: Role = role
         self.plant_tools = {tool.name: tool for tool in tools}
+        self.mcp_tools = None if mcp_tools is None else {tool.name: tool for tool in mcp_tools}
         self.stop = stop
 
     def process_tool_calls(
@@ -196,7 +206,9 @@ class RoleAgent(ToolCallingAgent):  # type: ignore[misc]  # smolagents is untype
             )
         token = current_tool_call_id.set(call.id)
         try:
-            tool = self.plant_tools.get(call.name)
+            tool: Tool | None = self.plant_tools.get(call.name)
+            if self.mcp_tools is not None and isinstance(arguments, dict):
+                tool = self.mcp_tools.get(call.name)
             if tool is not None:
                 text = str(tool(arguments))
             else:
