@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -326,7 +327,8 @@ async def test_smolagents_connect_timeout_is_an_mcp_timeout_not_the_runs_own() -
     from agentrig.testing.mcp_probe_clients import _in_thread
 
     # A server that accepts the connection and never answers: the session never comes up.
-    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    accepted: list[asyncio.StreamWriter] = []
+    silent = await asyncio.start_server(lambda r, w: accepted.append(w), "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
     endpoint = McpEndpoint(
         transport="streamable_http", url=f"http://127.0.0.1:{port}/mcp/monitor", timeout_s=1
@@ -336,6 +338,11 @@ async def test_smolagents_connect_timeout_is_an_mcp_timeout_not_the_runs_own() -
             await _in_thread(lambda: open_mcp_tools(endpoint))
     finally:
         silent.close()
+        for writer in accepted:
+            writer.close()
+        await silent.wait_closed()
     failure = mcp_hop_failure("smolagents", raised.value)
     assert failure is not None
     assert failure.category == "timeout"
+    # mcpadapt left its connecting thread (and its event loop) behind; agentrig closes them.
+    assert [t.name for t in threading.enumerate() if t.name.endswith("(_run_loop)")] == []

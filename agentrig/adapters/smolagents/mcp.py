@@ -15,6 +15,12 @@ smolagents warns when it is not given); ``client_session_timeout_seconds`` is th
 timeout (mcpadapt's default is 5 s, and it ignores a value that is not a ``float``), and so is
 ``connect_timeout`` in whole seconds (its default: 30). A result with
 ``isError: true`` reaches the model as its text: mcpadapt drops the flag.
+
+When the session is not up within ``connect_timeout``, mcpadapt (0.1.x) raises from its
+``start()`` and leaves its thread connecting and its event loop open: the thread dies later with
+whatever the connection does then (seen: ``httpx.RemoteProtocolError`` when the server goes
+away), and the loop and its sockets are left to the garbage collector. :class:`_MCPClient` closes
+the adapter on that path (cancels the connect, joins the thread, closes the loop).
 """
 
 from __future__ import annotations
@@ -36,6 +42,18 @@ except ImportError as error:  # pragma: no cover - exercised in a venv without t
     raise MissingExtraError("the smolagents adapter with --tools mcp", "smolagents") from error
 
 __all__ = ["open_mcp_tools"]
+
+
+class _MCPClient(MCPClient):  # type: ignore[misc]
+    """smolagents' client, whose failed connect leaves nothing running behind it."""
+
+    def connect(self) -> None:
+        try:
+            super().connect()
+        except TimeoutError:
+            self._adapter.close()  # mcpadapt's own cleanup: cancel, join the thread, close the loop
+            raise
+
 
 _REQUEST_TIMEOUT = 408
 """The code the MCP SDK gives its own request timeouts (``httpx.codes.REQUEST_TIMEOUT``)."""
@@ -64,7 +82,7 @@ def open_mcp_tools(endpoint: McpEndpoint) -> MCPClient:
             "timeout": endpoint.timeout_s,
         }
     try:
-        return MCPClient(
+        return _MCPClient(
             server,
             adapter_kwargs={
                 "client_session_timeout_seconds": float(endpoint.timeout_s),
