@@ -119,7 +119,12 @@ async def test_a_run_killed_and_resumed_survives_without_acting_twice(
         state_url=f"sqlite:///{tmp_path / 'state.db'}", out_dir=tmp_path / "runs", keep_state=False
     )
     spec = RunSpec(framework=framework, scenario="closed-discharge-valve", run_id=f"k-{framework}")
-    result = await crash_test_run(spec, settings, kills=2, seed=11)
+    # Points that every attempt reaches: the third tool call is the monitor's, before any action,
+    # so the resumed attempt still has both actions to apply. (Seeded points are tested above; a
+    # later seeded point can fall after the last action when a reply's tool calls run
+    # concurrently, and the resumed attempt then has no action left to be killed at.)
+    points = [KillPoint.parse("tool#3"), KillPoint.parse("action#1")]
+    result = await crash_test_run(spec, settings, kills=2, points=points)
     crash = result.crash
     assert crash is not None
     assert crash.kills == 2, crash
