@@ -13,6 +13,16 @@ official SDK. These tools restart pumps and open valves, so:
 :class:`PlantMcpHttpServer` runs uvicorn as a task on the caller's event loop -- the loop that owns
 the executor's store connections and the run's telemetry -- and can be restarted on the same port
 (the sessions of the clients are lost, as with a real server restart).
+
+A comparison serves each run's tools from a server of its own, all on one event loop, so an
+embedded server leaves the process's signal handlers alone (:class:`_EmbeddedServer`). uvicorn's
+``serve()`` points SIGTERM and SIGINT at its ``handle_exit`` and puts back what it found when it
+returns; sse-starlette (the SDK's SSE responses) finds "the" uvicorn server through the SIGTERM
+handler and, once that server's ``should_exit`` is set, ends every SSE response of the thread.
+With servers starting and stopping out of order, a stopped server's handler stayed installed while
+others served, and their in-flight tool results were cut: the call reached the plant and the
+client waited out its timeout (tests/core/mcp/test_server.py). ``agentrig mcp serve``, the only
+server in its process, keeps uvicorn's graceful stop on SIGTERM (``handle_signals=True``).
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import hmac
 import ipaddress
 import logging
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -56,6 +66,14 @@ for _name in ("mcp.server.lowlevel.server", "mcp.server.streamable_http_manager"
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 _STARTUP_TIMEOUT_S = 10.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn that installs no signal handlers: one of many servers in the caller's process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def is_loopback(host: str) -> bool:
@@ -190,12 +208,15 @@ class PlantMcpHttpServer:
         port: int = 0,
         token: str | None = None,
         allowed_origins: Sequence[str] = (),
+        handle_signals: bool = False,
     ) -> None:
         check_bind(host, token)
         self.service = service
         self.host = host
         self.token = token
         self.allowed_origins = tuple(allowed_origins)
+        self.handle_signals = handle_signals
+        """uvicorn's own SIGTERM/SIGINT handling: only for the one server of a process."""
         self._port = port
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -236,7 +257,8 @@ class PlantMcpHttpServer:
             allowed_origins=self.allowed_origins,
         )
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
-        server = self._server = uvicorn.Server(config)
+        server_class = uvicorn.Server if self.handle_signals else _EmbeddedServer
+        server = self._server = server_class(config)
         self._task = asyncio.create_task(server.serve(sockets=[sock]), name="agentrig-mcp-http")
         deadline = asyncio.get_running_loop().time() + _STARTUP_TIMEOUT_S
         while not server.started:

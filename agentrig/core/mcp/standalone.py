@@ -128,6 +128,7 @@ async def _serve_http(
         port=options.port,
         token=options.token,
         allowed_origins=options.allowed_origins,
+        handle_signals=True,  # the process's only server: SIGTERM stops it gracefully
     )
     async with server:
         if on_listening is not None:

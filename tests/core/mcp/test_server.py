@@ -5,6 +5,7 @@ or Host)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -174,3 +175,34 @@ def test_compare_refuses_a_bad_tools_option_before_anything_runs(
     assert result.exit_code == EXIT_BAD_USAGE
     assert message in result.output
     assert not out.exists()
+
+
+async def test_a_server_stopping_beside_others_cuts_no_other_servers_response(
+    plant_service: PlantToolService,
+) -> None:
+    # Every run of a comparison serves its MCP tools from its own server on the one event loop.
+    # uvicorn's serve() points SIGTERM at the server's handle_exit and puts the handler it found
+    # back when it returns; sse-starlette's shutdown watcher takes the server behind the SIGTERM
+    # handler for "the" server and, once that one's should_exit is set, ends every SSE response
+    # in the thread. With servers starting and stopping out of order, a stopped server's handler
+    # stays installed while another serves, and that one's responses were cut: the call reached
+    # the plant and its result never reached the client.
+    plant_service.delay_s = 1.5  # the call is in flight for longer than the watcher's 0.5 s poll
+    first = await PlantMcpHttpServer(plant_service).start()
+    second = await PlantMcpHttpServer(plant_service).start()
+    await first.stop()
+    serving = await PlantMcpHttpServer(plant_service).start()
+    try:
+        await second.stop()  # puts back the handler it found: the stopped first server's
+        url = serving.endpoints()["monitor"].url
+        assert url is not None
+        async with (
+            streamable_http_client(url) as (read, write, _),
+            ClientSession(read, write, read_timeout_seconds=timedelta(seconds=6)) as session,
+        ):
+            await session.initialize()
+            status = await session.call_tool("check_device_status", {"device_id": "pump-07"})
+    finally:
+        await serving.stop()
+    assert status.isError is False
+    assert '"device_id":"pump-07"' in status.content[0].text  # type: ignore[union-attr]
