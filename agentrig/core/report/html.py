@@ -31,7 +31,13 @@ from agentrig.core.contract.results import RESULTS_FILE_NAME, RunResult, read_re
 from agentrig.core.report.charts import BUILTIN_FRAMEWORKS, build_charts, framework_colours
 from agentrig.core.report.readiness import chart_card, crash_section, failure_section
 from agentrig.core.report.scenario_view import ScenarioView, scenario_section
-from agentrig.core.report.summary import FrameworkSummary, failure_examples, summarise
+from agentrig.core.report.summary import (
+    FrameworkSummary,
+    failure_examples,
+    labelled,
+    summarise,
+    with_mcp_names,
+)
 from agentrig.core.report.svg import esc
 from agentrig.core.report.tables import outcome_matrix, summary_table
 from agentrig.core.report.timeline import STEP_COLOURS
@@ -81,9 +87,12 @@ class ReportData:
     baseline: str | None = None
     source: str = ""
     scenario_titles: dict[str, str] = field(default_factory=dict)
+    compared: list[RunResult] = field(init=False, default_factory=list)
+    """The results as the per-framework views show them (MCP runs as ``<framework>+mcp``)."""
 
     def __post_init__(self) -> None:
-        self.frameworks = _framework_order(self.results, self.frameworks)
+        self.compared = labelled(self.results)
+        self.frameworks = _framework_order(self.compared, self.frameworks)
         if self.baseline not in self.frameworks:
             self.baseline = (
                 BASELINE_FRAMEWORK
@@ -131,11 +140,11 @@ def load_traces(
 
 def _framework_order(results: Sequence[RunResult], order: Sequence[str]) -> list[str]:
     present = {result.framework for result in results}
-    ranked = [name for name in order if name in present]
+    ranked = with_mcp_names(order, present)
     if not ranked:
         # No order given (a re-render): the built-in adapters in their usual order, the
         # baseline first, then plugins by name -- never results.jsonl's completion order.
-        ranked = [name for name in BUILTIN_FRAMEWORKS if name in present]
+        ranked = with_mcp_names(BUILTIN_FRAMEWORKS, present)
     return ranked + sorted(present - set(ranked))
 
 
@@ -262,11 +271,11 @@ def render_report(data: ReportData) -> str:
     scenarios = sorted({r.scenario for r in data.results})
     by_framework: dict[str, list[RunResult]] = {f: [] for f in data.frameworks}
     latest: dict[str, dict[tuple[str, int], RunResult]] = defaultdict(dict)
-    for result in data.results:
+    for result in data.compared:
         by_framework[result.framework].append(result)
         latest[result.scenario][(result.framework, result.repeat)] = result
     charts = "".join(chart_card(c) for c in build_charts(summaries, by_framework, colours))
-    failures = failure_section(summaries, failure_examples(data.results, data.frameworks), colours)
+    failures = failure_section(summaries, failure_examples(data.compared, data.frameworks), colours)
     crashes = crash_section(summaries, colours)
     links = ('<a href="#failures">why not passed</a> ' if failures else "") + (
         '<a href="#crash">crash survival</a> ' if crashes else ""
@@ -308,7 +317,7 @@ def render_report(data: ReportData) -> str:
         + '<p class="note">Passed runs of all repeats; one square per repeat '
         '(<span class="pip passed"></span> passed <span class="pip failed"></span> failed '
         '<span class="pip error"></span> error). Click a scenario for its timelines.</p>'
-        + outcome_matrix(data.results, data.frameworks, scenarios, data.scenario_titles, colours)
+        + outcome_matrix(data.compared, data.frameworks, scenarios, data.scenario_titles, colours)
         + '<h2 id="scenarios">Scenarios: step timelines and alignment</h2>'
         + _timeline_legend(data, colours)
         + sections

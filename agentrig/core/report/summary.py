@@ -24,15 +24,19 @@ from agentrig.core.plant.grader import pass_at_k, pass_hat_k
 
 __all__ = [
     "CATEGORY_ORDER",
+    "MCP_SUFFIX",
     "UNCATEGORISED",
     "CrashFigures",
     "FailureExample",
     "FrameworkSummary",
     "category_counts",
+    "compared_as",
     "crash_figures",
     "failure_examples",
+    "labelled",
     "percentile",
     "summarise",
+    "with_mcp_names",
 ]
 
 UNCATEGORISED: Final = "uncategorised"
@@ -221,12 +225,12 @@ def failure_examples(
     for result in results:
         if result.passed:
             continue
-        key = (result.error_category or UNCATEGORISED, result.framework, result.fault)
+        key = (result.error_category or UNCATEGORISED, compared_as(result), result.fault)
         first.setdefault(key, result)
         counts[key] += 1
     frameworks = sorted({key[1] for key in first})
     rank: dict[str, int] = {}
-    for name in [*order, *frameworks]:
+    for name in [*with_mcp_names(order, frameworks), *frameworks]:
         rank.setdefault(name, len(rank))
     seen = list(first)
     keys = sorted(
@@ -245,11 +249,44 @@ def failure_examples(
     ]
 
 
+MCP_SUFFIX: Final = "+mcp"
+"""How a run with ``tools: mcp`` is named in every view: ``langchain+mcp`` beside ``langchain``."""
+
+
+def compared_as(result: RunResult) -> str:
+    """The name a run is compared under: its framework, with :data:`MCP_SUFFIX` over MCP."""
+    return result.framework + MCP_SUFFIX if result.tools == "mcp" else result.framework
+
+
+def labelled(results: Iterable[RunResult]) -> list[RunResult]:
+    """The results with each MCP run's ``framework`` set to :func:`compared_as`, so that every
+    per-framework view (tables, charts, timelines, failures) shows it beside the native runs
+    of the same framework instead of mixing the two modes in one row."""
+    return [
+        result.model_copy(update={"framework": compared_as(result)})
+        if result.tools == "mcp" and not result.framework.endswith(MCP_SUFFIX)
+        else result
+        for result in results
+    ]
+
+
+def with_mcp_names(order: Sequence[str], present: Iterable[str]) -> list[str]:
+    """``order`` with each framework's ``+mcp`` name right after it, where present."""
+    names = set(present)
+    expanded: list[str] = []
+    for name in order:
+        for candidate in (name, name + MCP_SUFFIX):
+            if candidate in names and candidate not in expanded:
+                expanded.append(candidate)
+    return expanded
+
+
 def summarise(results: Iterable[RunResult], order: Sequence[str] = ()) -> list[FrameworkSummary]:
-    """One summary per framework: in ``order`` first, then the rest by name."""
+    """One summary per framework and tools mode (:func:`compared_as`): in ``order`` first (each
+    framework's MCP runs right after its native runs), then the rest by name."""
     grouped: dict[str, list[RunResult]] = defaultdict(list)
-    for result in results:
+    for result in labelled(results):
         grouped[result.framework].append(result)
-    ranked = [name for name in order if name in grouped]
+    ranked = with_mcp_names(order, grouped)
     ranked += sorted(name for name in grouped if name not in ranked)
     return [_summarise_one(name, grouped[name]) for name in ranked]

@@ -44,3 +44,29 @@ def test_the_report_shows_the_section_only_with_mcp_runs() -> None:
     assert '<h2 id="tools-heading">Native tools vs MCP</h2>' in html
     assert "<td>0% 0/1</td>" in html
     assert "+20.0 ms/call" in html
+
+
+def test_every_view_shows_mcp_runs_beside_the_native_runs_not_mixed_in() -> None:
+    from agentrig.core.report.html import ReportData, render_report
+    from agentrig.core.report.summary import failure_examples, summarise
+
+    results = [
+        _result("native", 1.0, [SET_VALVE]),
+        _result("mcp", 3.0, [], "failed").model_copy(update={"error_category": "agent"}),
+    ]
+    summaries = summarise(results, order=["plain"])
+    assert [(s.framework, s.runs, s.passed, s.wall_p50) for s in summaries] == [
+        ("plain", 1, 1, 1.0),
+        ("plain+mcp", 1, 0, 3.0),
+    ]
+    assert [(e.framework, e.category) for e in failure_examples(results, ["plain"])] == [
+        ("plain+mcp", "agent")
+    ]
+    data = ReportData(results=results)
+    assert data.frameworks == ["plain", "plain+mcp"]
+    assert [r.framework for r in data.results] == ["plain", "plain"]  # the file's own names
+    html = render_report(data)
+    assert 'data-framework="plain+mcp"' in html
+    assert html.count('<tr data-framework="plain">') == html.count(
+        '<tr data-framework="plain+mcp">'
+    )
