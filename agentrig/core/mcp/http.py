@@ -66,6 +66,11 @@ for _name in ("mcp.server.lowlevel.server", "mcp.server.streamable_http_manager"
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 _STARTUP_TIMEOUT_S = 10.0
+_GRACEFUL_SHUTDOWN_S = 1
+"""How long a stopping server waits for open responses before it cancels them. A client's
+session keeps an SSE stream open for as long as the session lives, so without a limit a stop (or
+a restart, which is meant to drop every session) waits for the clients to hang up, which they
+never do on their own."""
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -256,7 +261,13 @@ class PlantMcpHttpServer:
             token=self.token,
             allowed_origins=self.allowed_origins,
         )
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
+        )
         server_class = uvicorn.Server if self.handle_signals else _EmbeddedServer
         server = self._server = server_class(config)
         self._task = asyncio.create_task(server.serve(sockets=[sock]), name="agentrig-mcp-http")
@@ -276,8 +287,12 @@ class PlantMcpHttpServer:
         if server is not None:
             server.should_exit = True
         if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # we were cancelled, not (only) the server's task: pass it on
         if self._socket is not None:
             self._socket.close()
             self._socket = None

@@ -4,6 +4,7 @@ or Host)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import McpError
 from typer.testing import CliRunner
 
 from agentrig.cli.app import EXIT_BAD_USAGE, app
@@ -206,3 +208,26 @@ async def test_a_server_stopping_beside_others_cuts_no_other_servers_response(
         await serving.stop()
     assert status.isError is False
     assert '"device_id":"pump-07"' in status.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_stop_ends_the_sessions_clients_still_hold_open(
+    plant_service: PlantToolService,
+) -> None:
+    # A live client session holds an SSE stream open; uvicorn's graceful stop waits for it
+    # without end unless told how long to wait (a restart mid-run hung its run until --timeout).
+    server = await PlantMcpHttpServer(plant_service).start()
+    url = server.endpoints()["monitor"].url
+    assert url is not None
+    stopped = False
+    try:
+        async with (
+            streamable_http_client(url) as (read, write, _),
+            ClientSession(read, write, read_timeout_seconds=timedelta(seconds=5)) as session,
+        ):
+            await session.initialize()
+            await session.list_tools()
+            await asyncio.wait_for(server.stop(), timeout=20)  # a TimeoutError fails the test
+            stopped = True
+    except* (httpx.HTTPError, McpError):
+        pass  # the client finds its server gone on its way out
+    assert stopped
