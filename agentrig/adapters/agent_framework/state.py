@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from agentrig.core.messaging.message import Message
 from agentrig.core.state.base import StateStore
-from agentrig.exceptions import AdapterError
+from agentrig.core.state.documents import VersionedDocument
 
 __all__ = ["CHECKPOINT_FORMAT", "RunCheckpoint", "RunCheckpoints", "checkpoint_key"]
 
@@ -60,50 +60,16 @@ class RunCheckpoint(BaseModel):
     handoffs: list[Message] = []
 
 
-class RunCheckpoints:
+class RunCheckpoints(VersionedDocument[RunCheckpoint]):
     """Loads and saves one run's :class:`RunCheckpoint`, each save compare-and-set.
 
     The version seen by the last :meth:`load` or :meth:`save` is the one the next save expects,
     so two processes resuming the same run cannot both write: the second gets
-    :class:`~agentrig.exceptions.VersionConflict` and nothing is overwritten.
+    :class:`~agentrig.exceptions.VersionConflict` and nothing is overwritten. A checkpoint this
+    adapter cannot resume from fails :meth:`load` with
+    :class:`~agentrig.exceptions.AdapterError`, and a session that is not JSON fails
+    :meth:`save` with :class:`~agentrig.exceptions.NotSerializableError` naming its path.
     """
 
     def __init__(self, store: StateStore, run_id: str) -> None:
-        self.store = store
-        self.key = checkpoint_key(run_id)
-        self.version = 0
-
-    async def load(self) -> RunCheckpoint | None:
-        """The stored checkpoint, or None when the run has none yet.
-
-        Raises:
-            AdapterError: the document is not a checkpoint this adapter can resume from.
-        """
-        loaded = await self.store.load(self.key)
-        if loaded is None:
-            self.version = 0
-            return None
-        try:
-            checkpoint = RunCheckpoint.model_validate(loaded.state)
-        except ValidationError as error:
-            first = error.errors()[0]
-            raise AdapterError(
-                f"the Agent Framework checkpoint under {self.key!r} (version {loaded.version}) "
-                f"cannot be resumed: {error.error_count()} problem(s), first: {first['msg']} at "
-                f"{'.'.join(str(part) for part in first['loc'])}. It is left in place; delete "
-                "the key to start the run over, or use a new run id"
-            ) from error
-        self.version = loaded.version
-        return checkpoint
-
-    async def save(self, checkpoint: RunCheckpoint) -> int:
-        """Store ``checkpoint`` if nobody wrote since our last load or save; return its version.
-
-        Raises:
-            VersionConflict: another process wrote this run's checkpoint meanwhile.
-            NotSerializableError: part of a session is not JSON (its path is named).
-        """
-        self.version = await self.store.save(
-            self.key, checkpoint.model_dump(mode="json"), expected_version=self.version
-        )
-        return self.version
+        super().__init__(store, checkpoint_key(run_id), RunCheckpoint, "Agent Framework checkpoint")

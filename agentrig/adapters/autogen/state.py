@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from agentrig.core.messaging.message import Message
 from agentrig.core.state.base import StateStore
-from agentrig.exceptions import AdapterError
+from agentrig.core.state.documents import VersionedDocument
 
 __all__ = ["CHECKPOINT_FORMAT", "TeamCheckpoint", "TeamCheckpoints", "checkpoint_key"]
 
@@ -58,49 +58,16 @@ class TeamCheckpoint(BaseModel):
     handoffs: list[Message] = []
 
 
-class TeamCheckpoints:
+class TeamCheckpoints(VersionedDocument[TeamCheckpoint]):
     """Loads and saves one run's :class:`TeamCheckpoint`, each save compare-and-set.
 
     The version seen by the last :meth:`load` or :meth:`save` is the one the next save expects,
     so two processes resuming the same run cannot both write: the second gets
-    :class:`~agentrig.exceptions.VersionConflict` and nothing is overwritten.
+    :class:`~agentrig.exceptions.VersionConflict` and nothing is overwritten. A checkpoint this
+    adapter cannot resume from fails :meth:`load` with
+    :class:`~agentrig.exceptions.AdapterError`, and a team state that is not JSON fails
+    :meth:`save` with :class:`~agentrig.exceptions.NotSerializableError` naming its path.
     """
 
     def __init__(self, store: StateStore, run_id: str) -> None:
-        self.store = store
-        self.key = checkpoint_key(run_id)
-        self.version = 0
-
-    async def load(self) -> TeamCheckpoint | None:
-        """The stored checkpoint, or None when the run has none yet.
-
-        Raises:
-            AdapterError: the document is not a checkpoint this adapter can resume from.
-        """
-        loaded = await self.store.load(self.key)
-        if loaded is None:
-            self.version = 0
-            return None
-        try:
-            checkpoint = TeamCheckpoint.model_validate(loaded.state)
-        except ValidationError as error:
-            raise AdapterError(
-                f"the AutoGen checkpoint under {self.key!r} (version {loaded.version}) cannot be "
-                f"resumed: {error.error_count()} problem(s), first: {error.errors()[0]['msg']} at "
-                f"{'.'.join(str(part) for part in error.errors()[0]['loc'])}. It is left in place; "
-                "delete the key to start the run over, or use a new run id"
-            ) from error
-        self.version = loaded.version
-        return checkpoint
-
-    async def save(self, checkpoint: TeamCheckpoint) -> int:
-        """Store ``checkpoint`` if nobody wrote since our last load or save; return its version.
-
-        Raises:
-            VersionConflict: another process wrote this run's checkpoint meanwhile.
-            NotSerializableError: part of the team state is not JSON (its path is named).
-        """
-        self.version = await self.store.save(
-            self.key, checkpoint.model_dump(mode="json"), expected_version=self.version
-        )
-        return self.version
+        super().__init__(store, checkpoint_key(run_id), TeamCheckpoint, "AutoGen checkpoint")

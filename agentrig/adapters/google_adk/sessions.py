@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agentrig.core.state.base import StateStore
+from agentrig.core.state.documents import unresumable_document
 from agentrig.exceptions import AdapterError
 
 try:
@@ -95,12 +96,8 @@ class StoreSessionService(BaseSessionService):
         try:
             session = Session.model_validate(loaded.state)
         except ValidationError as error:
-            first = error.errors()[0]
-            raise AdapterError(
-                f"the ADK session under {self.key!r} (version {loaded.version}) cannot be "
-                f"resumed: {error.error_count()} problem(s), first: {first['msg']} at "
-                f"{'.'.join(str(part) for part in first['loc'])}. It is left in place; delete "
-                "the key to start the run over, or use a new run id"
+            raise unresumable_document(
+                "ADK session", self.key, loaded.version, error, "start the run over"
             ) from error
         self.version = loaded.version
         if session.app_name != app_name or session.user_id != user_id:

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.messaging.message import Message
 from agentrig.core.state.base import StateStore
-from agentrig.exceptions import AdapterError, MissingExtraError
+from agentrig.core.state.documents import VersionedDocument
+from agentrig.exceptions import MissingExtraError
 
 disable_phone_home()
 
@@ -67,16 +68,6 @@ class _SessionDocument(BaseModel):
     items: list[dict[str, Any]] = []
 
 
-def _refused(key: str, version: int, error: ValidationError, what: str) -> AdapterError:
-    first = error.errors()[0]
-    return AdapterError(
-        f"the {what} under {key!r} (version {version}) cannot be resumed: "
-        f"{error.error_count()} problem(s), first: {first['msg']} at "
-        f"{'.'.join(str(part) for part in first['loc'])}. It is left in place; delete the key "
-        "to start the run over, or use a new run id"
-    )
-
-
 class StoreSession:
     """An SDK ``Session`` (the protocol in ``agents.memory.session``) kept in a StateStore.
 
@@ -91,28 +82,17 @@ class StoreSession:
     session_settings: SessionSettings | None = None
 
     def __init__(self, store: StateStore, run_id: str, role: str) -> None:
-        self.store = store
-        self.key = session_key(run_id, role)
         self.session_id = f"{run_id}:{role}"
-        self.version = 0
+        self.document = VersionedDocument(
+            store, session_key(run_id, role), _SessionDocument, "OpenAI Agents session"
+        )
 
     async def _load(self) -> list[dict[str, Any]]:
-        loaded = await self.store.load(self.key)
-        if loaded is None:
-            self.version = 0
-            return []
-        try:
-            document = _SessionDocument.model_validate(loaded.state)
-        except ValidationError as error:
-            raise _refused(self.key, loaded.version, error, "OpenAI Agents session") from error
-        self.version = loaded.version
-        return list(document.items)
+        document = await self.document.load()
+        return [] if document is None else list(document.items)
 
     async def _save(self, items: list[dict[str, Any]]) -> None:
-        document = _SessionDocument(session_id=self.session_id, items=items)
-        self.version = await self.store.save(
-            self.key, document.model_dump(mode="json"), expected_version=self.version
-        )
+        await self.document.save(_SessionDocument(session_id=self.session_id, items=items))
 
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
         """The conversation so far, oldest first; the latest ``limit`` items when given."""
@@ -144,8 +124,8 @@ class StoreSession:
 
     async def clear_session(self) -> None:
         """Forget the conversation (the document goes from the store)."""
-        await self.store.delete(self.key)
-        self.version = 0
+        await self.document.store.delete(self.document.key)
+        self.document.version = 0
 
 
 class RunProgress(BaseModel):
@@ -166,38 +146,13 @@ class RunProgress(BaseModel):
     handoffs: list[Message] = []
 
 
-class ProgressStore:
-    """Loads and saves one run's :class:`RunProgress`, each save compare-and-set."""
+class ProgressStore(VersionedDocument[RunProgress]):
+    """Loads and saves one run's :class:`RunProgress`, each save compare-and-set.
+
+    A document this adapter cannot resume from fails :meth:`load` with
+    :class:`~agentrig.exceptions.AdapterError`; a save after another process wrote the run's
+    progress fails with :class:`~agentrig.exceptions.VersionConflict`.
+    """
 
     def __init__(self, store: StateStore, run_id: str) -> None:
-        self.store = store
-        self.key = progress_key(run_id)
-        self.version = 0
-
-    async def load(self) -> RunProgress | None:
-        """The stored progress, or None when the run has none yet.
-
-        Raises:
-            AdapterError: the document is not progress this adapter can resume from.
-        """
-        loaded = await self.store.load(self.key)
-        if loaded is None:
-            self.version = 0
-            return None
-        try:
-            progress = RunProgress.model_validate(loaded.state)
-        except ValidationError as error:
-            raise _refused(self.key, loaded.version, error, "OpenAI Agents run progress") from error
-        self.version = loaded.version
-        return progress
-
-    async def save(self, progress: RunProgress) -> int:
-        """Store ``progress`` if nobody wrote since our last load or save; return its version.
-
-        Raises:
-            VersionConflict: another process wrote this run's progress meanwhile.
-        """
-        self.version = await self.store.save(
-            self.key, progress.model_dump(mode="json"), expected_version=self.version
-        )
-        return self.version
+        super().__init__(store, progress_key(run_id), RunProgress, "OpenAI Agents run progress")

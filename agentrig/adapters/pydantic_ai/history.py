@@ -27,10 +27,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from agentrig.core.state.base import StateStore
-from agentrig.exceptions import AdapterError, MissingExtraError
+from agentrig.core.state.documents import VersionedDocument
+from agentrig.exceptions import MissingExtraError
 
 try:
     from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
@@ -75,39 +76,31 @@ class RoleHistory:
 
     The version seen by the last :meth:`load` or :meth:`save` is the one the next save expects,
     so two processes resuming the same run cannot both write: the second gets
-    :class:`~agentrig.exceptions.VersionConflict` and nothing is overwritten.
+    :class:`~agentrig.exceptions.VersionConflict` and nothing is overwritten. (A
+    :class:`~agentrig.core.state.documents.VersionedDocument` does the loading and saving; this
+    class turns Pydantic AI messages into the document.)
     """
 
     def __init__(self, store: StateStore, run_id: str, role: str, framework_version: str) -> None:
-        self.store = store
         self.role = role
         self.framework_version = framework_version
-        self.key = history_key(run_id, role)
-        self.version = 0
+        self.document = VersionedDocument(
+            store,
+            history_key(run_id, role),
+            SavedHistory,
+            "Pydantic AI history",
+            start_over="start the role over",
+            check=SavedHistory.model_messages,
+        )
 
     async def load(self) -> SavedHistory | None:
         """The stored history, or None when the role has not started.
 
         Raises:
-            AdapterError: the document is not a history this adapter can resume from.
+            AdapterError: the document is not a history this adapter can resume from (its
+                messages included).
         """
-        loaded = await self.store.load(self.key)
-        if loaded is None:
-            self.version = 0
-            return None
-        try:
-            saved = SavedHistory.model_validate(loaded.state)
-            saved.model_messages()
-        except ValidationError as error:
-            first = error.errors()[0]
-            raise AdapterError(
-                f"the Pydantic AI history under {self.key!r} (version {loaded.version}) cannot be "
-                f"resumed: {error.error_count()} problem(s), first: {first['msg']} at "
-                f"{'.'.join(str(part) for part in first['loc'])}. It is left in place; delete the "
-                "key to start the role over, or use a new run id"
-            ) from error
-        self.version = loaded.version
-        return saved
+        return await self.document.load()
 
     async def save(self, messages: Sequence[ModelMessage], answer: str | None = None) -> int:
         """Store the conversation (and the final answer, once there is one); return its version.
@@ -115,13 +108,11 @@ class RoleHistory:
         Raises:
             VersionConflict: another process wrote this role's history meanwhile.
         """
-        document = SavedHistory(
-            framework_version=self.framework_version,
-            role=self.role,
-            messages=ModelMessagesTypeAdapter.dump_python(list(messages), mode="json"),
-            answer=answer,
+        return await self.document.save(
+            SavedHistory(
+                framework_version=self.framework_version,
+                role=self.role,
+                messages=ModelMessagesTypeAdapter.dump_python(list(messages), mode="json"),
+                answer=answer,
+            )
         )
-        self.version = await self.store.save(
-            self.key, document.model_dump(mode="json"), expected_version=self.version
-        )
-        return self.version

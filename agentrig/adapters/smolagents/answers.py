@@ -19,11 +19,10 @@ module knows nothing of smolagents, so it imports without the extra.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from agentrig.core.contract.roles import ROLES, Role
+from agentrig.adapters._role_documents import RoleDocument, RoleDocuments
 from agentrig.core.state.base import StateStore
-from agentrig.exceptions import AdapterError
 
 __all__ = ["RoleAnswerStore", "SavedAnswer", "role_answers_prefix"]
 
@@ -33,7 +32,7 @@ def role_answers_prefix(run_id: str) -> str:
     return f"runs/{run_id}/smolagents/roles/"
 
 
-class SavedAnswer(BaseModel):
+class SavedAnswer(RoleDocument):
     """One role's finished agent run.
 
     Attributes:
@@ -44,60 +43,19 @@ class SavedAnswer(BaseModel):
         handoff_id: the id of the handoff message sent on the bus, once it was.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    index: int = Field(ge=0, lt=len(ROLES))
-    role: Role
     answer: str
     steps: int = Field(ge=0)
-    handoff_id: str | None = None
 
 
-class RoleAnswerStore:
+class RoleAnswerStore(RoleDocuments[SavedAnswer]):
     """Save and load one run's role answers (see the module docstring for the keys)."""
 
     def __init__(self, store: StateStore, run_id: str) -> None:
-        self.store = store
-        self.run_id = run_id
-        self.prefix = role_answers_prefix(run_id)
-
-    def key(self, index: int) -> str:
-        return f"{self.prefix}{index}"
-
-    async def save(self, saved: SavedAnswer) -> None:
-        await self.store.save(self.key(saved.index), saved)
-
-    async def load_all(self) -> list[SavedAnswer]:
-        """The saved answers, in role order.
-
-        Raises:
-            AdapterError: a document under the prefix is not a role answer, or the answers do
-                not cover a prefix of the roles (monitor first); the message names the key.
-        """
-        saved: list[SavedAnswer] = []
-        for key in await self.store.keys(self.prefix):
-            loaded = await self.store.load(key)
-            if loaded is None:  # deleted between keys() and load()
-                continue
-            try:
-                answer = SavedAnswer.model_validate(loaded.state)
-            except ValidationError as error:
-                raise AdapterError(
-                    f"{key} is not a smolagents role answer agentrig wrote "
-                    f"({error.error_count()} problems, first: {error.errors()[0]['msg']}); "
-                    "delete it to run that role again"
-                ) from error
-            if key != self.key(answer.index) or ROLES[answer.index] != answer.role:
-                raise AdapterError(
-                    f"{key} holds role {answer.index} ({answer.role}), which does not belong "
-                    f"there; delete {self.prefix}* to run the roles from the start"
-                )
-            saved.append(answer)
-        saved.sort(key=lambda answer: answer.index)
-        indices = [answer.index for answer in saved]
-        if indices != list(range(len(saved))):
-            raise AdapterError(
-                f"the saved smolagents answers of run {self.run_id} are roles {indices}, not "
-                f"the first roles in order; delete {self.prefix}* to run the roles from the start"
-            )
-        return saved
+        super().__init__(
+            store,
+            run_id,
+            role_answers_prefix(run_id),
+            SavedAnswer,
+            "smolagents role answer",
+            "role",
+        )
