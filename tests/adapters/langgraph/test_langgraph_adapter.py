@@ -12,8 +12,7 @@ The StateStore checkpointer itself is the langchain adapter's, tested in tests/a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,67 +22,26 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from agentrig.adapters.langchain.checkpoint import StateStoreCheckpointer, checkpoint_prefix
 from agentrig.adapters.langgraph import LangGraphAdapter
 from agentrig.adapters.langgraph.adapter import workflow_config
-from agentrig.core.contract.agent import BoundTool, Handoffs, RunContext, bind_tools
+from agentrig.core.contract.agent import BoundTool
 from agentrig.core.contract.roles import ROLES
-from agentrig.core.llm import ReferenceModelServer
-from agentrig.core.llm.brain import Decision, PolicyInput, Skill, default_decide
 from agentrig.core.llm.endpoints import ModelEndpoint
-from agentrig.core.messaging import Message
-from agentrig.core.plant.ledger import read_ledger
-from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
-from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
-from agentrig.core.telemetry.facade import Telemetry
+from agentrig.core.state import MemoryStateStore, open_state_store
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.normalise import normalise
-from tests.adapters.harness import RecordingBus
+from tests.adapters.harness import (
+    SCENARIO,
+    DirectRun,
+    RecordingBus,
+    ScriptedModel,
+    model_call_ids,
+    start_run,
+)
 
 # The in-process reference model, on purpose: the brain counts each role's model calls, and a
-# resumed run asks what only the live conversation can answer.
+# resumed run asks what only the live conversation can answer. ``brain`` and ``endpoint``
+# (tests/adapters/conftest.py) share one server.
 pytestmark = pytest.mark.allow_model_requests
-
-SCENARIO = "blocked-discharge"
-
-
-class CountingBrain:
-    """The reference model's policy, counting the model calls each role makes."""
-
-    def __init__(self) -> None:
-        self.decide = default_decide()
-        self.calls: Counter[str] = Counter()
-
-    def __call__(self, inp: PolicyInput, skill: Skill) -> Decision:
-        self.calls[inp.role or "unknown"] += 1
-        return self.decide(inp, skill)
-
-
-@pytest.fixture(scope="module")
-def counting_brain() -> CountingBrain:
-    return CountingBrain()
-
-
-@pytest.fixture(scope="module")
-def server(counting_brain: CountingBrain) -> Iterator[ReferenceModelServer]:
-    with ReferenceModelServer(decide=counting_brain) as running:
-        yield running
-
-
-@pytest.fixture
-def brain(counting_brain: CountingBrain) -> CountingBrain:
-    counting_brain.calls.clear()
-    return counting_brain
-
-
-@pytest.fixture
-def endpoint(server: ReferenceModelServer) -> ModelEndpoint:
-    return ModelEndpoint(
-        provider="reference",
-        model="agentrig-operator",
-        base_url=server.base_url,
-        timeout=10,
-        max_retries=0,
-    )
 
 
 @pytest.fixture
@@ -91,48 +49,6 @@ async def adapter() -> AsyncIterator[LangGraphAdapter]:
     made = LangGraphAdapter()
     yield made
     await made.aclose()
-
-
-@dataclass
-class DirectRun:
-    """One run driven by hand (no runner): its context, alarm, plant and bus."""
-
-    ctx: RunContext
-    alarm: Message
-    plant: Plant
-    bus: RecordingBus
-
-    async def ledger(self) -> list[LedgerEntry]:
-        return await read_ledger(self.ctx.store, self.ctx.run_id)
-
-
-async def start_run(store: StateStore, endpoint: ModelEndpoint, run_id: str) -> DirectRun:
-    """Create (or resume) the run's plant and hand the alarm to the monitor over a new bus."""
-    telemetry = Telemetry.for_run(run_id, "langgraph", SCENARIO)
-    plant = await Plant.create(store, run_id, SCENARIO)
-    bus = RecordingBus()
-    handoffs = Handoffs(bus, run_id, telemetry)
-    ctx = RunContext(
-        run_id=run_id,
-        tools=bind_tools(plant.executor(hooks=[telemetry.tool_hook])),
-        model=endpoint,
-        store=store,
-        bus=bus,
-        telemetry=telemetry,
-        handoffs=handoffs,
-    )
-    alarm = await handoffs.hand_over("plant", "monitor", await plant.alarm_text(), type="alarm")
-    return DirectRun(ctx, alarm, plant, bus)
-
-
-def model_call_ids(messages: list[Any]) -> list[str]:
-    """Every tool-call id the model issued, valid or malformed, in order."""
-    ids: list[str] = []
-    for message in messages:
-        if isinstance(message, AIMessage):
-            ids += [call["id"] for call in message.tool_calls if call["id"]]
-            ids += [call["id"] for call in message.invalid_tool_calls if call["id"]]
-    return ids
 
 
 # ------------------------------------------------------------------ the graphs
@@ -166,10 +82,10 @@ def test_the_run_is_one_graph_of_roles_and_bus_handoffs(adapter: LangGraphAdapte
 
 
 async def test_a_run_leaves_its_thread_and_each_roles_namespace_in_the_store(
-    endpoint: ModelEndpoint, brain: CountingBrain, adapter: LangGraphAdapter
+    endpoint: ModelEndpoint, brain: ScriptedModel, adapter: LangGraphAdapter
 ) -> None:
     store = MemoryStateStore()
-    run = await start_run(store, endpoint, "lg-thread")
+    run = await start_run("langgraph", store, endpoint, "lg-thread")
     outcome = await adapter.run(run.alarm, run.ctx)
     assert (await run.plant.grade(outcome.final_report)).passed
     ledger = await run.ledger()
@@ -215,7 +131,7 @@ async def test_a_run_leaves_its_thread_and_each_roles_namespace_in_the_store(
     # The same run id again over the same store: answered from the thread, no model call.
     brain.calls.clear()
     again = LangGraphAdapter()
-    rerun = await start_run(store, endpoint, "lg-thread")
+    rerun = await start_run("langgraph", store, endpoint, "lg-thread")
     assert await again.run(rerun.alarm, rerun.ctx) == outcome
     await again.aclose()
     assert sum(brain.calls.values()) == 0
@@ -228,11 +144,11 @@ async def test_a_run_leaves_its_thread_and_each_roles_namespace_in_the_store(
 async def test_a_run_cut_inside_a_role_resumes_inside_it_and_hands_over_once(
     tmp_path: Path,
     endpoint: ModelEndpoint,
-    brain: CountingBrain,
+    brain: ScriptedModel,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reference = LangGraphAdapter()
-    uninterrupted = await start_run(MemoryStateStore(), endpoint, "lg-uninterrupted")
+    uninterrupted = await start_run("langgraph", MemoryStateStore(), endpoint, "lg-uninterrupted")
     await reference.run(uninterrupted.alarm, uninterrupted.ctx)
     await reference.aclose()
     full_calls = Counter(brain.calls)
@@ -249,7 +165,7 @@ async def test_a_run_cut_inside_a_role_resumes_inside_it_and_hands_over_once(
     monkeypatch.setattr(BoundTool, "acall", crash_in_the_operator)
     first = LangGraphAdapter()
     async with open_state_store(url) as store:
-        run = await start_run(store, endpoint, "lg-resume")
+        run = await start_run("langgraph", store, endpoint, "lg-resume")
         with pytest.raises(RuntimeError, match="simulated crash"):
             await first.run(run.alarm, run.ctx)
         await first.aclose()
@@ -263,7 +179,7 @@ async def test_a_run_cut_inside_a_role_resumes_inside_it_and_hands_over_once(
     brain.calls.clear()
     second = LangGraphAdapter()
     async with open_state_store(url) as store:
-        run = await start_run(store, endpoint, "lg-resume")
+        run = await start_run("langgraph", store, endpoint, "lg-resume")
         outcome = await second.run(run.alarm, run.ctx)
         await second.aclose()
         ledger = await run.ledger()
