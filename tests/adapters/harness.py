@@ -8,8 +8,9 @@ test module, for the LangChain and LangGraph tests, whose runs share a server.
 test's hooks), telemetry, handoffs, the alarm on the bus -- for any registered adapter, so the
 conformance suite drives all of them through the same code, and a framework's own tests reuse it.
 :func:`start_run` builds a lighter one that outlives any block, for tests that crash a run and
-resume it over the same store; :func:`run_killed_after_first_action` kills a run in its first
-action, as a process killed there would stop.
+resume it over the same store (:func:`crash_in_the_operator_then_resume` does both);
+:func:`run_killed_after_first_action` kills a run in its first action, as a process killed there
+would stop.
 """
 
 from __future__ import annotations
@@ -25,18 +26,19 @@ from typing import Any
 
 import pytest
 
-from agentrig.core.contract.agent import Handoffs, Outcome, RunContext, bind_tools
+from agentrig.core.contract.agent import BoundTool, Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.llm import ReferenceModelServer
 from agentrig.core.llm.brain import Decision, PolicyInput, Skill, default_decide
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging import Delivery, Message
 from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant.executor import ToolCallRecord
+from agentrig.core.plant.grader import Grade
 from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.plant.tools import ACTION_TOOLS
-from agentrig.core.state import StateStore
+from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
 from agentrig.core.telemetry import Telemetry, capture_telemetry
 from agentrig.core.telemetry.testing import CapturedTelemetry
 from agentrig.exceptions import BusError
@@ -289,6 +291,82 @@ async def start_run(
     )
     alarm = await handoffs.hand_over("plant", "monitor", await plant.alarm_text(), type="alarm")
     return DirectRun(ctx, alarm, plant, bus)
+
+
+@dataclass
+class CrashedAndResumed:
+    """A run crashed in the operator's work order and resumed, beside the same run uninterrupted."""
+
+    uninterrupted: DirectRun
+    full_calls: Counter[str]
+    """The model calls of each role in the uninterrupted run."""
+    crashed_ledger: list[LedgerEntry]
+    calls_before_crash: Counter[str]
+    resumed: DirectRun
+    outcome: Outcome
+    ledger: list[LedgerEntry]
+    """The resumed run's whole ledger, the crashed attempt's entries first."""
+    grade: Grade
+
+
+async def crash_in_the_operator_then_resume(
+    new_adapter: Callable[[], Any],
+    model: ScriptedModel,
+    endpoint: ModelEndpoint,
+    url: str,
+    run_id: str,
+) -> CrashedAndResumed:
+    """Run once uninterrupted; then crash ``run_id`` at the operator's ``create_work_order`` and
+    resume it as a new process would: a new store object over ``url``, a new adapter, a new bus.
+
+    ``model.calls`` holds the resumed run's model calls afterwards. The adapters it is for keep
+    their progress in LangGraph checkpoints; each test asserts what resuming from them means.
+    """
+    reference = new_adapter()
+    uninterrupted = await start_run(
+        reference.name, MemoryStateStore(), endpoint, f"{run_id}-uninterrupted"
+    )
+    await reference.run(uninterrupted.alarm, uninterrupted.ctx)
+    await reference.aclose()
+    full_calls = Counter(model.calls)
+    model.calls.clear()
+
+    real_acall = BoundTool.acall
+
+    async def crash_in_the_operator(self: BoundTool, *args: Any, **kwargs: Any) -> str:
+        if self.role == "operator" and self.name == "create_work_order":
+            raise RuntimeError("simulated crash")
+        return await real_acall(self, *args, **kwargs)
+
+    first = new_adapter()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BoundTool, "acall", crash_in_the_operator)
+        async with open_state_store(url) as store:
+            run = await start_run(first.name, store, endpoint, run_id)
+            with pytest.raises(RuntimeError, match="simulated crash"):
+                await first.run(run.alarm, run.ctx)
+            await first.aclose()
+            crashed_ledger = await run.ledger()
+    calls_before_crash = Counter(model.calls)
+
+    model.calls.clear()
+    second = new_adapter()
+    async with open_state_store(url) as store:
+        resumed = await start_run(second.name, store, endpoint, run_id)
+        outcome = await second.run(resumed.alarm, resumed.ctx)
+        await second.aclose()
+        ledger = await resumed.ledger()
+        grade = await resumed.plant.grade(outcome.final_report)
+    return CrashedAndResumed(
+        uninterrupted,
+        full_calls,
+        crashed_ledger,
+        calls_before_crash,
+        resumed,
+        outcome,
+        ledger,
+        grade,
+    )
 
 
 def model_call_ids(messages: Sequence[Any]) -> list[str]:

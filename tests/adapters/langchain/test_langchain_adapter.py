@@ -31,7 +31,7 @@ from agentrig.adapters.langchain.checkpoint import (
     StateStoreCheckpointer,
     checkpoint_prefix,
 )
-from agentrig.core.contract.agent import BoundTool, Outcome
+from agentrig.core.contract.agent import Outcome
 from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm import ReferenceModelServer
 from agentrig.core.llm.brain import Decision, PolicyInput, Skill
@@ -41,7 +41,13 @@ from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
 from agentrig.core.telemetry.jsonl import read_trace_file
-from tests.adapters.harness import SCENARIO, ScriptedModel, model_call_ids, start_run
+from tests.adapters.harness import (
+    SCENARIO,
+    ScriptedModel,
+    crash_in_the_operator_then_resume,
+    model_call_ids,
+    start_run,
+)
 
 # The in-process reference model, on purpose: scripted brains count each role's model calls, and
 # a crashed run's resume asks what only the live conversation can answer (a cassette would replay
@@ -170,58 +176,24 @@ async def test_a_new_agent_over_the_same_thread_sees_the_saved_messages(
 
 
 async def test_a_crashed_run_resumes_from_its_checkpoints_without_acting_twice(
-    tmp_path: Path,
-    endpoint: ModelEndpoint,
-    brain: ScriptedModel,
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, endpoint: ModelEndpoint, brain: ScriptedModel
 ) -> None:
-    reference = LangChainAdapter()
-    uninterrupted = await start_run("langchain", MemoryStateStore(), endpoint, "lc-uninterrupted")
-    await reference.run(uninterrupted.alarm, uninterrupted.ctx)
-    await reference.aclose()
-    full_calls = Counter(brain.calls)
-    brain.calls.clear()
-
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    real_acall = BoundTool.acall
-
-    async def crash_in_the_operator(self: BoundTool, *args: Any, **kwargs: Any) -> str:
-        if self.role == "operator" and self.name == "create_work_order":
-            raise RuntimeError("simulated crash")
-        return await real_acall(self, *args, **kwargs)
-
-    monkeypatch.setattr(BoundTool, "acall", crash_in_the_operator)
-    first = LangChainAdapter()
-    async with open_state_store(url) as store:
-        run = await start_run("langchain", store, endpoint, "lc-resume")
-        with pytest.raises(RuntimeError, match="simulated crash"):
-            await first.run(run.alarm, run.ctx)
-        await first.aclose()
-        crashed_ledger = await run.ledger()
-    calls_before_crash = Counter(brain.calls)
-    assert "create_work_order" not in [e.tool for e in crashed_ledger]
-    assert "stop_device" in [e.tool for e in crashed_ledger]
-
-    # A new process would start here: new store object, new adapter, same run id.
-    monkeypatch.setattr(BoundTool, "acall", real_acall)
-    brain.calls.clear()
-    second = LangChainAdapter()
-    async with open_state_store(url) as store:
-        run = await start_run("langchain", store, endpoint, "lc-resume")
-        outcome = await second.run(run.alarm, run.ctx)
-        await second.aclose()
-        ledger = await run.ledger()
-        grade = await run.plant.grade(outcome.final_report)
-    assert grade.passed, [c.detail for c in grade.checks if not c.passed]
+    crash = await crash_in_the_operator_then_resume(
+        LangChainAdapter, brain, endpoint, url, "lc-resume"
+    )
+    assert "create_work_order" not in [e.tool for e in crash.crashed_ledger]
+    assert "stop_device" in [e.tool for e in crash.crashed_ledger]
+    assert crash.grade.passed, [c.detail for c in crash.grade.checks if not c.passed]
     # Monitor and diagnostician had answered: not asked again. The operator went on from its
     # last checkpoint (the pending work order ran) and was asked only what followed: both runs
     # together made the model calls of one uninterrupted run.
     assert brain.calls["monitor"] == brain.calls["diagnostician"] == 0
-    assert calls_before_crash + brain.calls == full_calls
-    assert ledger[: len(crashed_ledger)] == crashed_ledger
-    assert [e.tool for e in ledger].count("stop_device") == 1
-    assert [e.tool for e in ledger].count("create_work_order") == 1
-    assert len(ledger) == len(await uninterrupted.ledger())
+    assert crash.calls_before_crash + brain.calls == crash.full_calls
+    assert crash.ledger[: len(crash.crashed_ledger)] == crash.crashed_ledger
+    assert [e.tool for e in crash.ledger].count("stop_device") == 1
+    assert [e.tool for e in crash.ledger].count("create_work_order") == 1
+    assert len(crash.ledger) == len(await crash.uninterrupted.ledger())
 
 
 # ------------------------------------------------------------------ tools and the middleware

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -22,11 +21,10 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from agentrig.adapters.langchain.checkpoint import StateStoreCheckpointer, checkpoint_prefix
 from agentrig.adapters.langgraph import LangGraphAdapter
 from agentrig.adapters.langgraph.adapter import workflow_config
-from agentrig.core.contract.agent import BoundTool
 from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
-from agentrig.core.state import MemoryStateStore, open_state_store
+from agentrig.core.state import MemoryStateStore
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.normalise import normalise
 from tests.adapters.harness import (
@@ -34,6 +32,7 @@ from tests.adapters.harness import (
     DirectRun,
     RecordingBus,
     ScriptedModel,
+    crash_in_the_operator_then_resume,
     model_call_ids,
     start_run,
 )
@@ -142,65 +141,31 @@ async def test_a_run_leaves_its_thread_and_each_roles_namespace_in_the_store(
 
 
 async def test_a_run_cut_inside_a_role_resumes_inside_it_and_hands_over_once(
-    tmp_path: Path,
-    endpoint: ModelEndpoint,
-    brain: ScriptedModel,
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, endpoint: ModelEndpoint, brain: ScriptedModel
 ) -> None:
-    reference = LangGraphAdapter()
-    uninterrupted = await start_run("langgraph", MemoryStateStore(), endpoint, "lg-uninterrupted")
-    await reference.run(uninterrupted.alarm, uninterrupted.ctx)
-    await reference.aclose()
-    full_calls = Counter(brain.calls)
-    brain.calls.clear()
-
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    real_acall = BoundTool.acall
-
-    async def crash_in_the_operator(self: BoundTool, *args: Any, **kwargs: Any) -> str:
-        if self.role == "operator" and self.name == "create_work_order":
-            raise RuntimeError("simulated crash")
-        return await real_acall(self, *args, **kwargs)
-
-    monkeypatch.setattr(BoundTool, "acall", crash_in_the_operator)
-    first = LangGraphAdapter()
-    async with open_state_store(url) as store:
-        run = await start_run("langgraph", store, endpoint, "lg-resume")
-        with pytest.raises(RuntimeError, match="simulated crash"):
-            await first.run(run.alarm, run.ctx)
-        await first.aclose()
-        crashed_ledger = await run.ledger()
-    calls_before_crash = Counter(brain.calls)
-    assert "create_work_order" not in [e.tool for e in crashed_ledger]
-    assert "stop_device" in [e.tool for e in crashed_ledger]
-
-    # A new process would start here: new store object, new adapter, new bus, same run id.
-    monkeypatch.setattr(BoundTool, "acall", real_acall)
-    brain.calls.clear()
-    second = LangGraphAdapter()
-    async with open_state_store(url) as store:
-        run = await start_run("langgraph", store, endpoint, "lg-resume")
-        outcome = await second.run(run.alarm, run.ctx)
-        await second.aclose()
-        ledger = await run.ledger()
-        grade = await run.plant.grade(outcome.final_report)
-    assert grade.passed, [c.detail for c in grade.checks if not c.passed]
+    crash = await crash_in_the_operator_then_resume(
+        LangGraphAdapter, brain, endpoint, url, "lg-resume"
+    )
+    assert "create_work_order" not in [e.tool for e in crash.crashed_ledger]
+    assert "stop_device" in [e.tool for e in crash.crashed_ledger]
+    assert crash.grade.passed, [c.detail for c in crash.grade.checks if not c.passed]
     # Monitor and diagnostician had answered and both handoffs were done: neither is asked or
     # sent again. The operator went on from its last checkpoint (the tool node that failed ran
     # again) and was asked only what followed: both runs made one uninterrupted run's calls.
     assert brain.calls["monitor"] == brain.calls["diagnostician"] == 0
-    assert calls_before_crash + brain.calls == full_calls
-    assert [m.type for m in run.bus.delivered] == ["alarm"]
-    assert ledger[: len(crashed_ledger)] == crashed_ledger
-    assert [e.tool for e in ledger].count("stop_device") == 1
-    assert [e.tool for e in ledger].count("create_work_order") == 1
-    assert len(ledger) == len(await uninterrupted.ledger())
-    assert outcome.answers["monitor"] == (await uninterrupted_answers(reference, uninterrupted))
+    assert crash.calls_before_crash + brain.calls == crash.full_calls
+    assert [m.type for m in crash.resumed.bus.delivered] == ["alarm"]
+    assert crash.ledger[: len(crash.crashed_ledger)] == crash.crashed_ledger
+    assert [e.tool for e in crash.ledger].count("stop_device") == 1
+    assert [e.tool for e in crash.ledger].count("create_work_order") == 1
+    assert len(crash.ledger) == len(await crash.uninterrupted.ledger())
+    assert crash.outcome.answers["monitor"] == (await uninterrupted_answers(crash.uninterrupted))
 
 
-async def uninterrupted_answers(adapter: LangGraphAdapter, run: DirectRun) -> str:
+async def uninterrupted_answers(run: DirectRun) -> str:
     """The monitor's answer of a finished run, read back from its thread."""
-    graph = adapter.workflow.compile(
+    graph = LangGraphAdapter().workflow.compile(
         checkpointer=StateStoreCheckpointer(run.ctx.store, prefix=checkpoint_prefix(run.ctx.run_id))
     )
     state = await graph.aget_state(workflow_config(run.ctx.run_id, 30))
