@@ -1,15 +1,21 @@
 """What every adapter test uses: the recording bus, a scripted model server, one run built by hand.
 
 The ``model`` fixture (a :class:`ScriptedModel`, started and stopped per test) is registered in
-``tests/adapters/conftest.py``.
+``tests/adapters/conftest.py``, as are ``brain`` and ``endpoint``: one :class:`ScriptedModel` per
+test module, for the LangChain and LangGraph tests, whose runs share a server.
 
 :func:`adapter_world` builds one run's world the way the runner does -- plant, executor (with the
 test's hooks), telemetry, handoffs, the alarm on the bus -- for any registered adapter, so the
 conformance suite drives all of them through the same code, and a framework's own tests reuse it.
+:func:`start_run` builds a lighter one that outlives any block, for tests that crash a run and
+resume it over the same store (:func:`crash_in_the_operator_then_resume` does both);
+:func:`run_killed_after_first_action` kills a run in its first action, as a process killed there
+would stop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import Counter
@@ -18,17 +24,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentrig.core.contract.agent import Handoffs, Outcome, RunContext, bind_tools
+import pytest
+
+from agentrig.core.contract.agent import BoundTool, Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.llm import ReferenceModelServer
 from agentrig.core.llm.brain import Decision, PolicyInput, Skill, default_decide
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging import Delivery, Message
 from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant.executor import ToolCallRecord
+from agentrig.core.plant.grader import Grade
 from agentrig.core.plant.ledger import read_ledger
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.state import LedgerEntry
-from agentrig.core.state import StateStore
+from agentrig.core.plant.tools import ACTION_TOOLS
+from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
 from agentrig.core.telemetry import Telemetry, capture_telemetry
 from agentrig.core.telemetry.testing import CapturedTelemetry
 from agentrig.exceptions import BusError
@@ -47,10 +57,10 @@ class RecordingBus(MemoryMessageBus):
         self.delivered: list[Message] = []
         self.refuse: str | None = None
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Message) -> str:
         if self.refuse is not None and message.recipient.endswith(f":{self.refuse}"):
             raise BusError(f"test: the bus refuses messages to {message.recipient}")
-        await super().send(message)
+        return await super().send(message)
 
     async def receive(self, agent_id: str, timeout: float | None = None) -> Delivery | None:
         delivery = await super().receive(agent_id, timeout)
@@ -209,3 +219,164 @@ async def run_once(
     async with adapter_world(adapter.name, store, bus, endpoint, run_id, **options) as world:
         outcome: Outcome = await adapter.run(world.alarm, world.ctx)
     return outcome, world
+
+
+async def run_killed_after_first_action(
+    adapter: Any,
+    store: StateStore,
+    bus: MemoryMessageBus,
+    endpoint: ModelEndpoint,
+    run_id: str,
+) -> None:
+    """Run ``adapter`` until its first action is applied, cancel it there, then close it.
+
+    The action is already in the store when the run stops, but the framework never sees its
+    result: what a process killed right after the plant applied an action leaves behind. A test
+    then resumes ``run_id`` over the same ``store`` with a new adapter.
+    """
+    acted = asyncio.Event()
+    release = asyncio.Event()
+
+    async def die_after_the_first_action(record: ToolCallRecord) -> None:
+        if record.tool in ACTION_TOOLS and not acted.is_set():
+            acted.set()
+            await release.wait()
+
+    async with adapter_world(
+        adapter.name, store, bus, endpoint, run_id, hooks=[die_after_the_first_action]
+    ) as world:
+        run = asyncio.create_task(adapter.run(world.alarm, world.ctx))
+        await asyncio.wait_for(acted.wait(), 60)
+        run.cancel()
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        await adapter.aclose()
+
+
+@dataclass
+class DirectRun:
+    """One run driven by hand, outside any block: its context, alarm, plant and bus."""
+
+    ctx: RunContext
+    alarm: Message
+    plant: Plant
+    bus: RecordingBus
+
+    async def ledger(self) -> list[LedgerEntry]:
+        return await ledger_of(self.ctx.store, self.ctx.run_id)
+
+
+async def start_run(
+    framework: str, store: StateStore, endpoint: ModelEndpoint, run_id: str
+) -> DirectRun:
+    """Create (or resume) the run's plant and hand the alarm to the monitor over a new bus.
+
+    Unlike :func:`adapter_world` nothing is captured or closed at the end of a block, so a test
+    can start the same run id again over the same store -- a new process after a crash -- and
+    still read an earlier run's ledger.
+    """
+    telemetry = Telemetry.for_run(run_id, framework, SCENARIO)
+    plant = await Plant.create(store, run_id, SCENARIO)
+    bus = RecordingBus()
+    handoffs = Handoffs(bus, run_id, telemetry)
+    ctx = RunContext(
+        run_id=run_id,
+        tools=bind_tools(plant.executor(hooks=[telemetry.tool_hook])),
+        model=endpoint,
+        store=store,
+        bus=bus,
+        telemetry=telemetry,
+        handoffs=handoffs,
+    )
+    alarm = await handoffs.hand_over("plant", "monitor", await plant.alarm_text(), type="alarm")
+    return DirectRun(ctx, alarm, plant, bus)
+
+
+@dataclass
+class CrashedAndResumed:
+    """A run crashed in the operator's work order and resumed, beside the same run uninterrupted."""
+
+    uninterrupted: DirectRun
+    full_calls: Counter[str]
+    """The model calls of each role in the uninterrupted run."""
+    crashed_ledger: list[LedgerEntry]
+    calls_before_crash: Counter[str]
+    resumed: DirectRun
+    outcome: Outcome
+    ledger: list[LedgerEntry]
+    """The resumed run's whole ledger, the crashed attempt's entries first."""
+    grade: Grade
+
+
+async def crash_in_the_operator_then_resume(
+    new_adapter: Callable[[], Any],
+    model: ScriptedModel,
+    endpoint: ModelEndpoint,
+    url: str,
+    run_id: str,
+) -> CrashedAndResumed:
+    """Run once uninterrupted; then crash ``run_id`` at the operator's ``create_work_order`` and
+    resume it as a new process would: a new store object over ``url``, a new adapter, a new bus.
+
+    ``model.calls`` holds the resumed run's model calls afterwards. The adapters it is for keep
+    their progress in LangGraph checkpoints; each test asserts what resuming from them means.
+    """
+    reference = new_adapter()
+    uninterrupted = await start_run(
+        reference.name, MemoryStateStore(), endpoint, f"{run_id}-uninterrupted"
+    )
+    await reference.run(uninterrupted.alarm, uninterrupted.ctx)
+    await reference.aclose()
+    full_calls = Counter(model.calls)
+    model.calls.clear()
+
+    real_acall = BoundTool.acall
+
+    async def crash_in_the_operator(self: BoundTool, *args: Any, **kwargs: Any) -> str:
+        if self.role == "operator" and self.name == "create_work_order":
+            raise RuntimeError("simulated crash")
+        return await real_acall(self, *args, **kwargs)
+
+    first = new_adapter()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BoundTool, "acall", crash_in_the_operator)
+        async with open_state_store(url) as store:
+            run = await start_run(first.name, store, endpoint, run_id)
+            with pytest.raises(RuntimeError, match="simulated crash"):
+                await first.run(run.alarm, run.ctx)
+            await first.aclose()
+            crashed_ledger = await run.ledger()
+    calls_before_crash = Counter(model.calls)
+
+    model.calls.clear()
+    second = new_adapter()
+    async with open_state_store(url) as store:
+        resumed = await start_run(second.name, store, endpoint, run_id)
+        outcome = await second.run(resumed.alarm, resumed.ctx)
+        await second.aclose()
+        ledger = await resumed.ledger()
+        grade = await resumed.plant.grade(outcome.final_report)
+    return CrashedAndResumed(
+        uninterrupted,
+        full_calls,
+        crashed_ledger,
+        calls_before_crash,
+        resumed,
+        outcome,
+        ledger,
+        grade,
+    )
+
+
+def model_call_ids(messages: Sequence[Any]) -> list[str]:
+    """Every tool-call id the model issued in a LangChain message history, valid or malformed."""
+    # Imported here: harness serves every adapter's tests, and LangChain is one extra among them.
+    from langchain_core.messages import AIMessage
+
+    ids: list[str] = []
+    for message in messages:
+        if isinstance(message, AIMessage):
+            ids += [call["id"] for call in message.tool_calls if call["id"]]
+            ids += [call["id"] for call in message.invalid_tool_calls if call["id"]]
+    return ids

@@ -64,6 +64,7 @@ from tests.adapters.harness import (
     ScriptedModel,
     adapter_world,
     ledger_of,
+    run_killed_after_first_action,
     run_once,
 )
 
@@ -287,26 +288,10 @@ async def test_a_run_killed_after_an_action_resumes_without_acting_twice(
     framework: str, model: ScriptedModel
 ) -> None:
     store, bus = MemoryStateStore(), RecordingBus()
-    acted = asyncio.Event()
-    release = asyncio.Event()
-
-    async def die_after_the_first_action(record: ToolCallRecord) -> None:
-        # The action is already applied in the store: the process "dies" right after it.
-        if record.tool in ACTION_TOOLS and not acted.is_set():
-            acted.set()
-            await release.wait()
-
-    first = new_adapter(framework)
-    async with adapter_world(
-        framework, store, bus, model.endpoint(), "resume", hooks=[die_after_the_first_action]
-    ) as world:
-        run = asyncio.create_task(first.run(world.alarm, world.ctx))
-        await asyncio.wait_for(acted.wait(), 60)
-        run.cancel()
-        release.set()
-        with pytest.raises(asyncio.CancelledError):
-            await run
-        await first.aclose()
+    # The action is already applied in the store: the process "dies" right after it.
+    await run_killed_after_first_action(
+        new_adapter(framework), store, bus, model.endpoint(), "resume"
+    )
     before = await ledger_of(store, "resume")
     assert [e.tool for e in before if e.tool in ACTION_TOOLS] != []
 

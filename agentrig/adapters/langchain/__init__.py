@@ -4,6 +4,8 @@
 - :mod:`.checkpoint`: :class:`StateStoreCheckpointer`, LangGraph checkpoints in the StateStore
   (:mod:`.documents`: their keys, serialised values and index checks).
 - :mod:`.patches`: the LangChain internals the adapter relies on, and the versions it supports.
+- :mod:`.chat_models`: :class:`ChatModels`, the ``ChatOpenAI`` per event loop that this adapter
+  and the ``langgraph`` one ask.
 
 The ``agentrig.adapters`` entry point ``langchain`` names ``agentrig.adapters.langchain:LangChainAdapter``.
 """

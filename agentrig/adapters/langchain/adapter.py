@@ -16,20 +16,20 @@ checkpoint.
 Model calls go through ``langchain_openai.ChatOpenAI`` -- built once per event loop, with an
 ``httpx`` client of its own (langchain-openai otherwise shares one cached client process-wide,
 whose pool belongs to the first event loop that used it) -- with streaming disabled and no LLM
-cache. See ``docs/adapters-langchain.md``.
+cache (:mod:`.chat_models`, shared with the ``langgraph`` adapter). See
+``docs/adapters-langchain.md``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ValidationError, create_model
 
-from agentrig.adapters._loop_cache import LoopClients, endpoint_digest
 from agentrig.adapters.langchain import patches
+from agentrig.adapters.langchain.chat_models import ChatModels
 from agentrig.adapters.langchain.checkpoint import StateStoreCheckpointer, checkpoint_prefix
 from agentrig.core.contract.agent import (
     BoundTool,
@@ -48,7 +48,6 @@ disable_phone_home()
 
 try:
     import langchain
-    import openai
     from langchain.agents import create_agent
     from langchain.agents.middleware import (
         AgentMiddleware,
@@ -93,12 +92,6 @@ def recursion_limit(max_turns: int) -> int:
     return 2 * max(1, max_turns)
 
 
-@dataclass
-class _LoopModel:
-    model: ChatOpenAI
-    http_client: openai.DefaultAsyncHttpxClient
-
-
 class LangChainAdapter:
     """Monitor, diagnostician and operator as three ``create_agent`` agents handing over on the bus."""
 
@@ -109,19 +102,18 @@ class LangChainAdapter:
         patches.apply()
         # A model's async HTTP pool belongs to the event loop it ran on: one model per loop and
         # endpoint, closed by aclose() when that loop's runs are done (see adapters._loop_cache).
-        self.clients: LoopClients[_LoopModel] = LoopClients()
+        self.clients = ChatModels()
 
     @property
     def framework_version(self) -> str:
         return str(langchain.__version__)
 
     def _model(self, endpoint: ModelEndpoint) -> ChatOpenAI:
-        return self.clients.get(endpoint_digest(endpoint), lambda: _build_model(endpoint)).model
+        return self.clients.model(endpoint)
 
     async def aclose(self) -> None:
         """Close the HTTP clients this event loop's runs used."""
-        for cached in self.clients.pop_loop():
-            await cached.http_client.aclose()
+        await self.clients.aclose()
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         model = self._model(ctx.model)
@@ -131,23 +123,6 @@ class LangChainAdapter:
             return await _run_role(model, checkpointer, ctx, role, task_text)
 
         return await run_roles_over_bus(task, ctx, run_role)
-
-
-def _build_model(endpoint: ModelEndpoint) -> _LoopModel:
-    options = endpoint.client_options()
-    http_client = openai.DefaultAsyncHttpxClient(timeout=options["timeout"])
-    model = ChatOpenAI(
-        model=endpoint.model,
-        base_url=options["base_url"],
-        api_key=options["api_key"],
-        timeout=options["timeout"],
-        max_retries=options["max_retries"],
-        http_async_client=http_client,
-        streaming=False,
-        disable_streaming=True,  # even when a streaming callback is attached
-        cache=False,  # never answer from a global LLM cache
-    )
-    return _LoopModel(model, http_client)
 
 
 async def _run_role(

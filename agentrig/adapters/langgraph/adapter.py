@@ -13,16 +13,15 @@ thread is answered from its state, an unfinished one continues with ``ainvoke(No
 
 Model calls go through ``langchain_openai.ChatOpenAI`` -- built once per event loop with an
 ``httpx`` client of its own (see :class:`~agentrig.adapters._loop_cache.LoopClients`) --
-with streaming disabled and no LLM cache. See ``docs/adapters-langgraph.md``.
+with streaming disabled and no LLM cache: the ``langchain`` adapter's models
+(:class:`~agentrig.adapters.langchain.chat_models.ChatModels`). See ``docs/adapters-langgraph.md``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import Any
 
-from agentrig.adapters._loop_cache import LoopClients, endpoint_digest
 from agentrig.adapters.langgraph.graph import (
     RoleGraph,
     RunDeps,
@@ -42,12 +41,12 @@ disable_phone_home()
 
 try:
     import langgraph.version
-    import openai
     from langchain_core.runnables import RunnableConfig
     from langchain_openai import ChatOpenAI
 
-    # Inside the guard, after langgraph: the shared checkpointer lives in the langchain
-    # adapter's package, whose import needs `langchain` (the langgraph extra installs it).
+    # Inside the guard, after langgraph: the shared checkpointer and chat models live in the
+    # langchain adapter's package, whose import needs `langchain` (the langgraph extra installs it).
+    from agentrig.adapters.langchain.chat_models import ChatModels
     from agentrig.adapters.langchain.checkpoint import StateStoreCheckpointer, checkpoint_prefix
 except ImportError as error:  # pragma: no cover - exercised by the missing-extra test
     raise MissingExtraError("the LangGraph adapter", "langgraph") from error
@@ -73,12 +72,6 @@ def workflow_config(run_id: str, max_turns: int) -> RunnableConfig:
     }
 
 
-@dataclass
-class _LoopModel:
-    model: ChatOpenAI
-    http_client: openai.DefaultAsyncHttpxClient
-
-
 class LangGraphAdapter:
     """Monitor, diagnostician and operator as nodes of one LangGraph ``StateGraph``."""
 
@@ -91,19 +84,18 @@ class LangGraphAdapter:
         self.workflow = workflow_graph(self.roles)
         # A model's async HTTP pool belongs to the event loop it ran on: one per loop and
         # endpoint, closed by aclose() when that loop's runs are done (see adapters._loop_cache).
-        self.clients: LoopClients[_LoopModel] = LoopClients()
+        self.clients = ChatModels()
 
     @property
     def framework_version(self) -> str:
         return str(langgraph.version.__version__)
 
     def _model(self, endpoint: ModelEndpoint) -> ChatOpenAI:
-        return self.clients.get(endpoint_digest(endpoint), lambda: _build_model(endpoint)).model
+        return self.clients.model(endpoint)
 
     async def aclose(self) -> None:
         """Close the HTTP clients this event loop's runs used."""
-        for cached in self.clients.pop_loop():
-            await cached.http_client.aclose()
+        await self.clients.aclose()
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:
         if ctx.mcp is None:
@@ -147,20 +139,3 @@ class LangGraphAdapter:
             inputs, config, context=deps, durability="sync"
         )
         return Outcome.from_answers(result["answers"])
-
-
-def _build_model(endpoint: ModelEndpoint) -> _LoopModel:
-    options = endpoint.client_options()
-    http_client = openai.DefaultAsyncHttpxClient(timeout=options["timeout"])
-    model = ChatOpenAI(
-        model=endpoint.model,
-        base_url=options["base_url"],
-        api_key=options["api_key"],
-        timeout=options["timeout"],
-        max_retries=options["max_retries"],
-        http_async_client=http_client,
-        streaming=False,
-        disable_streaming=True,  # even when a streaming callback is attached
-        cache=False,  # never answer from a global LLM cache
-    )
-    return _LoopModel(model, http_client)

@@ -14,8 +14,7 @@ import asyncio
 import base64
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -32,78 +31,28 @@ from agentrig.adapters.langchain.checkpoint import (
     StateStoreCheckpointer,
     checkpoint_prefix,
 )
-from agentrig.core.contract.agent import (
-    BoundTool,
-    Handoffs,
-    Outcome,
-    RunContext,
-    bind_tools,
-)
+from agentrig.core.contract.agent import Outcome
 from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm import ReferenceModelServer
-from agentrig.core.llm.brain import (
-    Decision,
-    PolicyInput,
-    Skill,
-    default_decide,
-)
+from agentrig.core.llm.brain import Decision, PolicyInput, Skill
 from agentrig.core.llm.endpoints import ModelEndpoint
-from agentrig.core.messaging import Message
 from agentrig.core.messaging.memory import MemoryMessageBus
 from agentrig.core.plant.ledger import read_ledger
-from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
 from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
-from agentrig.core.telemetry.facade import Telemetry
 from agentrig.core.telemetry.jsonl import read_trace_file
+from tests.adapters.harness import (
+    SCENARIO,
+    ScriptedModel,
+    crash_in_the_operator_then_resume,
+    model_call_ids,
+    start_run,
+)
 
 # The in-process reference model, on purpose: scripted brains count each role's model calls, and
 # a crashed run's resume asks what only the live conversation can answer (a cassette would replay
-# one fixed exchange).
+# one fixed exchange). ``brain`` and ``endpoint`` (tests/adapters/conftest.py) share one server.
 pytestmark = pytest.mark.allow_model_requests
-
-SCENARIO = "blocked-discharge"
-
-
-class CountingBrain:
-    """The reference model's policy, counting the model calls each role makes."""
-
-    def __init__(self) -> None:
-        self.decide = default_decide()
-        self.calls: Counter[str] = Counter()
-
-    def __call__(self, inp: PolicyInput, skill: Skill) -> Decision:
-        self.calls[inp.role or "unknown"] += 1
-        return self.decide(inp, skill)
-
-
-@pytest.fixture(scope="module")
-def counting_brain() -> CountingBrain:
-    return CountingBrain()
-
-
-@pytest.fixture(scope="module")
-def server(counting_brain: CountingBrain) -> Iterator[ReferenceModelServer]:
-    with ReferenceModelServer(decide=counting_brain) as running:
-        yield running
-
-
-@pytest.fixture
-def brain(counting_brain: CountingBrain) -> CountingBrain:
-    counting_brain.calls.clear()
-    return counting_brain
-
-
-@pytest.fixture
-def endpoint(server: ReferenceModelServer) -> ModelEndpoint:
-    return ModelEndpoint(
-        provider="reference",
-        model="agentrig-operator",
-        base_url=server.base_url,
-        timeout=10,
-        max_retries=0,
-    )
 
 
 @pytest.fixture
@@ -113,40 +62,6 @@ async def adapter() -> AsyncIterator[LangChainAdapter]:
     await made.aclose()
 
 
-@dataclass
-class DirectRun:
-    """One run driven by hand (no runner): what a test needs to run the adapter and look."""
-
-    ctx: RunContext
-    alarm: Message
-    plant: Plant
-    telemetry: Telemetry
-
-    async def ledger(self) -> list[LedgerEntry]:
-        return await read_ledger(self.ctx.store, self.ctx.run_id)
-
-
-async def start_run(
-    store: StateStore, endpoint: ModelEndpoint, run_id: str, *, max_turns: int = 30
-) -> DirectRun:
-    """Create (or resume) the run's plant and hand the alarm to the monitor over a memory bus."""
-    telemetry = Telemetry.for_run(run_id, "langchain", SCENARIO)
-    plant = await Plant.create(store, run_id, SCENARIO)
-    handoffs = Handoffs(MemoryMessageBus(), run_id, telemetry)
-    ctx = RunContext(
-        run_id=run_id,
-        tools=bind_tools(plant.executor(hooks=[telemetry.tool_hook])),
-        model=endpoint,
-        store=store,
-        bus=handoffs.bus,
-        telemetry=telemetry,
-        handoffs=handoffs,
-        max_turns_per_role=max_turns,
-    )
-    alarm = await handoffs.hand_over("plant", "monitor", await plant.alarm_text(), type="alarm")
-    return DirectRun(ctx, alarm, plant, telemetry)
-
-
 async def latest_messages(store: StateStore, run_id: str, role: str) -> list[Any]:
     """The message history of a role's thread, read back through a fresh checkpointer."""
     saver = StateStoreCheckpointer(store, prefix=checkpoint_prefix(run_id))
@@ -154,16 +69,6 @@ async def latest_messages(store: StateStore, run_id: str, role: str) -> list[Any
     assert found is not None, f"no checkpoint for {role}"
     messages: list[Any] = found.checkpoint["channel_values"]["messages"]
     return messages
-
-
-def model_call_ids(messages: list[Any]) -> list[str]:
-    """Every tool-call id the model issued, valid or malformed, in order."""
-    ids: list[str] = []
-    for message in messages:
-        if isinstance(message, AIMessage):
-            ids += [call["id"] for call in message.tool_calls if call["id"]]
-            ids += [call["id"] for call in message.invalid_tool_calls if call["id"]]
-    return ids
 
 
 # ------------------------------------------------------------------ a run, then its checkpoints
@@ -215,7 +120,7 @@ async def test_stored_checkpoints_are_json_with_base64_msgpack_never_pickle(
     path = tmp_path / "state.db"
     store = open_state_store(f"sqlite:///{path}")
     async with store:
-        run = await start_run(store, endpoint, "lc-json")
+        run = await start_run("langchain", store, endpoint, "lc-json")
         await adapter.run(run.alarm, run.ctx)
         keys = await store.keys(checkpoint_prefix("lc-json") + "/")
     with sqlite3.connect(path) as connection:
@@ -252,7 +157,7 @@ async def test_a_new_agent_over_the_same_thread_sees_the_saved_messages(
 
     url = f"sqlite:///{tmp_path / 'state.db'}"
     async with open_state_store(url) as store:
-        run = await start_run(store, endpoint, "lc-state")
+        run = await start_run("langchain", store, endpoint, "lc-state")
         outcome = await adapter.run(run.alarm, run.ctx)
     # Another store object over the same file, another agent: the thread is still there.
     async with open_state_store(url) as store:
@@ -271,58 +176,24 @@ async def test_a_new_agent_over_the_same_thread_sees_the_saved_messages(
 
 
 async def test_a_crashed_run_resumes_from_its_checkpoints_without_acting_twice(
-    tmp_path: Path,
-    endpoint: ModelEndpoint,
-    brain: CountingBrain,
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, endpoint: ModelEndpoint, brain: ScriptedModel
 ) -> None:
-    reference = LangChainAdapter()
-    uninterrupted = await start_run(MemoryStateStore(), endpoint, "lc-uninterrupted")
-    await reference.run(uninterrupted.alarm, uninterrupted.ctx)
-    await reference.aclose()
-    full_calls = Counter(brain.calls)
-    brain.calls.clear()
-
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    real_acall = BoundTool.acall
-
-    async def crash_in_the_operator(self: BoundTool, *args: Any, **kwargs: Any) -> str:
-        if self.role == "operator" and self.name == "create_work_order":
-            raise RuntimeError("simulated crash")
-        return await real_acall(self, *args, **kwargs)
-
-    monkeypatch.setattr(BoundTool, "acall", crash_in_the_operator)
-    first = LangChainAdapter()
-    async with open_state_store(url) as store:
-        run = await start_run(store, endpoint, "lc-resume")
-        with pytest.raises(RuntimeError, match="simulated crash"):
-            await first.run(run.alarm, run.ctx)
-        await first.aclose()
-        crashed_ledger = await run.ledger()
-    calls_before_crash = Counter(brain.calls)
-    assert "create_work_order" not in [e.tool for e in crashed_ledger]
-    assert "stop_device" in [e.tool for e in crashed_ledger]
-
-    # A new process would start here: new store object, new adapter, same run id.
-    monkeypatch.setattr(BoundTool, "acall", real_acall)
-    brain.calls.clear()
-    second = LangChainAdapter()
-    async with open_state_store(url) as store:
-        run = await start_run(store, endpoint, "lc-resume")
-        outcome = await second.run(run.alarm, run.ctx)
-        await second.aclose()
-        ledger = await run.ledger()
-        grade = await run.plant.grade(outcome.final_report)
-    assert grade.passed, [c.detail for c in grade.checks if not c.passed]
+    crash = await crash_in_the_operator_then_resume(
+        LangChainAdapter, brain, endpoint, url, "lc-resume"
+    )
+    assert "create_work_order" not in [e.tool for e in crash.crashed_ledger]
+    assert "stop_device" in [e.tool for e in crash.crashed_ledger]
+    assert crash.grade.passed, [c.detail for c in crash.grade.checks if not c.passed]
     # Monitor and diagnostician had answered: not asked again. The operator went on from its
     # last checkpoint (the pending work order ran) and was asked only what followed: both runs
     # together made the model calls of one uninterrupted run.
     assert brain.calls["monitor"] == brain.calls["diagnostician"] == 0
-    assert calls_before_crash + brain.calls == full_calls
-    assert ledger[: len(crashed_ledger)] == crashed_ledger
-    assert [e.tool for e in ledger].count("stop_device") == 1
-    assert [e.tool for e in ledger].count("create_work_order") == 1
-    assert len(ledger) == len(await uninterrupted.ledger())
+    assert crash.calls_before_crash + brain.calls == crash.full_calls
+    assert crash.ledger[: len(crash.crashed_ledger)] == crash.crashed_ledger
+    assert [e.tool for e in crash.ledger].count("stop_device") == 1
+    assert [e.tool for e in crash.ledger].count("create_work_order") == 1
+    assert len(crash.ledger) == len(await crash.uninterrupted.ledger())
 
 
 # ------------------------------------------------------------------ tools and the middleware
@@ -331,7 +202,7 @@ async def test_a_crashed_run_resumes_from_its_checkpoints_without_acting_twice(
 async def test_a_wrapped_tool_passes_the_model_arguments_and_the_call_id(
     endpoint: ModelEndpoint,
 ) -> None:
-    run = await start_run(MemoryStateStore(), endpoint, "lc-tool")
+    run = await start_run("langchain", MemoryStateStore(), endpoint, "lc-tool")
     bound = next(t for t in run.ctx.tools["diagnostician"] if t.name == "read_telemetry")
     tool = langchain_tool(bound)
     # The model sees the plant's schema; the injected call id is hidden from it.
@@ -408,7 +279,10 @@ async def test_a_cancelled_run_leaves_no_task_behind(
 
     with ReferenceModelServer(decide=slow_brain) as slow:
         run = await start_run(
-            MemoryStateStore(), endpoint.model_copy(update={"base_url": slow.base_url}), "lc-cancel"
+            "langchain",
+            MemoryStateStore(),
+            endpoint.model_copy(update={"base_url": slow.base_url}),
+            "lc-cancel",
         )
         before = asyncio.all_tasks()
         task = asyncio.create_task(adapter.run(run.alarm, run.ctx))

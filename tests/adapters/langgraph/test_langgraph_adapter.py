@@ -12,10 +12,8 @@ The StateStore checkpointer itself is the langchain adapter's, tested in tests/a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -23,67 +21,26 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from agentrig.adapters.langchain.checkpoint import StateStoreCheckpointer, checkpoint_prefix
 from agentrig.adapters.langgraph import LangGraphAdapter
 from agentrig.adapters.langgraph.adapter import workflow_config
-from agentrig.core.contract.agent import BoundTool, Handoffs, RunContext, bind_tools
 from agentrig.core.contract.roles import ROLES
-from agentrig.core.llm import ReferenceModelServer
-from agentrig.core.llm.brain import Decision, PolicyInput, Skill, default_decide
 from agentrig.core.llm.endpoints import ModelEndpoint
-from agentrig.core.messaging import Message
-from agentrig.core.plant.ledger import read_ledger
-from agentrig.core.plant.plant import Plant
-from agentrig.core.plant.state import LedgerEntry
 from agentrig.core.runner import RunServices, RunSettings, RunSpec, execute_run
-from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
-from agentrig.core.telemetry.facade import Telemetry
+from agentrig.core.state import MemoryStateStore
 from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.normalise import normalise
-from tests.adapters.harness import RecordingBus
+from tests.adapters.harness import (
+    SCENARIO,
+    DirectRun,
+    RecordingBus,
+    ScriptedModel,
+    crash_in_the_operator_then_resume,
+    model_call_ids,
+    start_run,
+)
 
 # The in-process reference model, on purpose: the brain counts each role's model calls, and a
-# resumed run asks what only the live conversation can answer.
+# resumed run asks what only the live conversation can answer. ``brain`` and ``endpoint``
+# (tests/adapters/conftest.py) share one server.
 pytestmark = pytest.mark.allow_model_requests
-
-SCENARIO = "blocked-discharge"
-
-
-class CountingBrain:
-    """The reference model's policy, counting the model calls each role makes."""
-
-    def __init__(self) -> None:
-        self.decide = default_decide()
-        self.calls: Counter[str] = Counter()
-
-    def __call__(self, inp: PolicyInput, skill: Skill) -> Decision:
-        self.calls[inp.role or "unknown"] += 1
-        return self.decide(inp, skill)
-
-
-@pytest.fixture(scope="module")
-def counting_brain() -> CountingBrain:
-    return CountingBrain()
-
-
-@pytest.fixture(scope="module")
-def server(counting_brain: CountingBrain) -> Iterator[ReferenceModelServer]:
-    with ReferenceModelServer(decide=counting_brain) as running:
-        yield running
-
-
-@pytest.fixture
-def brain(counting_brain: CountingBrain) -> CountingBrain:
-    counting_brain.calls.clear()
-    return counting_brain
-
-
-@pytest.fixture
-def endpoint(server: ReferenceModelServer) -> ModelEndpoint:
-    return ModelEndpoint(
-        provider="reference",
-        model="agentrig-operator",
-        base_url=server.base_url,
-        timeout=10,
-        max_retries=0,
-    )
 
 
 @pytest.fixture
@@ -91,48 +48,6 @@ async def adapter() -> AsyncIterator[LangGraphAdapter]:
     made = LangGraphAdapter()
     yield made
     await made.aclose()
-
-
-@dataclass
-class DirectRun:
-    """One run driven by hand (no runner): its context, alarm, plant and bus."""
-
-    ctx: RunContext
-    alarm: Message
-    plant: Plant
-    bus: RecordingBus
-
-    async def ledger(self) -> list[LedgerEntry]:
-        return await read_ledger(self.ctx.store, self.ctx.run_id)
-
-
-async def start_run(store: StateStore, endpoint: ModelEndpoint, run_id: str) -> DirectRun:
-    """Create (or resume) the run's plant and hand the alarm to the monitor over a new bus."""
-    telemetry = Telemetry.for_run(run_id, "langgraph", SCENARIO)
-    plant = await Plant.create(store, run_id, SCENARIO)
-    bus = RecordingBus()
-    handoffs = Handoffs(bus, run_id, telemetry)
-    ctx = RunContext(
-        run_id=run_id,
-        tools=bind_tools(plant.executor(hooks=[telemetry.tool_hook])),
-        model=endpoint,
-        store=store,
-        bus=bus,
-        telemetry=telemetry,
-        handoffs=handoffs,
-    )
-    alarm = await handoffs.hand_over("plant", "monitor", await plant.alarm_text(), type="alarm")
-    return DirectRun(ctx, alarm, plant, bus)
-
-
-def model_call_ids(messages: list[Any]) -> list[str]:
-    """Every tool-call id the model issued, valid or malformed, in order."""
-    ids: list[str] = []
-    for message in messages:
-        if isinstance(message, AIMessage):
-            ids += [call["id"] for call in message.tool_calls if call["id"]]
-            ids += [call["id"] for call in message.invalid_tool_calls if call["id"]]
-    return ids
 
 
 # ------------------------------------------------------------------ the graphs
@@ -166,10 +81,10 @@ def test_the_run_is_one_graph_of_roles_and_bus_handoffs(adapter: LangGraphAdapte
 
 
 async def test_a_run_leaves_its_thread_and_each_roles_namespace_in_the_store(
-    endpoint: ModelEndpoint, brain: CountingBrain, adapter: LangGraphAdapter
+    endpoint: ModelEndpoint, brain: ScriptedModel, adapter: LangGraphAdapter
 ) -> None:
     store = MemoryStateStore()
-    run = await start_run(store, endpoint, "lg-thread")
+    run = await start_run("langgraph", store, endpoint, "lg-thread")
     outcome = await adapter.run(run.alarm, run.ctx)
     assert (await run.plant.grade(outcome.final_report)).passed
     ledger = await run.ledger()
@@ -215,7 +130,7 @@ async def test_a_run_leaves_its_thread_and_each_roles_namespace_in_the_store(
     # The same run id again over the same store: answered from the thread, no model call.
     brain.calls.clear()
     again = LangGraphAdapter()
-    rerun = await start_run(store, endpoint, "lg-thread")
+    rerun = await start_run("langgraph", store, endpoint, "lg-thread")
     assert await again.run(rerun.alarm, rerun.ctx) == outcome
     await again.aclose()
     assert sum(brain.calls.values()) == 0
@@ -226,65 +141,31 @@ async def test_a_run_leaves_its_thread_and_each_roles_namespace_in_the_store(
 
 
 async def test_a_run_cut_inside_a_role_resumes_inside_it_and_hands_over_once(
-    tmp_path: Path,
-    endpoint: ModelEndpoint,
-    brain: CountingBrain,
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, endpoint: ModelEndpoint, brain: ScriptedModel
 ) -> None:
-    reference = LangGraphAdapter()
-    uninterrupted = await start_run(MemoryStateStore(), endpoint, "lg-uninterrupted")
-    await reference.run(uninterrupted.alarm, uninterrupted.ctx)
-    await reference.aclose()
-    full_calls = Counter(brain.calls)
-    brain.calls.clear()
-
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    real_acall = BoundTool.acall
-
-    async def crash_in_the_operator(self: BoundTool, *args: Any, **kwargs: Any) -> str:
-        if self.role == "operator" and self.name == "create_work_order":
-            raise RuntimeError("simulated crash")
-        return await real_acall(self, *args, **kwargs)
-
-    monkeypatch.setattr(BoundTool, "acall", crash_in_the_operator)
-    first = LangGraphAdapter()
-    async with open_state_store(url) as store:
-        run = await start_run(store, endpoint, "lg-resume")
-        with pytest.raises(RuntimeError, match="simulated crash"):
-            await first.run(run.alarm, run.ctx)
-        await first.aclose()
-        crashed_ledger = await run.ledger()
-    calls_before_crash = Counter(brain.calls)
-    assert "create_work_order" not in [e.tool for e in crashed_ledger]
-    assert "stop_device" in [e.tool for e in crashed_ledger]
-
-    # A new process would start here: new store object, new adapter, new bus, same run id.
-    monkeypatch.setattr(BoundTool, "acall", real_acall)
-    brain.calls.clear()
-    second = LangGraphAdapter()
-    async with open_state_store(url) as store:
-        run = await start_run(store, endpoint, "lg-resume")
-        outcome = await second.run(run.alarm, run.ctx)
-        await second.aclose()
-        ledger = await run.ledger()
-        grade = await run.plant.grade(outcome.final_report)
-    assert grade.passed, [c.detail for c in grade.checks if not c.passed]
+    crash = await crash_in_the_operator_then_resume(
+        LangGraphAdapter, brain, endpoint, url, "lg-resume"
+    )
+    assert "create_work_order" not in [e.tool for e in crash.crashed_ledger]
+    assert "stop_device" in [e.tool for e in crash.crashed_ledger]
+    assert crash.grade.passed, [c.detail for c in crash.grade.checks if not c.passed]
     # Monitor and diagnostician had answered and both handoffs were done: neither is asked or
     # sent again. The operator went on from its last checkpoint (the tool node that failed ran
     # again) and was asked only what followed: both runs made one uninterrupted run's calls.
     assert brain.calls["monitor"] == brain.calls["diagnostician"] == 0
-    assert calls_before_crash + brain.calls == full_calls
-    assert [m.type for m in run.bus.delivered] == ["alarm"]
-    assert ledger[: len(crashed_ledger)] == crashed_ledger
-    assert [e.tool for e in ledger].count("stop_device") == 1
-    assert [e.tool for e in ledger].count("create_work_order") == 1
-    assert len(ledger) == len(await uninterrupted.ledger())
-    assert outcome.answers["monitor"] == (await uninterrupted_answers(reference, uninterrupted))
+    assert crash.calls_before_crash + brain.calls == crash.full_calls
+    assert [m.type for m in crash.resumed.bus.delivered] == ["alarm"]
+    assert crash.ledger[: len(crash.crashed_ledger)] == crash.crashed_ledger
+    assert [e.tool for e in crash.ledger].count("stop_device") == 1
+    assert [e.tool for e in crash.ledger].count("create_work_order") == 1
+    assert len(crash.ledger) == len(await crash.uninterrupted.ledger())
+    assert crash.outcome.answers["monitor"] == (await uninterrupted_answers(crash.uninterrupted))
 
 
-async def uninterrupted_answers(adapter: LangGraphAdapter, run: DirectRun) -> str:
+async def uninterrupted_answers(run: DirectRun) -> str:
     """The monitor's answer of a finished run, read back from its thread."""
-    graph = adapter.workflow.compile(
+    graph = LangGraphAdapter().workflow.compile(
         checkpointer=StateStoreCheckpointer(run.ctx.store, prefix=checkpoint_prefix(run.ctx.run_id))
     )
     state = await graph.aget_state(workflow_config(run.ctx.run_id, 30))

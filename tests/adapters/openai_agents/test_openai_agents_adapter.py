@@ -9,7 +9,6 @@ in-process reference model, on the plant's real executor.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +42,16 @@ from agentrig.adapters.openai_agents.session import (
 from agentrig.adapters.openai_agents.tools import RunGuard
 from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm.brain import ToolRequest
-from agentrig.core.plant.executor import ToolCallRecord
-from agentrig.core.plant.tools import ACTION_TOOLS
 from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
 from agentrig.core.telemetry.instrumentation import instrument_framework
 from agentrig.exceptions import AdapterError, VersionConflict
-from tests.adapters.harness import RecordingBus, ScriptedModel, adapter_world, run_once
+from tests.adapters.harness import (
+    RecordingBus,
+    ScriptedModel,
+    adapter_world,
+    run_killed_after_first_action,
+    run_once,
+)
 
 pytestmark = pytest.mark.allow_model_requests
 
@@ -204,24 +207,7 @@ async def test_a_role_that_answered_before_the_run_died_is_not_asked_again(
 
 async def test_a_role_killed_mid_way_goes_on_from_its_session(model: ScriptedModel) -> None:
     store, bus = MemoryStateStore(), RecordingBus()
-    acted, release = asyncio.Event(), asyncio.Event()
-
-    async def die_after_the_first_action(record: ToolCallRecord) -> None:
-        if record.tool in ACTION_TOOLS and not acted.is_set():
-            acted.set()
-            await release.wait()
-
-    first = OpenAIAgentsAdapter()
-    async with adapter_world(
-        "openai-agents", store, bus, model.endpoint(), "mid", hooks=[die_after_the_first_action]
-    ) as world:
-        run = asyncio.create_task(first.run(world.alarm, world.ctx))
-        await asyncio.wait_for(acted.wait(), 60)
-        run.cancel()
-        release.set()
-        with pytest.raises(asyncio.CancelledError):
-            await run
-    await first.aclose()
+    await run_killed_after_first_action(OpenAIAgentsAdapter(), store, bus, model.endpoint(), "mid")
     saved: list[dict[str, Any]] = await StoreSession(store, "mid", "operator").get_items()  # type: ignore[assignment]
     assert saved
     assert saved[0]["role"] == "user"

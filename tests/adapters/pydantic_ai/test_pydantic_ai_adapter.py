@@ -34,14 +34,20 @@ from agentrig.adapters.pydantic_ai.tools import PlantToolset, ToolsWithFallback
 from agentrig.core.contract.agent import BoundTool
 from agentrig.core.contract.roles import ROLES
 from agentrig.core.llm.brain import Decision, FinalAnswer, PolicyInput, Skill, ToolRequest
-from agentrig.core.plant.executor import ToolCallRecord, ToolExecutor
+from agentrig.core.plant.executor import ToolExecutor
 from agentrig.core.plant.tools import ACTION_TOOLS, tools_for_role
 from agentrig.core.state import MemoryStateStore, StateStore, open_state_store
 from agentrig.core.telemetry import semconv
 from agentrig.core.telemetry.instrumentation import instrument_framework
 from agentrig.core.telemetry.normalise import normalise
 from agentrig.exceptions import AdapterError
-from tests.adapters.harness import RecordingBus, ScriptedModel, adapter_world, ledger_of, run_once
+from tests.adapters.harness import (
+    RecordingBus,
+    ScriptedModel,
+    ledger_of,
+    run_killed_after_first_action,
+    run_once,
+)
 
 # The in-process reference model, on purpose: resumes need the live conversation (a cassette
 # replays one fixed exchange, not what a resumed agent asks).
@@ -124,25 +130,7 @@ async def test_a_killed_tool_call_is_run_again_from_the_history_and_applies_once
     model: ScriptedModel,
 ) -> None:
     store, bus = MemoryStateStore(), RecordingBus()
-    acted = asyncio.Event()
-    release = asyncio.Event()
-
-    async def die_in_the_first_action(record: ToolCallRecord) -> None:
-        if record.tool in ACTION_TOOLS and not acted.is_set():
-            acted.set()
-            await release.wait()
-
-    first = PydanticAIAdapter()
-    async with adapter_world(
-        "pydantic-ai", store, bus, model.endpoint(), "killed", hooks=[die_in_the_first_action]
-    ) as world:
-        run = asyncio.create_task(first.run(world.alarm, world.ctx))
-        await asyncio.wait_for(acted.wait(), 60)
-        run.cancel()
-        release.set()
-        with pytest.raises(asyncio.CancelledError):
-            await run
-        await first.aclose()
+    await run_killed_after_first_action(PydanticAIAdapter(), store, bus, model.endpoint(), "killed")
 
     # What the kill left: the operator's history ends in the response whose calls have no result.
     saved = await RoleHistory(store, "killed", "operator", "").load()
