@@ -5,6 +5,7 @@ or Host)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -231,3 +232,35 @@ async def test_a_stop_ends_the_sessions_clients_still_hold_open(
     except* (httpx.HTTPError, McpError):
         pass  # the client finds its server gone on its way out
     assert stopped
+
+
+async def test_a_session_that_ends_normally_logs_no_error_but_other_writer_errors_still_show(
+    plant_service: PlantToolService, caplog: pytest.LogCaptureFixture
+) -> None:
+    # mcp 1.x closes the stream its standalone SSE writer reads when a client ends its session,
+    # and logs that ClosedResourceError as "Error in standalone SSE writer" at ERROR: one
+    # traceback per role session in every run's console, for the normal end of a session.
+    caplog.set_level(logging.INFO)
+    async with PlantMcpHttpServer(plant_service) as server:
+        url = server.endpoints()["monitor"].url
+        assert url is not None
+        async with (
+            streamable_http_client(url) as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            await session.call_tool("check_device_status", {"device_id": "pump-07"})
+        await asyncio.sleep(0.2)  # the server's side of the session ends after the client's
+    mcp_records = [record for record in caplog.records if record.name.startswith("mcp.")]
+    assert mcp_records == []
+
+    # The same message with any other error is still an error that shows.
+    writer_log = logging.getLogger("mcp.server.streamable_http")
+    try:
+        raise RuntimeError("the SSE writer broke")
+    except RuntimeError:
+        writer_log.exception("Error in standalone SSE writer")
+    shown = [record for record in caplog.records if record.name == writer_log.name]
+    assert [(record.levelname, record.getMessage()) for record in shown] == [
+        ("ERROR", "Error in standalone SSE writer")
+    ]
