@@ -62,7 +62,12 @@ logger = structlog.get_logger(__name__)
 
 # The SDK logs one INFO line per request ("Processing request of type CallToolRequest") and per
 # session start and stop: a run's console would be mostly those. Its warnings and errors still show.
-for _name in ("mcp.server.lowlevel.server", "mcp.server.streamable_http_manager"):
+# (mcp 2.x logs "Terminating session" from its transport module.)
+for _name in (
+    "mcp.server.lowlevel.server",
+    "mcp.server.streamable_http_manager",
+    "mcp.server.streamable_http",
+):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 _STARTUP_TIMEOUT_S = 10.0
