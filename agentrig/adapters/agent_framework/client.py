@@ -109,7 +109,11 @@ def _tools_of(
     """The agent's function tools, and the plant tools its unrunnable calls go to: its
     ``PlantFunctionTool``\\ s, or while it is on MCP tools the role's in-process ones."""
     functions = {
-        tool.name: tool for tool in (options or {}).get("tools") or [] if isinstance(tool, FunctionTool)
+        tool.name: tool
+        for tool in (options or {}).get("tools") or []
+        if isinstance(tool, FunctionTool)
     }
-    plant = {name: tool.bound for name, tool in functions.items() if isinstance(tool, PlantFunctionTool)}
+    plant = {
+        name: tool.bound for name, tool in functions.items() if isinstance(tool, PlantFunctionTool)
+    }
     return functions, plant or dict(mcp_role_tools() or {})

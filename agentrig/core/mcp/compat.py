@@ -136,19 +136,20 @@ def low_level_server(
         return await answer(params.name, dict(params.arguments or {}))
 
     new_style: Any = Server
-    server = new_style(
+    constructed: Any = new_style(
         name, instructions=instructions, on_list_tools=on_list_tools, on_call_tool=on_call_tool
     )
     from mcp.server._otel import OpenTelemetryMiddleware  # type: ignore[import-not-found,unused-ignore]
 
     # The SDK's own span per call would describe each call a second time (module docstring);
     # its source says "Drop it from this list to opt out".
-    server.middleware = [
+    constructed.middleware = [
         middleware
-        for middleware in server.middleware  # type: ignore[attr-defined]
+        for middleware in constructed.middleware
         if not isinstance(middleware, OpenTelemetryMiddleware)
     ]
-    return server
+    new_server: Server[Any, Any] = constructed
+    return new_server
 
 
 @contextlib.asynccontextmanager

@@ -295,9 +295,7 @@ def mcp_hop_failure(who: str, error: BaseException) -> Failure | None:
     return None
 
 
-_MCP_ERRORS: Final = frozenset(
-    {"mcp.shared.exceptions.McpError", "mcp.shared.exceptions.MCPError"}
-)
+_MCP_ERRORS: Final = frozenset({"mcp.shared.exceptions.McpError", "mcp.shared.exceptions.MCPError"})
 """The MCP SDK's protocol error in mcp 1.x and 2.x (``mcp.MCPError`` is defined there)."""
 
 

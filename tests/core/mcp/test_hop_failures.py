@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from agentrig.core.runner.failures import explain_failure, mcp_hop_failure
 from tests.mcp_compat import MCP_ERROR, mcp_error
 
@@ -20,7 +21,9 @@ def test_a_client_timeout_inside_a_task_group_is_a_timeout() -> None:
 def test_mcp_2s_timeout_message_is_a_timeout() -> None:
     # mcp 2.x (shared/jsonrpc_dispatcher.py) says "Request 'tools/call' timed out"; 1.x said
     # "Timed out while waiting for response to ClientRequest...".
-    failure = mcp_hop_failure("Agent Framework", mcp_error("Request 'tools/call' timed out", -32001))
+    failure = mcp_hop_failure(
+        "Agent Framework", mcp_error("Request 'tools/call' timed out", -32001)
+    )
     assert failure is not None
     assert (failure.category, failure.detail) == (
         "timeout",
