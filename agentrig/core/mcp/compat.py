@@ -137,7 +137,10 @@ def low_level_server(
 
     new_style: Any = Server
     constructed: Any = new_style(
-        name, instructions=instructions, on_list_tools=on_list_tools, on_call_tool=on_call_tool
+        name,
+        instructions=instructions,
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
     )
     from mcp.server._otel import OpenTelemetryMiddleware  # type: ignore[import-not-found,unused-ignore]
 

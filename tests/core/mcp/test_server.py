@@ -5,6 +5,7 @@ or Host)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agentrig.cli.app import EXIT_BAD_USAGE, app
-from agentrig.core.mcp.http import PlantMcpHttpServer, check_bind
+from agentrig.core.mcp.http import PlantMcpHttpServer, _bind, check_bind
 from agentrig.core.mcp.server import PlantToolService
 from agentrig.core.plant.plant import Plant
 from agentrig.core.plant.tools import tools_for_role
@@ -229,3 +230,27 @@ async def test_a_stop_ends_the_sessions_clients_still_hold_open(
     except* (*HTTP_ERRORS, MCP_ERROR):
         pass  # the client finds its server gone on its way out
     assert stopped
+
+
+async def test_the_servers_connections_send_without_nagles_delay() -> None:
+    # asyncio sets TCP_NODELAY only on sockets whose proto says TCP; a listening socket made with
+    # proto 0 handed that 0 to every connection, and Nagle then held a response body written
+    # after its headers on a kept-alive connection until the client's delayed ACK (~40 ms a
+    # call for mcp 2.x's Client, whose 2026-07-28 protocol answers with JSON bodies).
+    listening = _bind("127.0.0.1", 0)
+    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    server = await asyncio.get_running_loop().create_server(Probe, sock=listening)
+    try:
+        _, writer = await asyncio.open_connection(*listening.getsockname()[:2])
+        assert await asyncio.wait_for(accepted, 5) == 1
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
