@@ -115,9 +115,7 @@ async def _agent_framework(endpoint: McpEndpoint) -> AsyncIterator[Call]:
                 call_id="call_probe", name=tool, arguments=json.dumps(arguments)
             )
             result = await _auto_invoke_function(content, config=config, tool_map=functions)
-            text = result.result if isinstance(result.result, str) else str(result.result)
-            if not isinstance(result.result, str) and result.items:
-                text = "".join(item.text or "" for item in result.items)
+            text = str(result.result)  # the text form the model is sent
             return text, result.exception is not None or _reads_as_error(text)
 
         yield call
