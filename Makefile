@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.agentrig-installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast test-adk lint format typecheck bench record lock clean promtool chromium interop
+.PHONY: install run test test-fast test-adk test-af-mcp lint format typecheck bench record lock clean promtool chromium interop
 
 install: $(STAMP)
 
@@ -144,5 +144,22 @@ $(ADK_STAMP): pyproject.toml constraints-adk.txt
 test-adk: $(ADK_STAMP)
 	$(ADK_VENV)/bin/python -m pytest --run-slow -p no:cacheprovider tests/adapters/test_conformance.py tests/adapters/google_adk $(PYTEST_ARGS)
 
+# Agent Framework over MCP in its own environment (docs/mcp.md): agent-framework-core 1.23's MCP
+# tools need mcp>=2.2 and the main pins hold mcp 1.30 (crewai, fastmcp, langchain-mcp-adapters and
+# openai-agents need mcp<2). agentrig's MCP server, plain's client and Agent Framework's run there
+# on mcp 2.x against constraints-af-mcp.txt (test_mcp.py skips the frameworks not installed there);
+# CI runs this too.
+AF_VENV ?= .af-venv
+AF_STAMP := $(AF_VENV)/.agentrig-installed
+
+$(AF_STAMP): pyproject.toml constraints-af-mcp.txt
+	test -x $(AF_VENV)/bin/python || $(PYTHON) -m venv $(AF_VENV)
+	$(AF_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-af-mcp.txt pip
+	$(AF_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints-af-mcp.txt -e '.[agent-framework]' --group dev 'mcp>=2.2,<3'
+	touch $(AF_STAMP)
+
+test-af-mcp: $(AF_STAMP)
+	$(AF_VENV)/bin/python -m pytest --run-slow -p no:cacheprovider tests/core/mcp tests/adapters/test_mcp.py $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) $(ADK_VENV) $(INTEROP_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(ADK_VENV) $(AF_VENV) $(INTEROP_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,10 @@ Three measurements in one run (the reference model with latency off, memory stor
    restart and a slow tool past the client's timeout (``ok``/``surfaced``/``raised``/``lost``).
 
 Run: ``python benchmarks/mcp_tools.py [--frameworks plain,langchain,...,smolagents]
-[--scenarios blocked-discharge,stuck-pressure-sensor] [--calls 30]``.
+[--scenarios blocked-discharge,stuck-pressure-sensor] [--calls 30]``. The default frameworks are
+those installed that can take their tools over MCP in this environment: Agent Framework only in
+its own (``make test-af-mcp`` builds ``.af-venv``; ``.af-venv/bin/python
+benchmarks/mcp_tools.py`` measures plain and agent-framework on mcp 2.x).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agentrig.core.contract.agent import bind_tools
+from agentrig.core.contract.registry import installed_adapter_names
 from agentrig.core.contract.results import RunResult
 from agentrig.core.mcp.http import PlantMcpHttpServer
 from agentrig.core.mcp.server import PlantToolService
@@ -53,6 +57,20 @@ FRAMEWORKS = (
     "smolagents",
 )
 SCENARIOS = ("blocked-discharge", "stuck-pressure-sensor")
+
+
+def default_frameworks() -> list[str]:
+    """The installed frameworks that take their tools over MCP here (Agent Framework: mcp>=2.2)."""
+    installed = set(installed_adapter_names())
+    chosen = [name for name in FRAMEWORKS if name in installed]
+    if "agent-framework" in chosen:
+        from agentrig.adapters.agent_framework.mcp import mcp_client_available
+
+        if not mcp_client_available():
+            chosen.remove("agent-framework")  # refused with mcp<2.2: measure it in .af-venv
+    return chosen
+
+
 READ = ("check_device_status", {"device_id": "pump-07"})
 
 
@@ -177,7 +195,7 @@ async def main(frameworks: Sequence[str], scenarios: Sequence[str], calls: int) 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument("--frameworks", default=",".join(default_frameworks()))
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--calls", type=int, default=30)
     arguments = parser.parse_args()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 import openai
@@ -129,10 +128,12 @@ async def _mcp_tools(
     """The role's tools from its MCP server: (OpenAI tool params, a call function)."""
     try:
         from mcp import ClientSession
+
+        from agentrig.core.mcp.compat import mcp_read_timeout, mcp_streams, tool_input_schema
     except ImportError as error:
         raise MissingExtraError("the plain adapter with --tools mcp", "mcp") from error
     bound = {tool.name: tool for tool in ctx.tools[role]}
-    timeout = timedelta(seconds=endpoint.timeout_s)
+    timeout = mcp_read_timeout(endpoint.timeout_s)
     async with mcp_streams(endpoint) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         listed = (await session.list_tools()).tools
@@ -142,7 +143,7 @@ async def _mcp_tools(
                 "function": {
                     "name": tool.name,
                     "description": tool.description or "",
-                    "parameters": tool.inputSchema,
+                    "parameters": tool_input_schema(tool),
                     "strict": True,
                 },
             }
@@ -161,34 +162,6 @@ async def _mcp_tools(
             return "".join(block.text for block in result.content if block.type == "text")
 
         yield params, call
-
-
-@contextlib.asynccontextmanager
-async def mcp_streams(endpoint: McpEndpoint) -> AsyncIterator[tuple[Any, Any]]:
-    """The MCP SDK's client transport for ``endpoint`` (streamable HTTP or stdio)."""
-    if endpoint.transport == "stdio":
-        from mcp import StdioServerParameters
-        from mcp.client.stdio import stdio_client
-
-        parameters = StdioServerParameters(
-            command=endpoint.command or "agentrig",
-            args=list(endpoint.args),
-            env=dict(endpoint.env) if endpoint.env is not None else None,
-        )
-        async with stdio_client(parameters) as (read, write):
-            yield read, write
-        return
-    import httpx
-    from mcp.client.streamable_http import streamable_http_client
-
-    # The SDK's defaults but the timeout: a tool call longer than the endpoint's is given up.
-    http = httpx.AsyncClient(
-        headers=dict(endpoint.headers),
-        timeout=httpx.Timeout(endpoint.timeout_s),
-        follow_redirects=True,
-    )
-    async with http, streamable_http_client(endpoint.url or "", http_client=http) as streams:
-        yield streams[0], streams[1]
 
 
 async def _call_tool(

@@ -220,21 +220,19 @@ async def open_client(framework: str, endpoint: McpEndpoint) -> AsyncIterator[Ca
 
 @contextlib.asynccontextmanager
 async def _plain(endpoint: McpEndpoint) -> AsyncIterator[Call]:
-    from datetime import timedelta
-
     from mcp import ClientSession
 
-    from agentrig.adapters.plain import mcp_streams
+    from agentrig.core.mcp.compat import mcp_read_timeout, mcp_streams, result_is_error
 
     async with mcp_streams(endpoint) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
 
         async def call(tool: str, arguments: dict[str, Any]) -> tuple[str, bool]:
             result = await session.call_tool(
-                tool, arguments, read_timeout_seconds=timedelta(seconds=endpoint.timeout_s)
+                tool, arguments, read_timeout_seconds=mcp_read_timeout(endpoint.timeout_s)
             )
             text = "".join(b.text for b in result.content if b.type == "text")
-            return text, bool(result.isError)
+            return text, result_is_error(result)
 
         yield call
 

@@ -95,16 +95,28 @@ async def _pydantic_ai(endpoint: McpEndpoint) -> AsyncIterator[Call]:
 
 @contextlib.asynccontextmanager
 async def _agent_framework(endpoint: McpEndpoint) -> AsyncIterator[Call]:
+    from agent_framework import Content
+    from agent_framework._tools import (
+        _auto_invoke_function,
+        normalize_function_invocation_configuration,
+    )
+
     from agentrig.adapters.agent_framework.mcp import mcp_tool
 
     # Raises ConfigurationError while the installed mcp is older than 2.2 (see that module).
+    config = normalize_function_invocation_configuration(None)  # the loop's defaults
     async with mcp_tool(endpoint, "plant-probe") as connected:
         functions = {function.name: function for function in connected.functions}
 
         async def call(tool: str, arguments: dict[str, Any]) -> tuple[str, bool]:
-            contents = await functions[tool].invoke(arguments=arguments)
-            text = "".join(content.text or "" for content in contents)
-            return text, _reads_as_error(text)
+            # What Agent Framework's loop does with one call of a reply: its own per-call
+            # function, which turns what the tool raised into the result text the model reads.
+            content = Content.from_function_call(
+                call_id="call_probe", name=tool, arguments=json.dumps(arguments)
+            )
+            result = await _auto_invoke_function(content, config=config, tool_map=functions)
+            text = str(result.result)  # the text form the model is sent
+            return text, result.exception is not None or _reads_as_error(text)
 
         yield call
 

@@ -7,6 +7,10 @@
 - Each framework's client over both transports (streamable HTTP, and stdio against a real
   ``agentrig mcp serve`` process), and what it does with a tool error, an invalid argument, a
   server restart and a slow tool (``agentrig.testing.mcp_probe``; the findings in docs/mcp.md).
+
+Runs in the main environment (mcp 1.x) and in Agent Framework's (``make test-af-mcp``, mcp 2.x):
+a framework that is not installed here is skipped, and so is Agent Framework over MCP where the
+installed mcp is older than its MCP tools need.
 """
 
 from __future__ import annotations
@@ -22,10 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp.shared.exceptions import McpError
 
 from agentrig.core.contract.mcp import McpEndpoint
-from agentrig.core.contract.registry import load_adapter
+from agentrig.core.contract.registry import installed_adapter_names, load_adapter
 from agentrig.core.contract.results import RunResult
 from agentrig.core.llm.brain import Decision, FinalAnswer, PolicyInput, Skill, ToolRequest
 from agentrig.core.llm.cassettes import CassetteSettings
@@ -43,9 +46,47 @@ from agentrig.exceptions import ConfigurationError
 from agentrig.testing.mcp_probe import call_through, probe
 from tests.adapters.harness import RecordingBus, ScriptedModel, adapter_world
 from tests.conftest import REPO_ROOT
+from tests.mcp_compat import MCP_ERROR
 
 REPLAY = CassetteSettings(directory=REPO_ROOT / "cassettes")
 SCENARIO = "blocked-discharge"
+INSTALLED = frozenset(installed_adapter_names())
+
+
+def _agent_framework_takes_mcp() -> bool:
+    if "agent-framework" not in INSTALLED:
+        return False
+    from agentrig.adapters.agent_framework.mcp import mcp_client_available
+
+    return mcp_client_available()
+
+
+AGENT_FRAMEWORK_MCP = _agent_framework_takes_mcp()
+AGENT_FRAMEWORK_MCP_SKIP = (
+    "Agent Framework's MCP tools need mcp>=2.2 (agent_framework/_mcp.py imports mcp.Client and "
+    "mcp.MCPError) and this environment has an older mcp: `make test-af-mcp` runs them in "
+    ".af-venv (constraints-af-mcp.txt)"
+)
+
+
+def _skip_mark(framework: str) -> list[pytest.MarkDecorator]:
+    if framework not in INSTALLED:
+        return [pytest.mark.skip(reason=f"{framework} is not installed in this environment")]
+    if framework == "agent-framework" and not AGENT_FRAMEWORK_MCP:
+        return [pytest.mark.skip(reason=AGENT_FRAMEWORK_MCP_SKIP)]
+    return []
+
+
+def _frameworks(*frameworks: str) -> list[Any]:
+    """Test parameters, each skipped where that framework cannot take its tools over MCP."""
+    return [pytest.param(name, marks=_skip_mark(name), id=name) for name in frameworks]
+
+
+def _cases(table: dict[tuple[str, str], Any]) -> list[Any]:
+    return [
+        pytest.param(framework, case, marks=_skip_mark(framework), id=f"{framework}-{case}")
+        for framework, case in table
+    ]
 
 
 def _ledger(entries: list[LedgerEntry]) -> list[tuple[str, str, str, str, str]]:
@@ -94,15 +135,16 @@ async def _run(framework: str, tools: str, tmp_path: Path) -> tuple[RunResult, A
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "framework",
-    [
+    _frameworks(
         "plain",
         "langchain",
         "autogen",
         "openai-agents",
         "pydantic-ai",
+        "agent-framework",
         "langgraph",
         "smolagents",
-    ],
+    ),
 )
 async def test_an_mcp_run_matches_the_native_run_call_for_call(
     framework: str, tmp_path: Path
@@ -185,10 +227,14 @@ EXPECTED_SLOW = {
     ("langgraph", "slow_tool"): ("raised", "timeout"),
     ("smolagents", "server_restart"): ("raised", "interop"),
     ("smolagents", "slow_tool"): ("raised", "timeout"),
+    # Agent Framework reconnects and sends the call again (MCPTool._call_tool_with_retries, on
+    # "session terminated"); its loop turns the timeout into "Error: Function failed.".
+    ("agent-framework", "server_restart"): ("ok", None),
+    ("agent-framework", "slow_tool"): ("surfaced", None),
 }
 
 
-@pytest.mark.parametrize(("framework", "case"), list(EXPECTED))
+@pytest.mark.parametrize(("framework", "case"), _cases(EXPECTED))
 async def test_each_client_over_http(framework: str, case: str) -> None:
     outcome = await probe(framework, case)
     assert (outcome.behaviour, outcome.category) == EXPECTED[(framework, case)], outcome
@@ -198,10 +244,17 @@ async def test_each_client_over_http(framework: str, case: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("framework", "case"), list(EXPECTED_SLOW))
+@pytest.mark.parametrize(("framework", "case"), _cases(EXPECTED_SLOW))
 async def test_each_client_across_a_broken_hop(framework: str, case: str) -> None:
     outcome = await probe(framework, case)
     assert (outcome.behaviour, outcome.category) == EXPECTED_SLOW[(framework, case)], outcome
+    if framework == "agent-framework":
+        if case == "server_restart":
+            assert outcome.executor_calls == 2  # the first call, then the one sent again
+        if case == "slow_tool":
+            # request_timeout is an int: the endpoint's 0.5 s became 1 s (agentrig rounds up).
+            assert outcome.text == "Error: Function failed."
+            assert outcome.seconds >= 1.0
     if case == "slow_tool" and framework != "crewai":
         # The client gave up at its timeout; the server dropped the call with the session, so
         # the plant never applied it (no retry can act twice).
@@ -213,12 +266,39 @@ async def test_each_client_across_a_broken_hop(framework: str, case: str) -> Non
         assert outcome.executor_calls == 0
 
 
-async def test_agent_framework_mcp_is_refused_in_one_line_while_mcp_is_older_than_2_2() -> None:
-    from agentrig.adapters.agent_framework.mcp import mcp_client_available
+# Agent Framework's loop answers the model with its own sentences, not the tool's text
+# (agent_framework/_tools.py: _function_execution_error_result, include_detailed_errors=False, and
+# _function_argument_validation_error_result); a wrong type is refused before the hop by its
+# lightweight check against the listed schema (_validate_arguments_against_schema).
+AGENT_FRAMEWORK = {
+    # case: (behaviour, what the model reads, calls the executor saw)
+    "ok": ("ok", None, 1),
+    "tool_error": ("surfaced", "Error: Function failed.", 1),
+    "invalid_argument": ("surfaced", "Error: Argument parsing failed.", 0),
+}
 
+
+@pytest.mark.parametrize("case", list(AGENT_FRAMEWORK))
+@pytest.mark.skipif(not AGENT_FRAMEWORK_MCP, reason=AGENT_FRAMEWORK_MCP_SKIP)
+async def test_agent_framework_over_http(case: str) -> None:
+    outcome = await probe("agent-framework", case)
+    behaviour, text, executor_calls = AGENT_FRAMEWORK[case]
+    assert (outcome.behaviour, outcome.category) == (behaviour, None), outcome
+    assert outcome.executor_calls == executor_calls
+    assert outcome.text is not None
+    if text is None:
+        assert json.loads(outcome.text)["ok"] is True
+    else:
+        assert outcome.text == text
+
+
+@pytest.mark.skipif(
+    "agent-framework" not in INSTALLED or AGENT_FRAMEWORK_MCP,
+    reason="Agent Framework is not installed, or its MCP tools can run here",
+)
+async def test_agent_framework_mcp_is_refused_in_one_line_while_mcp_is_older_than_2_2() -> None:
     # agent-framework-core 1.23's _mcp.py imports mcp.Client and mcp.MCPError (mcp>=2.2); the
-    # environment pins mcp 1.30. When that changes, this test must give way to the tables above.
-    assert not mcp_client_available()
+    # main environment pins mcp 1.30. In .af-venv (mcp 2.x) the tests above run instead.
     outcome = await probe("agent-framework", "ok")
     assert (outcome.behaviour, outcome.category, outcome.executor_calls) == ("raised", "config", 0)
     assert outcome.raised is not None
@@ -229,7 +309,16 @@ async def test_agent_framework_mcp_is_refused_in_one_line_while_mcp_is_older_tha
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "framework",
-    ["plain", "langchain", "autogen", "crewai", "openai-agents", "pydantic-ai", "smolagents"],
+    _frameworks(
+        "plain",
+        "langchain",
+        "autogen",
+        "crewai",
+        "openai-agents",
+        "pydantic-ai",
+        "agent-framework",
+        "smolagents",
+    ),
 )
 async def test_each_client_over_stdio_against_agentrig_mcp_serve(
     framework: str, tmp_path: Path
@@ -275,7 +364,10 @@ async def test_each_client_over_stdio_against_agentrig_mcp_serve(
 
 @pytest.mark.slow
 @pytest.mark.allow_model_requests
-@pytest.mark.parametrize("framework", ["openai-agents", "pydantic-ai", "langgraph", "smolagents"])
+@pytest.mark.parametrize(
+    "framework",
+    _frameworks("openai-agents", "pydantic-ai", "agent-framework", "langgraph", "smolagents"),
+)
 async def test_over_mcp_the_calls_a_framework_would_answer_itself_reach_the_executor(
     framework: str, tmp_path: Path
 ) -> None:
@@ -321,6 +413,7 @@ def _is_json(text: str) -> bool:
     return True
 
 
+@pytest.mark.skipif("smolagents" not in INSTALLED, reason="smolagents is not installed here")
 async def test_smolagents_connect_timeout_is_an_mcp_timeout_not_the_runs_own() -> None:
     from agentrig.adapters.smolagents.mcp import open_mcp_tools
     from agentrig.core.runner.failures import mcp_hop_failure
@@ -334,7 +427,7 @@ async def test_smolagents_connect_timeout_is_an_mcp_timeout_not_the_runs_own() -
         transport="streamable_http", url=f"http://127.0.0.1:{port}/mcp/monitor", timeout_s=1
     )
     try:
-        with pytest.raises(McpError, match="Timed out while connecting") as raised:
+        with pytest.raises(MCP_ERROR, match="Timed out while connecting") as raised:
             await _in_thread(lambda: open_mcp_tools(endpoint))
     finally:
         silent.close()

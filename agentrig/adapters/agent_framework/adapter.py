@@ -23,7 +23,7 @@ from agentrig.adapters._loop_cache import LoopClients, endpoint_digest
 from agentrig.adapters.agent_framework import patches
 from agentrig.adapters.agent_framework.client import PlantChatClient, max_iterations_for
 from agentrig.adapters.agent_framework.state import RunCheckpoint, RunCheckpoints
-from agentrig.adapters.agent_framework.tools import plant_tools
+from agentrig.adapters.agent_framework.tools import plant_tools, role_tools_over_mcp
 from agentrig.core.contract.agent import Outcome, RunContext, no_final_answer
 from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.core.contract.roles import ROLES, Role
@@ -153,7 +153,8 @@ class AgentFrameworkAdapter:
 
         async with mcp_tool(ctx.mcp[role], f"plant-{role}") as tool:
             agent = self.build_agent(ctx, role, tool)
-            return await self._run_agent(ctx, role, agent, task_text, session)
+            with role_tools_over_mcp(ctx.tools[role]):
+                return await self._run_agent(ctx, role, agent, task_text, session)
 
     async def _run_agent(
         self, ctx: RunContext, role: Role, agent: Agent, task_text: str, session: AgentSession

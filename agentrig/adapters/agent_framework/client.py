@@ -5,7 +5,8 @@ Framework's own client, its function-invocation loop, telemetry and middleware l
 private method overridden: ``_get_response_with_function_invocation`` is handed the loop's
 executor of a reply's tool calls, which it wraps so the calls Agent Framework would answer itself
 (an unknown tool, arguments that are not JSON or that its validation rejects) go to the plant's
-executor instead, in the model's order among the others. See ``patches.INTERNALS``.
+executor instead, in the model's order among the others -- over MCP too, where they reach the
+role's in-process tools (``tools.role_tools_over_mcp``). See ``patches.INTERNALS``.
 
 Public settings do the rest: ``allow_concurrent_invocation=False`` (a reply's calls apply in the
 model's order; the plant's clock makes order matter) and ``max_iterations`` (the role's turns).
@@ -19,15 +20,17 @@ from typing import Any
 from agentrig.adapters.agent_framework.tools import (
     PlantFunctionTool,
     answer_unrunnable,
+    mcp_role_tools,
     runnable_by_framework,
 )
+from agentrig.core.contract.agent import BoundTool
 from agentrig.core.contract.optouts import disable_phone_home
 from agentrig.exceptions import MissingExtraError
 
 disable_phone_home()  # before Agent Framework is imported: it reads its opt-outs then
 
 try:
-    from agent_framework import Content
+    from agent_framework import Content, FunctionTool
     from agent_framework._tools import _FunctionExecutionBatch
     from agent_framework.openai import OpenAIChatCompletionClient
     from openai import AsyncOpenAI
@@ -81,14 +84,14 @@ class PlantChatClient(OpenAIChatCompletionClient):
         async def execute(
             *, function_calls: list[Content], options: dict[str, Any] | None
         ) -> _FunctionExecutionBatch:
-            tools = _plant_tools_of(options)
-            if not tools or all(runnable_by_framework(call, tools) for call in function_calls):
+            tools, bound = _tools_of(options)
+            if not bound or all(runnable_by_framework(call, tools) for call in function_calls):
                 return await execute_function_calls(function_calls=function_calls, options=options)
             groups: list[list[Content]] = []
             terminate = False
             for call in function_calls:  # one at a time, in the model's order
                 if call.type == "function_call" and not runnable_by_framework(call, tools):
-                    groups.append([await answer_unrunnable(call, tools)])
+                    groups.append([await answer_unrunnable(call, bound)])
                     continue
                 batch = await execute_function_calls(function_calls=[call], options=options)
                 groups.extend(batch.result_groups)
@@ -100,6 +103,17 @@ class PlantChatClient(OpenAIChatCompletionClient):
         )
 
 
-def _plant_tools_of(options: dict[str, Any] | None) -> dict[str, PlantFunctionTool]:
-    tools = (options or {}).get("tools") or []
-    return {tool.name: tool for tool in tools if isinstance(tool, PlantFunctionTool)}
+def _tools_of(
+    options: dict[str, Any] | None,
+) -> tuple[dict[str, FunctionTool], dict[str, BoundTool]]:
+    """The agent's function tools, and the plant tools its unrunnable calls go to: its
+    ``PlantFunctionTool``\\ s, or while it is on MCP tools the role's in-process ones."""
+    functions = {
+        tool.name: tool
+        for tool in (options or {}).get("tools") or []
+        if isinstance(tool, FunctionTool)
+    }
+    plant = {
+        name: tool.bound for name, tool in functions.items() if isinstance(tool, PlantFunctionTool)
+    }
+    return functions, plant or dict(mcp_role_tools() or {})

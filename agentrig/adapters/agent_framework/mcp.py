@@ -9,14 +9,20 @@ into a ``FunctionTool`` whose function calls the server. The adapter's
 Settings, and why (docs/mcp.md): ``load_prompts=False`` (the plant serves no prompts);
 ``approval_mode="never_require"`` (the framework's default asks for nothing either, said
 explicitly: these tools act on a plant); ``request_timeout`` is the endpoint's timeout rounded
-up to whole seconds -- Agent Framework takes an ``int``.
+up to whole seconds -- Agent Framework takes an ``int`` (a 0.5 s endpoint gives up after 1 s).
 
-**Blocked in this environment** (docs/mcp.md, Findings): agent-framework-core 1.23's MCP tools
-need ``mcp>=2.2`` -- ``agent_framework/_mcp.py`` imports ``mcp.Client`` to connect and
-``mcp.MCPError`` on every call, even on its deprecated caller-owned ``session=`` path -- while
-agentrig, crewai 1.15, fastmcp 3.4 (Pydantic AI's client) and langchain-mcp-adapters 0.3 need
-``mcp<2``. :func:`mcp_tool` says so in one line (a ``config`` error) instead of letting the run
-fail inside the framework with ``cannot import name 'Client' from 'mcp'``.
+The calls Agent Framework answers itself -- a tool the role lacks, arguments that are not JSON
+or that fail its lightweight check against the listed schema (a wrong type; a value out of range
+passes and the server's executor refuses it) -- reach the executor in-process, as with native
+tools (``tools.role_tools_over_mcp``, ``client.PlantChatClient``).
+
+**Needs mcp>=2.2** (docs/mcp.md, Findings): agent-framework-core 1.23's ``_mcp.py`` imports
+``mcp.Client`` to connect and ``mcp.MCPError`` on every call, while crewai 1.15, fastmcp 3.4
+(Pydantic AI's client), langchain-mcp-adapters 0.3 and the OpenAI Agents SDK need ``mcp<2``. So
+Agent Framework over MCP runs in its own environment (``constraints-af-mcp.txt``, ``make
+test-af-mcp``: ``.af-venv``); in the main one :func:`mcp_tool` says so in one line (a ``config``
+error) instead of letting the run fail inside the framework with ``cannot import name 'Client'
+from 'mcp'``.
 """
 
 from __future__ import annotations
@@ -57,8 +63,9 @@ def mcp_tool(endpoint: McpEndpoint, name: str) -> MCPTool:
         raise ConfigurationError(
             f"Agent Framework {version('agent-framework-core')} takes MCP tools only with "
             f"mcp>=2.2 (its _mcp.py imports mcp.Client and mcp.MCPError); this environment has "
-            f"mcp {version('mcp')}, which agentrig, crewai, pydantic-ai and langchain-mcp-adapters "
-            "need below 2: run agent-framework with --tools native"
+            f"mcp {version('mcp')}, which crewai, pydantic-ai, openai-agents and "
+            "langchain-mcp-adapters need below 2: run agent-framework with --tools native here, "
+            "or over MCP in an environment of its own (constraints-af-mcp.txt, make test-af-mcp)"
         )
     timeout = max(1, math.ceil(endpoint.timeout_s))
     if endpoint.transport == "stdio":

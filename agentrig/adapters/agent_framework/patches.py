@@ -1,8 +1,9 @@
 """The Agent Framework internals the adapter relies on, and the versions they were checked on.
 
 The adapter changes nothing in Agent Framework process-wide: it overrides one private method on
-its own subclass of the OpenAI Chat Completions client (``client.PlantChatClient``) and uses one
-private class and one private constant of ``agent_framework._tools``. :func:`apply` -- called
+its own subclass of the OpenAI Chat Completions client (``client.PlantChatClient``) and uses a
+few private names of ``agent_framework._tools`` (its argument check, the loop's per-call function,
+two constants and a class). :func:`apply` -- called
 when an :class:`~agentrig.adapters.agent_framework.AgentFrameworkAdapter` is built, never on
 import -- checks the installed versions against :data:`SUPPORTED`; :data:`INTERNALS` lists every
 private attribute relied on, and ``tests/adapters/test_patches.py`` checks each still exists.
@@ -19,7 +20,7 @@ from agentrig.exceptions import MissingExtraError
 disable_phone_home()  # before Agent Framework is imported: it reads its opt-outs then
 
 try:
-    from agent_framework import _tools
+    from agent_framework import FunctionTool, _tools
     from agent_framework._tools import FunctionInvocationLayer
 except ImportError as error:
     raise MissingExtraError("the Agent Framework adapter", "agent-framework") from error
@@ -56,6 +57,26 @@ INTERNALS: tuple[Internal, ...] = (
         "used",
         "the text Agent Framework answers with when a role's last (tool-less) call still gave no "
         "text; the adapter answers no_final_answer() instead, as every adapter does",
+    ),
+    Internal(
+        FunctionTool,
+        "_prepare_arguments",
+        "used",
+        "over MCP, runnable_by_framework (tools.py) asks Agent Framework's own check of a call's "
+        "arguments against the server's listed schema whether its loop would run the call",
+    ),
+    Internal(
+        _tools,
+        "_FunctionArgumentValidationError",
+        "used",
+        "what that check raises for arguments Agent Framework refuses",
+    ),
+    Internal(
+        _tools,
+        "_auto_invoke_function",
+        "used",
+        "agentrig.testing.mcp_probe_clients calls Agent Framework's per-call function of its "
+        "loop, so the probe reports the text the model reads (not what the MCP tool raised)",
     ),
 )
 """Every private Agent Framework attribute the adapter relies on (the tests check each exists)."""

@@ -17,9 +17,10 @@ instead of handing the model an error text -- and the adapter raises the origina
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,15 +33,46 @@ disable_phone_home()  # before Agent Framework is imported: it reads its opt-out
 
 try:
     from agent_framework import Content, FunctionTool, MiddlewareFailure
+    from agent_framework._tools import _FunctionArgumentValidationError
 except ImportError as error:
     raise MissingExtraError("the Agent Framework adapter", "agent-framework") from error
 
-__all__ = ["PlantFunctionTool", "answer_unrunnable", "plant_tools", "runnable_by_framework"]
+__all__ = [
+    "PlantFunctionTool",
+    "answer_unrunnable",
+    "mcp_role_tools",
+    "plant_tools",
+    "role_tools_over_mcp",
+    "runnable_by_framework",
+]
 
 _CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "agentrig_agent_framework_call_id", default=None
 )
 """The tool-call id of the call the running ``PlantFunctionTool.invoke`` serves."""
+
+_MCP_ROLE_TOOLS: contextvars.ContextVar[Mapping[str, BoundTool] | None] = contextvars.ContextVar(
+    "agentrig_agent_framework_mcp_role_tools", default=None
+)
+"""The running role's in-process tools while its agent takes its tools over MCP: the calls
+Agent Framework would answer itself go to their executor (:func:`role_tools_over_mcp`)."""
+
+
+@contextlib.contextmanager
+def role_tools_over_mcp(tools: Sequence[BoundTool]) -> Iterator[None]:
+    """While an agent runs on MCP tools, the calls Agent Framework would answer itself (a tool
+    the role lacks, arguments that are not JSON or that its checks refuse) reach ``tools``'
+    executor in-process, as with native tools; the agent's client reads them from here."""
+    token = _MCP_ROLE_TOOLS.set({tool.name: tool for tool in tools})
+    try:
+        yield
+    finally:
+        _MCP_ROLE_TOOLS.reset(token)
+
+
+def mcp_role_tools() -> Mapping[str, BoundTool] | None:
+    """The running role's in-process tools while its agent is on MCP tools, else None."""
+    return _MCP_ROLE_TOOLS.get()
 
 
 class PlantFunctionTool(FunctionTool):
@@ -110,11 +142,15 @@ def plant_tools(tools: Sequence[BoundTool]) -> list[PlantFunctionTool]:
     return [PlantFunctionTool(tool) for tool in tools]
 
 
-def runnable_by_framework(call: Content, tools: Mapping[str, PlantFunctionTool]) -> bool:
+def runnable_by_framework(call: Content, tools: Mapping[str, FunctionTool]) -> bool:
     """Whether Agent Framework would run ``call`` (rather than answer the model itself).
 
-    It runs a call to one of the role's tools whose arguments are a JSON object its pydantic
-    model accepts -- the same check ``FunctionTool`` makes before calling the function.
+    It runs a call to one of the agent's tools whose arguments are a JSON object its checks
+    accept: a :class:`PlantFunctionTool`'s pydantic model (the same check ``FunctionTool`` makes
+    before calling the function), or for a tool from an MCP server Agent Framework's own
+    lightweight check against the listed schema (``FunctionTool._prepare_arguments``: required
+    and unexpected arguments, top-level types and enums; ranges and patterns are left to the
+    server).
     """
     tool = tools.get(call.name or "")
     if tool is None:
@@ -127,14 +163,20 @@ def runnable_by_framework(call: Content, tools: Mapping[str, PlantFunctionTool])
             return False
     if not isinstance(arguments, Mapping):
         return False
+    if isinstance(tool, PlantFunctionTool):
+        try:
+            tool.bound.args_model.model_validate(dict(arguments))
+        except ValidationError:
+            return False
+        return True
     try:
-        tool.bound.args_model.model_validate(dict(arguments))
-    except ValidationError:
+        tool._prepare_arguments(dict(arguments))
+    except _FunctionArgumentValidationError:
         return False
     return True
 
 
-async def answer_unrunnable(call: Content, tools: Mapping[str, PlantFunctionTool]) -> Content:
+async def answer_unrunnable(call: Content, tools: Mapping[str, BoundTool]) -> Content:
     """The executor's answer to a call Agent Framework would answer itself, as a function result.
 
     The arguments go to the executor as the model sent them (text that is not JSON included);
@@ -144,9 +186,9 @@ async def answer_unrunnable(call: Content, tools: Mapping[str, PlantFunctionTool
     arguments: Any = call.arguments if call.arguments is not None else {}
     tool = tools.get(call.name or "")
     if tool is not None:
-        text = await call_plant(tool.bound, arguments, call.call_id)
+        text = await call_plant(tool, arguments, call.call_id)
     else:
-        bound = next(iter(tools.values())).bound
+        bound = next(iter(tools.values()))
         try:
             result = await bound.executor.call(call.name or "", arguments, role=bound.role)
         except Exception as error:

@@ -18,9 +18,8 @@ What a caller may rely on:
   block; a result that is not ``ok`` (an invalid argument, an interlock refusal, an unknown
   device) has ``isError: true``, as the MCP specification asks of tool execution errors.
 - A plant that is unusable (no plant for the run, the store down): the executor raises, its hook
-  records the call with outcome ``error``, and the SDK answers ``isError: true`` with the
-  exception's text (``mcp.server.lowlevel.Server.call_tool`` turns every handler exception into
-  an error result).
+  records the call with outcome ``error``, and the server answers ``isError: true`` with the
+  exception's text, on mcp 1.x and 2.x alike (:func:`~agentrig.core.mcp.compat.low_level_server`).
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agentrig.core.contract.roles import Role
+from agentrig.core.mcp.compat import low_level_server
 from agentrig.core.plant.executor import ToolExecutor
 from agentrig.core.plant.results import ToolResult
 from agentrig.core.plant.tools import tools_for_role
@@ -146,19 +146,10 @@ def _tool(spec_name: str, description: str, schema: dict[str, Any]) -> types.Too
 
 def role_server(role: Role, service: PlantToolService) -> Server[Any, Any]:
     """A low-level MCP server listing ``role``'s tools, each call served by ``service``."""
-    server: Server[Any, Any] = Server(
-        SERVER_NAME,
-        instructions=f"The {role}'s tools of the agentrig plant of run {service.executor.run_id}.",
-    )
     listed = [_tool(s.name, s.description, s.json_schema()) for s in tools_for_role(role)]
-
-    @server.list_tools()  # type: ignore[no-untyped-call,untyped-decorator]
-    async def list_tools() -> list[types.Tool]:
-        return list(listed)
 
     # Not validated here: the executor validates, records the invalid call and answers with the
     # error text native tools give (module docstring).
-    @server.call_tool(validate_input=False)  # type: ignore[untyped-decorator]
     async def call_tool(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         result = await service.call(role, name, arguments)
         return types.CallToolResult(
@@ -166,4 +157,9 @@ def role_server(role: Role, service: PlantToolService) -> Server[Any, Any]:
             isError=not result.ok,
         )
 
-    return server
+    return low_level_server(
+        SERVER_NAME,
+        f"The {role}'s tools of the agentrig plant of run {service.executor.run_id}.",
+        listed,
+        call_tool,
+    )

@@ -276,22 +276,38 @@ def mcp_hop_failure(who: str, error: BaseException) -> Failure | None:
     """The run broke on the MCP hop (``--tools mcp``): its client timed out (``timeout``) or
     lost the server, its session or the connection (``interop``); None for any other error.
 
-    Recognised by the MCP SDK's ``McpError`` or an httpx transport error anywhere in the
-    exception's causes and groups (clients run calls in task groups), by type name, so core
-    imports no MCP client.
+    Recognised by the MCP SDK's protocol error (``McpError`` in mcp 1.x, ``MCPError`` in 2.x,
+    whose timeout reads "Request 'tools/call' timed out") or an httpx (or, under mcp 2.x,
+    httpx2) transport error anywhere in the exception's causes and groups (clients run calls in
+    task groups), by type name, so core imports no MCP client.
     """
     for exc in _chain_and_groups(error):
         kind = type(exc)
         name = f"{kind.__module__}.{kind.__name__}"
         text = _one_line(exc)
-        if name == "mcp.shared.exceptions.McpError" and "Timed out" in text:
+        if name in _MCP_ERRORS and "timed out" in text.lower():
             return Failure("timeout", f"{who}'s MCP client gave up on a tool call: {text}")
-        if name == "mcp.shared.exceptions.McpError" or (
-            isinstance(exc, httpx.TransportError | httpx.HTTPStatusError)
+        if name in _MCP_ERRORS or (
+            _is_http_transport_error(exc)
             and "/mcp/" in str(getattr(getattr(exc, "request", None), "url", ""))
         ):
             return Failure("interop", f"{who} lost the MCP tool server ({kind.__name__}): {text}")
     return None
+
+
+_MCP_ERRORS: Final = frozenset({"mcp.shared.exceptions.McpError", "mcp.shared.exceptions.MCPError"})
+"""The MCP SDK's protocol error in mcp 1.x and 2.x (``mcp.MCPError`` is defined there)."""
+
+
+def _is_http_transport_error(error: BaseException) -> bool:
+    """An httpx transport or status error, or the same from httpx2 (mcp 2.x's HTTP client)."""
+    if isinstance(error, httpx.TransportError | httpx.HTTPStatusError):
+        return True
+    return any(
+        cls.__module__.split(".", 1)[0] == "httpx2"
+        and cls.__name__ in ("TransportError", "HTTPStatusError")
+        for cls in type(error).__mro__
+    )
 
 
 def _chain_and_groups(error: BaseException) -> Iterator[BaseException]:

@@ -45,6 +45,11 @@ NOISY_LOGGER_LEVELS: dict[str, int] = {
     # One INFO line per HTTP request -- every LLM call -- says nothing the chat span does not.
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
+    # The same from httpx's fork, mcp 2.x's HTTP client (Agent Framework's MCP environment).
+    "httpx2": logging.WARNING,
+    "httpcore2": logging.WARNING,
+    # mcp 2.x's client logs every session id it is given at INFO.
+    "mcp.client.streamable_http": logging.WARNING,
     # AutoGen logs every message and model call as an INFO "event"; the spans carry them.
     "autogen_core.events": logging.WARNING,
     "autogen_agentchat.events": logging.WARNING,
