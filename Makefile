@@ -142,7 +142,7 @@ $(ADK_STAMP): pyproject.toml constraints-adk.txt
 	touch $(ADK_STAMP)
 
 test-adk: $(ADK_STAMP)
-	$(ADK_VENV)/bin/python -m pytest --run-slow -p no:cacheprovider tests/adapters/test_conformance.py tests/adapters/google_adk $(PYTEST_ARGS)
+	$(ADK_VENV)/bin/python -m pytest --run-slow -p no:cacheprovider tests/adapters/test_conformance.py tests/adapters/google_adk tests/adapters/test_mcp.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(ADK_VENV) $(INTEROP_VENV) .pytest_cache .mypy_cache .ruff_cache

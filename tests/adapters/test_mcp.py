@@ -7,12 +7,16 @@
 - Each framework's client over both transports (streamable HTTP, and stdio against a real
   ``agentrig mcp serve`` process), and what it does with a tool error, an invalid argument, a
   server restart and a slow tool (``agentrig.testing.mcp_probe``; the findings in docs/mcp.md).
+
+A framework that is not installed here is skipped, saying so: Google ADK lives in its own
+environment (``make test-adk`` runs this module there), every other framework in ``.venv``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib.util
 import json
 import os
 import sys
@@ -46,6 +50,44 @@ from tests.conftest import REPO_ROOT
 
 REPLAY = CassetteSettings(directory=REPO_ROOT / "cassettes")
 SCENARIO = "blocked-discharge"
+
+# The module each framework's MCP client comes from: its tests run where it is installed.
+_CLIENT_MODULES = {
+    "plain": "mcp",
+    "langchain": "langchain_mcp_adapters",
+    "langgraph": "langchain_mcp_adapters",
+    "autogen": "autogen_ext",
+    "crewai": "crewai",
+    "openai-agents": "agents",
+    "pydantic-ai": "pydantic_ai",
+    "agent-framework": "agent_framework",
+    "smolagents": "smolagents",
+    "google-adk": "google.adk",
+}
+
+
+def _installed(framework: str) -> bool:
+    try:
+        return importlib.util.find_spec(_CLIENT_MODULES[framework]) is not None
+    except ModuleNotFoundError:  # a parent package (google) is missing
+        return False
+
+
+def _not_installed(framework: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(
+        not _installed(framework),
+        reason=f"{framework} is not installed in this environment "
+        "(google-adk lives in .adk-venv: make test-adk; the others in .venv: make test)",
+    )
+
+
+def _frameworks(*names: str) -> list[Any]:
+    """``names`` as parameters, each skipped where its framework is not installed."""
+    return [pytest.param(name, marks=_not_installed(name)) for name in names]
+
+
+def _cases(table: dict[tuple[str, str], Any]) -> list[Any]:
+    return [pytest.param(fw, case, marks=_not_installed(fw)) for fw, case in table]
 
 
 def _ledger(entries: list[LedgerEntry]) -> list[tuple[str, str, str, str, str]]:
@@ -94,7 +136,7 @@ async def _run(framework: str, tools: str, tmp_path: Path) -> tuple[RunResult, A
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "framework",
-    [
+    _frameworks(
         "plain",
         "langchain",
         "autogen",
@@ -102,7 +144,8 @@ async def _run(framework: str, tools: str, tmp_path: Path) -> tuple[RunResult, A
         "pydantic-ai",
         "langgraph",
         "smolagents",
-    ],
+        "google-adk",
+    ),
 )
 async def test_an_mcp_run_matches_the_native_run_call_for_call(
     framework: str, tmp_path: Path
@@ -159,6 +202,9 @@ EXPECTED = {
     ("smolagents", "ok"): ("ok", None),
     ("smolagents", "tool_error"): ("surfaced", None),
     ("smolagents", "invalid_argument"): ("surfaced", None),
+    ("google-adk", "ok"): ("ok", None),
+    ("google-adk", "tool_error"): ("surfaced", None),
+    ("google-adk", "invalid_argument"): ("surfaced", None),
 }
 EXPECTED_SLOW = {
     ("plain", "server_restart"): ("raised", "interop"),
@@ -185,10 +231,14 @@ EXPECTED_SLOW = {
     ("langgraph", "slow_tool"): ("raised", "timeout"),
     ("smolagents", "server_restart"): ("raised", "interop"),
     ("smolagents", "slow_tool"): ("raised", "timeout"),
+    # ADK's McpTool turns a failed hop into {"error": "MCP tool execution failed: ..."} (its
+    # default-on graceful error handling, google/adk/tools/mcp_tool/mcp_tool.py, run_async).
+    ("google-adk", "server_restart"): ("surfaced", None),
+    ("google-adk", "slow_tool"): ("surfaced", None),
 }
 
 
-@pytest.mark.parametrize(("framework", "case"), list(EXPECTED))
+@pytest.mark.parametrize(("framework", "case"), _cases(EXPECTED))
 async def test_each_client_over_http(framework: str, case: str) -> None:
     outcome = await probe(framework, case)
     assert (outcome.behaviour, outcome.category) == EXPECTED[(framework, case)], outcome
@@ -198,7 +248,7 @@ async def test_each_client_over_http(framework: str, case: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("framework", "case"), list(EXPECTED_SLOW))
+@pytest.mark.parametrize(("framework", "case"), _cases(EXPECTED_SLOW))
 async def test_each_client_across_a_broken_hop(framework: str, case: str) -> None:
     outcome = await probe(framework, case)
     assert (outcome.behaviour, outcome.category) == EXPECTED_SLOW[(framework, case)], outcome
@@ -213,6 +263,43 @@ async def test_each_client_across_a_broken_hop(framework: str, case: str) -> Non
         assert outcome.executor_calls == 0
 
 
+@pytest.mark.slow
+@_not_installed("google-adk")
+async def test_google_adk_reconnects_after_a_restart_and_lands_a_call_it_timed_out() -> None:
+    from agentrig.testing.mcp_probe import CLIENT_TIMEOUT_S, SLOW_TOOL_S, open_client
+
+    store = MemoryStateStore()
+    plant = await Plant.create(store, "adk-hop", SCENARIO)
+    executor = plant.executor()
+    service = PlantToolService(executor)
+    read = ("check_device_status", {"device_id": "pump-07"})
+    try:
+        async with PlantMcpHttpServer(service) as server:
+            endpoint = server.endpoints(timeout_s=CLIENT_TIMEOUT_S)["operator"]
+            async with open_client("google-adk", endpoint) as call:
+                assert (await call(*read))[1] is False
+                await server.restart()
+                # The model reads the lost session once; ADK drops that session
+                # (mcp_tool.py, _run_async_impl: _discard_session) and the next call opens one.
+                assert await call(*read) == ("MCP tool execution failed: Session terminated", True)
+                text, is_error = await call(*read)
+                assert (json.loads(text)["ok"], is_error) == (True, False)
+                # Past the client's timeout the model reads an error, but ADK keeps the session
+                # open, so the server finishes the call: the plant applied what the model was
+                # told had failed.
+                service.delay_s = SLOW_TOOL_S
+                text, is_error = await call(*read)
+                assert is_error is True
+                assert text.startswith("MCP tool execution failed: Timed out")
+                await asyncio.sleep(SLOW_TOOL_S + 0.5)
+                ledger = await read_ledger(store, "adk-hop")
+    finally:
+        executor.close()
+    # The first read, the one after the reconnect and the timed-out one; not the lost one.
+    assert [entry.tool for entry in ledger] == ["check_device_status"] * 3
+
+
+@_not_installed("agent-framework")
 async def test_agent_framework_mcp_is_refused_in_one_line_while_mcp_is_older_than_2_2() -> None:
     from agentrig.adapters.agent_framework.mcp import mcp_client_available
 
@@ -229,7 +316,16 @@ async def test_agent_framework_mcp_is_refused_in_one_line_while_mcp_is_older_tha
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "framework",
-    ["plain", "langchain", "autogen", "crewai", "openai-agents", "pydantic-ai", "smolagents"],
+    _frameworks(
+        "plain",
+        "langchain",
+        "autogen",
+        "crewai",
+        "openai-agents",
+        "pydantic-ai",
+        "smolagents",
+        "google-adk",
+    ),
 )
 async def test_each_client_over_stdio_against_agentrig_mcp_serve(
     framework: str, tmp_path: Path
@@ -275,7 +371,10 @@ async def test_each_client_over_stdio_against_agentrig_mcp_serve(
 
 @pytest.mark.slow
 @pytest.mark.allow_model_requests
-@pytest.mark.parametrize("framework", ["openai-agents", "pydantic-ai", "langgraph", "smolagents"])
+@pytest.mark.parametrize(
+    "framework",
+    _frameworks("openai-agents", "pydantic-ai", "langgraph", "smolagents", "google-adk"),
+)
 async def test_over_mcp_the_calls_a_framework_would_answer_itself_reach_the_executor(
     framework: str, tmp_path: Path
 ) -> None:
@@ -313,6 +412,60 @@ async def test_over_mcp_the_calls_a_framework_would_answer_itself_reach_the_exec
     assert all(outcome.answers[role].strip() for role in ("monitor", "diagnostician", "operator"))
 
 
+class _OverlapService(PlantToolService):
+    """The run's tool service, counting how many calls it serves at once."""
+
+    in_flight = 0
+    most_at_once = 0
+
+    async def call(self, role: Any, tool: str, arguments: Any) -> Any:
+        self.in_flight += 1
+        self.most_at_once = max(self.most_at_once, self.in_flight)
+        try:
+            return await super().call(role, tool, arguments)
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.mark.slow
+@pytest.mark.allow_model_requests
+@pytest.mark.parametrize("framework", _frameworks("google-adk"))
+async def test_over_mcp_a_replys_tool_calls_reach_the_plant_one_by_one_in_the_models_order(
+    framework: str,
+) -> None:
+    # As the conformance test of the same name, with the tools over MCP and a slow server: a
+    # framework that sends a reply's calls together would have several in flight at once.
+    calls = [
+        ToolRequest("check_device_status", {"device_id": "pump-07"}),
+        ToolRequest("read_telemetry", {"device_id": "valve-12"}),
+        ToolRequest("check_device_status", {"device_id": "tank-01"}),
+        ToolRequest("read_telemetry", {"device_id": "valve-03"}),
+    ]
+
+    def four_at_once(inp: PolicyInput, skill: Skill) -> Decision:
+        if inp.role == "monitor" and not inp.observations:
+            return calls
+        return FinalAnswer(f"{inp.role}: done.\nROOT_CAUSE: blocked_discharge\nDEVICE: valve-12")
+
+    model = ScriptedModel()
+    model.decide = four_at_once
+    adapter = type(load_adapter(framework))()
+    store = MemoryStateStore()
+    with model.server:
+        async with adapter_world(
+            framework, store, RecordingBus(), model.endpoint(), "order-mcp"
+        ) as world:
+            service = _OverlapService(world.ctx.tools["monitor"][0].executor)
+            service.delay_s = 0.1
+            async with PlantMcpHttpServer(service) as server:
+                ctx = dataclasses.replace(world.ctx, mcp=server.endpoints())
+                await adapter.run(world.alarm, ctx)
+    await adapter.aclose()
+    ledger = await read_ledger(store, "order-mcp")
+    assert [(e.tool, e.arguments) for e in ledger] == [(c.tool, c.arguments) for c in calls]
+    assert (service.calls, service.most_at_once) == (len(calls), 1)
+
+
 def _is_json(text: str) -> bool:
     try:
         json.loads(text)
@@ -321,6 +474,7 @@ def _is_json(text: str) -> bool:
     return True
 
 
+@_not_installed("smolagents")
 async def test_smolagents_connect_timeout_is_an_mcp_timeout_not_the_runs_own() -> None:
     from agentrig.adapters.smolagents.mcp import open_mcp_tools
     from agentrig.core.runner.failures import mcp_hop_failure
