@@ -13,7 +13,9 @@ Three measurements in one run (the reference model with latency off, memory stor
    restart and a slow tool past the client's timeout (``ok``/``surfaced``/``raised``/``lost``).
 
 Run: ``python benchmarks/mcp_tools.py [--frameworks plain,langchain,...,smolagents]
-[--scenarios blocked-discharge,stuck-pressure-sensor] [--calls 30]``.
+[--scenarios blocked-discharge,stuck-pressure-sensor] [--calls 30]``; by default every framework
+of :data:`FRAMEWORKS` installed in the environment. Google ADK has its own (``make test-adk``):
+``.adk-venv/bin/python benchmarks/mcp_tools.py --frameworks plain,google-adk``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agentrig.core.contract.agent import bind_tools
+from agentrig.core.contract.registry import installed_adapter_names
 from agentrig.core.contract.results import RunResult
 from agentrig.core.mcp.http import PlantMcpHttpServer
 from agentrig.core.mcp.server import PlantToolService
@@ -51,6 +54,7 @@ FRAMEWORKS = (
     "agent-framework",
     "langgraph",
     "smolagents",
+    "google-adk",
 )
 SCENARIOS = ("blocked-discharge", "stuck-pressure-sensor")
 READ = ("check_device_status", {"device_id": "pump-07"})
@@ -177,7 +181,10 @@ async def main(frameworks: Sequence[str], scenarios: Sequence[str], calls: int) 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument(
+        "--frameworks",
+        default=",".join(name for name in FRAMEWORKS if name in installed_adapter_names()),
+    )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--calls", type=int, default=30)
     arguments = parser.parse_args()
