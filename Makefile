@@ -142,7 +142,7 @@ $(ADK_STAMP): pyproject.toml constraints-adk.txt
 	touch $(ADK_STAMP)
 
 test-adk: $(ADK_STAMP)
-	$(ADK_VENV)/bin/python -m pytest --run-slow -p no:cacheprovider tests/adapters/test_conformance.py tests/adapters/google_adk $(PYTEST_ARGS)
+	$(ADK_VENV)/bin/python -m pytest --run-slow -p no:cacheprovider tests/adapters/test_conformance.py tests/adapters/google_adk tests/adapters/test_mcp.py $(PYTEST_ARGS)
 
 # Agent Framework over MCP in its own environment (docs/mcp.md): agent-framework-core 1.23's MCP
 # tools need mcp>=2.2 and the main pins hold mcp 1.30 (crewai, fastmcp, langchain-mcp-adapters and

@@ -16,7 +16,8 @@ Run: ``python benchmarks/mcp_tools.py [--frameworks plain,langchain,...,smolagen
 [--scenarios blocked-discharge,stuck-pressure-sensor] [--calls 30]``. The default frameworks are
 those installed that can take their tools over MCP in this environment: Agent Framework only in
 its own (``make test-af-mcp`` builds ``.af-venv``; ``.af-venv/bin/python
-benchmarks/mcp_tools.py`` measures plain and agent-framework on mcp 2.x).
+benchmarks/mcp_tools.py`` measures plain and agent-framework on mcp 2.x), Google ADK in
+``.adk-venv`` (``make test-adk``; ``.adk-venv/bin/python benchmarks/mcp_tools.py``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ FRAMEWORKS = (
     "agent-framework",
     "langgraph",
     "smolagents",
+    "google-adk",
 )
 SCENARIOS = ("blocked-discharge", "stuck-pressure-sensor")
 

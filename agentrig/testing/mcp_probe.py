@@ -4,7 +4,8 @@
 calls the tool through the framework's MCP client -- the ``mcp`` SDK's ``ClientSession``
 (plain), ``langchain-mcp-adapters`` (LangChain and LangGraph), AutoGen's ``McpWorkbench``,
 CrewAI's ``MCPNativeTool``, and those in :mod:`.mcp_probe_clients` (OpenAI Agents SDK, Pydantic
-AI, Agent Framework, smolagents) -- exactly as its adapter does in ``compare --tools mcp``. The cases:
+AI, Agent Framework, smolagents, Google ADK) -- exactly as its adapter does in ``compare --tools
+mcp``. The cases:
 
 =====================  =================================================================
 case                   what happens on the server
@@ -69,6 +70,7 @@ FRAMEWORKS = (
     "agent-framework",
     "langgraph",
     "smolagents",
+    "google-adk",
 )
 SLOW_TOOL_S = 2.0
 CLIENT_TIMEOUT_S = 0.5

@@ -7,7 +7,8 @@ Each opener connects the framework's own MCP client to an endpoint exactly as it
 Three of these clients drop the MCP result's ``isError`` flag -- the OpenAI Agents SDK, Pydantic
 AI's for a protocol error, and smolagents' (mcpadapt) -- and hand the model the text alone; for
 them "reads it as an error" is decided from the text: the executor's ``"ok": false`` or the
-framework's own error sentence.
+framework's own error sentence. Google ADK hands the model the whole ``CallToolResult`` as JSON
+(or ``{"error": ...}`` for a failed hop); its opener reports the result's text and ``isError``.
 """
 
 from __future__ import annotations
@@ -139,6 +140,43 @@ async def _smolagents(endpoint: McpEndpoint) -> AsyncIterator[Call]:
         await _in_thread(client.disconnect)
 
 
+@contextlib.asynccontextmanager
+async def _google_adk(endpoint: McpEndpoint) -> AsyncIterator[Call]:
+    from google.adk.agents import LlmAgent
+    from google.adk.agents.invocation_context import InvocationContext
+    from google.adk.sessions import InMemorySessionService
+    from google.adk.tools.tool_context import ToolContext
+
+    from agentrig.adapters.google_adk.mcp import mcp_toolset
+
+    toolset = mcp_toolset(endpoint)
+    sessions = InMemorySessionService()
+    session = await sessions.create_session(app_name="agentrig", user_id="probe")
+    invocation = InvocationContext(
+        session_service=sessions,
+        invocation_id="probe",
+        agent=LlmAgent(name="operator"),
+        session=session,
+    )
+    try:
+        tools = {tool.name: tool for tool in await toolset.get_tools()}
+
+        async def call(tool: str, arguments: dict[str, Any]) -> tuple[str, bool]:
+            # What ADK's flow runs for a function call (its before/after callbacks aside); the
+            # model reads the returned dict as JSON: the whole CallToolResult, or ADK's
+            # {"error": ...} for a failed hop. The probe reports the result's text and isError.
+            context = ToolContext(invocation, function_call_id="call_probe")
+            response = await tools[tool].run_async(args=arguments, tool_context=context)
+            if "error" in response and "content" not in response:
+                return str(response["error"]), True
+            text = "".join(str(block.get("text", "")) for block in response.get("content", []))
+            return text, bool(response.get("isError"))
+
+        yield call
+    finally:
+        await toolset.close()
+
+
 async def _in_thread(work: Callable[[], Any]) -> Any:
     """Run ``work`` on a plain thread (no event loop in it) without blocking ours."""
     loop = asyncio.get_running_loop()
@@ -169,4 +207,5 @@ OPENERS: dict[str, Callable[[McpEndpoint], contextlib.AbstractAsyncContextManage
     "pydantic-ai": _pydantic_ai,
     "agent-framework": _agent_framework,
     "smolagents": _smolagents,
+    "google-adk": _google_adk,
 }

@@ -8,9 +8,9 @@
   ``agentrig mcp serve`` process), and what it does with a tool error, an invalid argument, a
   server restart and a slow tool (``agentrig.testing.mcp_probe``; the findings in docs/mcp.md).
 
-Runs in the main environment (mcp 1.x) and in Agent Framework's (``make test-af-mcp``, mcp 2.x):
-a framework that is not installed here is skipped, and so is Agent Framework over MCP where the
-installed mcp is older than its MCP tools need.
+Runs in the main environment (mcp 1.x), in Google ADK's (``make test-adk``) and in Agent
+Framework's (``make test-af-mcp``, mcp 2.x): a framework that is not installed here is skipped,
+and so is Agent Framework over MCP where the installed mcp is older than its MCP tools need.
 """
 
 from __future__ import annotations
@@ -71,7 +71,12 @@ AGENT_FRAMEWORK_MCP_SKIP = (
 
 def _skip_mark(framework: str) -> list[pytest.MarkDecorator]:
     if framework not in INSTALLED:
-        return [pytest.mark.skip(reason=f"{framework} is not installed in this environment")]
+        return [
+            pytest.mark.skip(
+                reason=f"{framework} is not installed in this environment (google-adk lives in "
+                ".adk-venv: make test-adk; the others in .venv: make test)"
+            )
+        ]
     if framework == "agent-framework" and not AGENT_FRAMEWORK_MCP:
         return [pytest.mark.skip(reason=AGENT_FRAMEWORK_MCP_SKIP)]
     return []
@@ -144,6 +149,7 @@ async def _run(framework: str, tools: str, tmp_path: Path) -> tuple[RunResult, A
         "agent-framework",
         "langgraph",
         "smolagents",
+        "google-adk",
     ),
 )
 async def test_an_mcp_run_matches_the_native_run_call_for_call(
@@ -201,6 +207,9 @@ EXPECTED = {
     ("smolagents", "ok"): ("ok", None),
     ("smolagents", "tool_error"): ("surfaced", None),
     ("smolagents", "invalid_argument"): ("surfaced", None),
+    ("google-adk", "ok"): ("ok", None),
+    ("google-adk", "tool_error"): ("surfaced", None),
+    ("google-adk", "invalid_argument"): ("surfaced", None),
 }
 EXPECTED_SLOW = {
     ("plain", "server_restart"): ("raised", "interop"),
@@ -231,6 +240,10 @@ EXPECTED_SLOW = {
     # "session terminated"); its loop turns the timeout into "Error: Function failed.".
     ("agent-framework", "server_restart"): ("ok", None),
     ("agent-framework", "slow_tool"): ("surfaced", None),
+    # ADK's McpTool turns a failed hop into {"error": "MCP tool execution failed: ..."} (its
+    # default-on graceful error handling, google/adk/tools/mcp_tool/mcp_tool.py, run_async).
+    ("google-adk", "server_restart"): ("surfaced", None),
+    ("google-adk", "slow_tool"): ("surfaced", None),
 }
 
 
@@ -264,6 +277,42 @@ async def test_each_client_across_a_broken_hop(framework: str, case: str) -> Non
         assert outcome.seconds >= 2.0  # CrewAI waits out its own 30 s, not the endpoint's 0.5 s
     if framework == "crewai" and case == "invalid_argument":
         assert outcome.executor_calls == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("google-adk" not in INSTALLED, reason="google-adk is not installed here")
+async def test_google_adk_reconnects_after_a_restart_and_lands_a_call_it_timed_out() -> None:
+    from agentrig.testing.mcp_probe import CLIENT_TIMEOUT_S, SLOW_TOOL_S, open_client
+
+    store = MemoryStateStore()
+    plant = await Plant.create(store, "adk-hop", SCENARIO)
+    executor = plant.executor()
+    service = PlantToolService(executor)
+    read = ("check_device_status", {"device_id": "pump-07"})
+    try:
+        async with PlantMcpHttpServer(service) as server:
+            endpoint = server.endpoints(timeout_s=CLIENT_TIMEOUT_S)["operator"]
+            async with open_client("google-adk", endpoint) as call:
+                assert (await call(*read))[1] is False
+                await server.restart()
+                # The model reads the lost session once; ADK drops that session
+                # (mcp_tool.py, _run_async_impl: _discard_session) and the next call opens one.
+                assert await call(*read) == ("MCP tool execution failed: Session terminated", True)
+                text, is_error = await call(*read)
+                assert (json.loads(text)["ok"], is_error) == (True, False)
+                # Past the client's timeout the model reads an error, but ADK keeps the session
+                # open, so the server finishes the call: the plant applied what the model was
+                # told had failed.
+                service.delay_s = SLOW_TOOL_S
+                text, is_error = await call(*read)
+                assert is_error is True
+                assert text.startswith("MCP tool execution failed: Timed out")
+                await asyncio.sleep(SLOW_TOOL_S + 0.5)
+                ledger = await read_ledger(store, "adk-hop")
+    finally:
+        executor.close()
+    # The first read, the one after the reconnect and the timed-out one; not the lost one.
+    assert [entry.tool for entry in ledger] == ["check_device_status"] * 3
 
 
 # Agent Framework's loop answers the model with its own sentences, not the tool's text
@@ -318,6 +367,7 @@ async def test_agent_framework_mcp_is_refused_in_one_line_while_mcp_is_older_tha
         "pydantic-ai",
         "agent-framework",
         "smolagents",
+        "google-adk",
     ),
 )
 async def test_each_client_over_stdio_against_agentrig_mcp_serve(
@@ -366,7 +416,9 @@ async def test_each_client_over_stdio_against_agentrig_mcp_serve(
 @pytest.mark.allow_model_requests
 @pytest.mark.parametrize(
     "framework",
-    _frameworks("openai-agents", "pydantic-ai", "agent-framework", "langgraph", "smolagents"),
+    _frameworks(
+        "openai-agents", "pydantic-ai", "agent-framework", "langgraph", "smolagents", "google-adk"
+    ),
 )
 async def test_over_mcp_the_calls_a_framework_would_answer_itself_reach_the_executor(
     framework: str, tmp_path: Path
@@ -403,6 +455,60 @@ async def test_over_mcp_the_calls_a_framework_would_answer_itself_reach_the_exec
     assert [r.tool for r in world.records] == [c["function"]["name"] for c in made]
     assert all(not r.result.ok for r in world.records if r.tool != "check_device_status")
     assert all(outcome.answers[role].strip() for role in ("monitor", "diagnostician", "operator"))
+
+
+class _OverlapService(PlantToolService):
+    """The run's tool service, counting how many calls it serves at once."""
+
+    in_flight = 0
+    most_at_once = 0
+
+    async def call(self, role: Any, tool: str, arguments: Any) -> Any:
+        self.in_flight += 1
+        self.most_at_once = max(self.most_at_once, self.in_flight)
+        try:
+            return await super().call(role, tool, arguments)
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.mark.slow
+@pytest.mark.allow_model_requests
+@pytest.mark.parametrize("framework", _frameworks("google-adk"))
+async def test_over_mcp_a_replys_tool_calls_reach_the_plant_one_by_one_in_the_models_order(
+    framework: str,
+) -> None:
+    # As the conformance test of the same name, with the tools over MCP and a slow server: a
+    # framework that sends a reply's calls together would have several in flight at once.
+    calls = [
+        ToolRequest("check_device_status", {"device_id": "pump-07"}),
+        ToolRequest("read_telemetry", {"device_id": "valve-12"}),
+        ToolRequest("check_device_status", {"device_id": "tank-01"}),
+        ToolRequest("read_telemetry", {"device_id": "valve-03"}),
+    ]
+
+    def four_at_once(inp: PolicyInput, skill: Skill) -> Decision:
+        if inp.role == "monitor" and not inp.observations:
+            return calls
+        return FinalAnswer(f"{inp.role}: done.\nROOT_CAUSE: blocked_discharge\nDEVICE: valve-12")
+
+    model = ScriptedModel()
+    model.decide = four_at_once
+    adapter = type(load_adapter(framework))()
+    store = MemoryStateStore()
+    with model.server:
+        async with adapter_world(
+            framework, store, RecordingBus(), model.endpoint(), "order-mcp"
+        ) as world:
+            service = _OverlapService(world.ctx.tools["monitor"][0].executor)
+            service.delay_s = 0.1
+            async with PlantMcpHttpServer(service) as server:
+                ctx = dataclasses.replace(world.ctx, mcp=server.endpoints())
+                await adapter.run(world.alarm, ctx)
+    await adapter.aclose()
+    ledger = await read_ledger(store, "order-mcp")
+    assert [(e.tool, e.arguments) for e in ledger] == [(c.tool, c.arguments) for c in calls]
+    assert (service.calls, service.most_at_once) == (len(calls), 1)
 
 
 def _is_json(text: str) -> bool:

@@ -10,7 +10,8 @@ only its own turn (``include_contents="none"``), so every framework's role is as
 The model is ADK's ``LiteLlm`` (``openai/<model>`` at the endpoint's base URL) given the adapter's
 own ``AsyncOpenAI`` client, so the requests go through the openai SDK, one client per event loop.
 The session lives in the shared store (:mod:`.sessions`), written after every event, so a killed
-run resumes at the role it was in. See docs/adapters-google-adk.md.
+run resumes at the role it was in. With ``--tools mcp`` each role's tools come from its MCP server
+through ADK's own ``McpToolset`` (:mod:`.mcp`). See docs/adapters-google-adk.md.
 """
 
 from __future__ import annotations
@@ -201,6 +202,7 @@ class GoogleADKAdapter:
     """Monitor, diagnostician and operator as an ADK ``SequentialAgent`` on one session."""
 
     name = "google-adk"
+    supports_mcp = True
 
     def __init__(self) -> None:
         patches.apply()
@@ -259,6 +261,11 @@ class GoogleADKAdapter:
             run.model_calls[role] = made + 1
             return None
 
+        async def in_process(arguments: dict[str, Any] | str, name: str) -> dict[str, Any]:
+            result = await executor.call(name, arguments, role=role)
+            parsed: dict[str, Any] = json.loads(result.to_text())
+            return parsed
+
         async def unknown_tool(
             tool: BaseTool, args: dict[str, Any], tool_context: ToolContext
         ) -> dict[str, Any] | None:
@@ -266,20 +273,59 @@ class GoogleADKAdapter:
             # executor answers it instead, so the call is recorded like any other.
             if tool.name in tools:
                 return None
-            result = await executor.call(tool.name, _arguments(args), role=role)
-            parsed: dict[str, Any] = json.loads(result.to_text())
-            return parsed
+            return await in_process(_arguments(args), tool.name)
+
+        if ctx.mcp is None:
+            return LlmAgent(
+                name=role,
+                model=model,
+                instruction=_literal(ctx.prompts[role]),
+                description=f"the {role} of the maintenance team",
+                tools=[PlantTool(bound, run) for bound in tools.values()],
+                include_contents="none",
+                output_key=_answer_key(role),
+                before_model_callback=limit_turns,
+                before_tool_callback=unknown_tool,
+            )
+
+        from agentrig.adapters.google_adk.mcp import CallOrder, mcp_toolset
+
+        calls = CallOrder(run.order)
+
+        async def before_mcp_call(
+            tool: BaseTool, args: dict[str, Any], tool_context: ToolContext
+        ) -> dict[str, Any] | None:
+            arguments = _arguments(args)
+            if tool.name not in tools or isinstance(arguments, str):
+                # A tool the role lacks, or arguments no MCP request can carry (not JSON): the
+                # executor answers in-process, in the model's order, as on the native path.
+                async with run.order:
+                    return await in_process(arguments, tool.name)
+            await calls.hold(tool_context)
+            return None
+
+        async def after_mcp_call(
+            tool: BaseTool, args: dict[str, Any], tool_context: ToolContext, response: Any
+        ) -> None:
+            calls.release(tool_context)
+
+        async def failed_mcp_call(
+            tool: BaseTool, args: dict[str, Any], tool_context: ToolContext, error: Any
+        ) -> None:
+            calls.release(tool_context)  # ADK's own answer (or its re-raise) is unchanged
 
         return LlmAgent(
             name=role,
             model=model,
             instruction=_literal(ctx.prompts[role]),
             description=f"the {role} of the maintenance team",
-            tools=[PlantTool(bound, run) for bound in tools.values()],
+            tools=[mcp_toolset(ctx.mcp[role])],
             include_contents="none",
             output_key=_answer_key(role),
             before_model_callback=limit_turns,
-            before_tool_callback=unknown_tool,
+            before_tool_callback=before_mcp_call,
+            after_tool_callback=after_mcp_call,
+            on_tool_error_callback=failed_mcp_call,
         )
 
     async def run(self, task: Message, ctx: RunContext) -> Outcome:

@@ -2,8 +2,12 @@
 
 The plant's tools return JSON-object text, but frameworks pass it on in their own ways: as is
 (the plain loop, CrewAI native), ``str()`` of a dict (Python literal syntax), JSON-encoded twice,
-or embedded in prose ("Observation: {...}", "Error: ..."). :func:`parse_tool_result` recovers the
-object when there is one and otherwise keeps the text.
+embedded in prose ("Observation: {...}", "Error: ..."), or, over MCP, inside the MCP result
+itself: Google ADK hands the model the whole ``CallToolResult`` as JSON (``{"content": [{"type":
+"text", "text": "..."}], "isError": false}``). Content blocks sent as the message's own parts are
+joined by :func:`~agentrig.core.llm.protocol.message_text`; the same blocks sent as JSON text are
+read here, the same way. :func:`parse_tool_result` recovers the object when there is one and
+otherwise keeps the text.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 
 # pydantic_core's JSON parser: the same values as json.loads, three times faster on tool results.
 from pydantic_core import from_json
+
+from agentrig.core.llm.protocol import message_text
 
 __all__ = ["is_error_result", "parse_arguments", "parse_tool_result"]
 
@@ -28,11 +34,14 @@ def parse_tool_result(text: str) -> Any:
     stripped = text.strip()
     if not stripped:
         return text
-    if stripped[0] in '{"':
+    if stripped[0] in '{"[':
         try:
             value = from_json(stripped)
         except ValueError:
             value = None
+        mcp_result = _mcp_content(value)
+        if mcp_result is not None:
+            return mcp_result
         if isinstance(value, dict):
             return value
         if isinstance(value, str) and value.strip().startswith("{"):
@@ -49,6 +58,39 @@ def parse_tool_result(text: str) -> Any:
             return value
         start = stripped.find("{", start + 1)
     return text
+
+
+# The keys of an MCP CallToolResult as JSON (mcp 1.x field names; 2.x's snake_case and the
+# protocol's `_meta` as well): an object with only these and a `content` list is one.
+_CALL_TOOL_RESULT_KEYS = frozenset(
+    {"content", "isError", "is_error", "structuredContent", "structured_content", "meta", "_meta"}
+)
+
+
+def _mcp_content(value: Any) -> Any:
+    """What an MCP tool result sent whole says -- a ``CallToolResult`` or its list of content
+    blocks -- read from the text of its text blocks; None when ``value`` is neither."""
+    flagged_error = False
+    blocks = value
+    if isinstance(value, dict):
+        if "content" not in value or not set(value) <= _CALL_TOOL_RESULT_KEYS:
+            return None
+        blocks = value["content"]
+        flagged_error = bool(value.get("isError") or value.get("is_error"))
+    if (
+        not isinstance(blocks, list)
+        or (blocks is value and not blocks)
+        or not all(
+            isinstance(block, dict) and isinstance(block.get("type"), str) for block in blocks
+        )
+    ):
+        return None
+    text = message_text([block for block in blocks if block["type"] == "text"])
+    result = parse_tool_result(text)
+    if flagged_error and not is_error_result(result):
+        # isError is the protocol's failure flag: a failure even when its text does not say so.
+        return {"ok": False, "error": text}
+    return result
 
 
 def _python_literal(text: str) -> Any:

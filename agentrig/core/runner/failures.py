@@ -125,6 +125,7 @@ FRAMEWORK_NAMES: Final[dict[str, str]] = {
     "smolagents": "smolagents",
     "pydantic-ai": "Pydantic AI",
     "openai-agents": "OpenAI Agents SDK",
+    "google-adk": "Google ADK",
 }
 # Fields of a chat completion reply that OpenAI-compatible servers fill differently; a framework
 # whose error names one rejected the reply over it (named in backticks in the sentence).

@@ -121,6 +121,23 @@ def test_unanswered_calls_are_not_observations() -> None:
         ("Error: tool failed", "Error: tool failed"),
         ("plain words", "plain words"),
         ('[{"a": 1}]', {"a": 1}),
+        ("[]", "[]"),
+        # Over MCP, Google ADK sends the whole CallToolResult; a list of content blocks as text.
+        (
+            json.dumps({"content": [{"type": "text", "text": '{"ok": true}'}], "isError": False}),
+            {"ok": True},
+        ),
+        (
+            json.dumps(
+                {"content": [{"type": "text", "text": "Session terminated"}], "isError": True}
+            ),
+            {"ok": False, "error": "Session terminated"},
+        ),
+        (
+            json.dumps([{"type": "text", "text": '{"ok": false, "error": "x"}'}]),
+            {"ok": False, "error": "x"},
+        ),
+        ('{"content": "a device field", "ok": true}', {"content": "a device field", "ok": True}),
     ],
 )
 def test_tool_results_are_recovered_from_framework_wrapping(text: str, expected: Any) -> None:
