@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from tests.mcp_compat import (
     result_is_error,
     tool_input_schema,
 )
+from tests.sockets import accepted_nodelay
 
 RUN_ID = "mcp-test-run"
 INITIALIZE = {
@@ -266,20 +266,4 @@ async def test_the_servers_connections_send_without_nagles_delay() -> None:
     # proto 0 handed that 0 to every connection, and Nagle then held a response body written
     # after its headers on a kept-alive connection until the client's delayed ACK (~40 ms a
     # call for mcp 2.x's Client, whose 2026-07-28 protocol answers with JSON bodies).
-    listening = _bind("127.0.0.1", 0)
-    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-    class Probe(asyncio.Protocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            sock = transport.get_extra_info("socket")
-            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-            transport.close()
-
-    server = await asyncio.get_running_loop().create_server(Probe, sock=listening)
-    try:
-        _, writer = await asyncio.open_connection(*listening.getsockname()[:2])
-        assert await asyncio.wait_for(accepted, 5) == 1
-        writer.close()
-    finally:
-        server.close()
-        await server.wait_closed()
+    assert await accepted_nodelay(_bind("127.0.0.1", 0)) == 1
