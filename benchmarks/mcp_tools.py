@@ -44,20 +44,8 @@ from agentrig.core.runner import RunSettings
 from agentrig.core.runner.compare import compare
 from agentrig.core.state import open_state_store
 from agentrig.exceptions import ConfigurationError
-from agentrig.testing.mcp_probe import CASES, open_client, probe
+from agentrig.testing.mcp_probe import CASES, FRAMEWORKS, open_client, probe
 
-FRAMEWORKS = (
-    "plain",
-    "langchain",
-    "autogen",
-    "crewai",
-    "openai-agents",
-    "pydantic-ai",
-    "agent-framework",
-    "langgraph",
-    "smolagents",
-    "google-adk",
-)
 SCENARIOS = ("blocked-discharge", "stuck-pressure-sensor")
 
 

@@ -28,7 +28,14 @@ import pytest
 
 from agentrig.core.contract.agent import BoundTool, Handoffs, Outcome, RunContext, bind_tools
 from agentrig.core.llm import ReferenceModelServer
-from agentrig.core.llm.brain import Decision, PolicyInput, Skill, default_decide
+from agentrig.core.llm.brain import (
+    Decision,
+    FinalAnswer,
+    PolicyInput,
+    Skill,
+    ToolRequest,
+    default_decide,
+)
 from agentrig.core.llm.endpoints import ModelEndpoint
 from agentrig.core.messaging import Delivery, Message
 from agentrig.core.messaging.memory import MemoryMessageBus
@@ -44,6 +51,23 @@ from agentrig.core.telemetry.testing import CapturedTelemetry
 from agentrig.exceptions import BusError
 
 SCENARIO = "blocked-discharge"
+
+FOUR_CALLS = (
+    ToolRequest("check_device_status", {"device_id": "pump-07"}),
+    ToolRequest("read_telemetry", {"device_id": "valve-12"}),
+    ToolRequest("check_device_status", {"device_id": "tank-01"}),
+    ToolRequest("read_telemetry", {"device_id": "valve-03"}),
+)
+"""A reply of four calls the plant must see one by one, in this order (its clock makes order matter)."""
+
+
+def four_calls_at_once(inp: PolicyInput, skill: Skill) -> Decision:
+    """The monitor's first reply asks for :data:`FOUR_CALLS` together; every later turn answers."""
+    if inp.role == "monitor" and not inp.observations:
+        return list(FOUR_CALLS)
+    return FinalAnswer(f"{inp.role}: done.\nROOT_CAUSE: blocked_discharge\nDEVICE: valve-12")
+
+
 MODEL_ID = "agentrig-operator"
 Hook = Callable[[ToolCallRecord], Awaitable[None] | None]
 ASGIApp = Callable[..., Awaitable[None]]

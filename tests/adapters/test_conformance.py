@@ -60,9 +60,11 @@ from agentrig.core.telemetry.normalise import normalise
 from agentrig.exceptions import StateError
 from agentrig.testing import AgentrigReplay
 from tests.adapters.harness import (
+    FOUR_CALLS,
     RecordingBus,
     ScriptedModel,
     adapter_world,
+    four_calls_at_once,
     ledger_of,
     run_killed_after_first_action,
     run_once,
@@ -179,26 +181,16 @@ async def test_a_replys_tool_calls_reach_the_plant_in_the_models_order(
     # threads); the plant's clock makes order matter. Instrumented, as in a real run: the
     # OpenInference callbacks that hop through threads are what reordered LangChain's calls.
     instrument_framework(framework)
-    calls = [
-        ToolRequest("check_device_status", {"device_id": "pump-07"}),
-        ToolRequest("read_telemetry", {"device_id": "valve-12"}),
-        ToolRequest("check_device_status", {"device_id": "tank-01"}),
-        ToolRequest("read_telemetry", {"device_id": "valve-03"}),
-    ]
-
-    def four_at_once(inp: PolicyInput, skill: Skill) -> Decision:
-        if inp.role == "monitor" and not inp.observations:
-            return calls
-        return answer(inp.role or "unknown")
-
-    model.decide = four_at_once
+    model.decide = four_calls_at_once
     adapter = new_adapter(framework)
     for attempt in range(3):
         _, world = await run_once(
             adapter, MemoryStateStore(), RecordingBus(), model.endpoint(), f"order-{attempt}"
         )
         ledger = await world.ledger()
-        assert [(e.tool, e.arguments) for e in ledger] == [(c.tool, c.arguments) for c in calls]
+        assert [(e.tool, e.arguments) for e in ledger] == [
+            (c.tool, c.arguments) for c in FOUR_CALLS
+        ]
     await adapter.aclose()
 
 

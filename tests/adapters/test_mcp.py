@@ -44,7 +44,13 @@ from agentrig.core.telemetry.jsonl import read_trace_file
 from agentrig.core.telemetry.metrics import AgentrigMetrics
 from agentrig.exceptions import ConfigurationError
 from agentrig.testing.mcp_probe import call_through, probe
-from tests.adapters.harness import RecordingBus, ScriptedModel, adapter_world
+from tests.adapters.harness import (
+    FOUR_CALLS,
+    RecordingBus,
+    ScriptedModel,
+    adapter_world,
+    four_calls_at_once,
+)
 from tests.conftest import REPO_ROOT
 from tests.mcp_compat import MCP_ERROR
 
@@ -480,20 +486,8 @@ async def test_over_mcp_a_replys_tool_calls_reach_the_plant_one_by_one_in_the_mo
 ) -> None:
     # As the conformance test of the same name, with the tools over MCP and a slow server: a
     # framework that sends a reply's calls together would have several in flight at once.
-    calls = [
-        ToolRequest("check_device_status", {"device_id": "pump-07"}),
-        ToolRequest("read_telemetry", {"device_id": "valve-12"}),
-        ToolRequest("check_device_status", {"device_id": "tank-01"}),
-        ToolRequest("read_telemetry", {"device_id": "valve-03"}),
-    ]
-
-    def four_at_once(inp: PolicyInput, skill: Skill) -> Decision:
-        if inp.role == "monitor" and not inp.observations:
-            return calls
-        return FinalAnswer(f"{inp.role}: done.\nROOT_CAUSE: blocked_discharge\nDEVICE: valve-12")
-
     model = ScriptedModel()
-    model.decide = four_at_once
+    model.decide = four_calls_at_once
     adapter = type(load_adapter(framework))()
     store = MemoryStateStore()
     with model.server:
@@ -507,8 +501,8 @@ async def test_over_mcp_a_replys_tool_calls_reach_the_plant_one_by_one_in_the_mo
                 await adapter.run(world.alarm, ctx)
     await adapter.aclose()
     ledger = await read_ledger(store, "order-mcp")
-    assert [(e.tool, e.arguments) for e in ledger] == [(c.tool, c.arguments) for c in calls]
-    assert (service.calls, service.most_at_once) == (len(calls), 1)
+    assert [(e.tool, e.arguments) for e in ledger] == [(c.tool, c.arguments) for c in FOUR_CALLS]
+    assert (service.calls, service.most_at_once) == (len(FOUR_CALLS), 1)
 
 
 def _is_json(text: str) -> bool:
