@@ -48,8 +48,7 @@ NOISY_LOGGER_LEVELS: dict[str, int] = {
     # The same from httpx's fork, mcp 2.x's HTTP client (Agent Framework's MCP environment).
     "httpx2": logging.WARNING,
     "httpcore2": logging.WARNING,
-    # mcp 2.x's client logs every session id it is given at INFO.
-    "mcp.client.streamable_http": logging.WARNING,
+    # (The mcp SDK's per-session INFO lines, both ends: agentrig/core/mcp/http.py.)
     # AutoGen logs every message and model call as an INFO "event"; the spans carry them.
     "autogen_core.events": logging.WARNING,
     "autogen_agentchat.events": logging.WARNING,
